@@ -1,0 +1,93 @@
+# EventoDB-C: PostgreSQL extension (PGXS) + HTTP gateway + tools.
+#
+#   make run      install what is missing, build, install, start the local
+#                 cluster with the extension and serve the gateway on :8080
+#   make test     the same set-up, then the pg_regress + isolation suites and
+#                 the gateway's black-box suite
+#
+# PG_CONFIG may be overridden: make PG_CONFIG=/path/to/pg_config
+
+PG_CONFIG ?= pg_config
+
+EXTVERSION = 1.0
+MODULE_big = eventodb
+EXT_SRCS = $(sort $(wildcard extension/*.c)) common/token.c common/names.c
+OBJS = $(EXT_SRCS:.c=.o)
+MODULEDIR = extension
+DATA = extension/eventodb.control
+DATA_built = extension/eventodb--$(EXTVERSION).sql
+EXTRA_CLEAN = extension/eventodb--$(EXTVERSION).sql
+PG_CPPFLAGS = -I$(CURDIR)/common -I$(CURDIR)/extension
+SHLIB_LINK = -lcrypto
+
+REGRESS = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
+REGRESS_OPTS = --inputdir=. --load-extension=eventodb
+ISOLATION = $(sort $(basename $(notdir $(wildcard specs/*.spec))))
+ISOLATION_OPTS = --load-extension=eventodb
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# The install script is assembled from one file per concern, in name order.
+extension/eventodb--$(EXTVERSION).sql: $(sort $(wildcard extension/sql/*.sql))
+	cat $^ > $@
+
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+CLUSTER = scripts/cluster.sh
+
+.PHONY: deps gateway tools asan run test test-extension test-gateway bench \
+        profile-baseline profile-compare fuzz cluster-start cluster-stop
+
+all: gateway tools
+
+gateway:
+	$(MAKE) -C gateway PG_CONFIG=$(PG_CONFIG)
+
+asan:
+	$(MAKE) -C gateway PG_CONFIG=$(PG_CONFIG) asan
+
+tools:
+	@if [ -f scripts/load-test.c ]; then $(MAKE) -C scripts load-test; fi
+
+deps:
+	scripts/deps.sh
+
+cluster-start: deps
+	$(MAKE) all
+	$(SUDO) $(MAKE) install
+	$(CLUSTER) start
+
+cluster-stop:
+	$(CLUSTER) stop
+
+run: cluster-start
+	$(CLUSTER) createdb eventodb
+	scripts/run-gateway.sh
+
+test: cluster-start
+	$(MAKE) test-extension
+	$(MAKE) test-gateway
+
+test-extension:
+	eval "$$($(CLUSTER) env)" && $(MAKE) installcheck || { cat regression.diffs output_iso/regression.diffs 2>/dev/null | head -200; exit 1; }
+
+test-gateway:
+	@if [ -d test ] && ls test/test_*.py >/dev/null 2>&1; then \
+	  eval "$$($(CLUSTER) env)" && /usr/bin/python3 -m pytest -q test; \
+	else echo "no gateway tests yet"; fi
+
+bench: cluster-start
+	scripts/bench.sh
+
+profile-baseline: cluster-start
+	scripts/profile-baseline.sh
+
+profile-compare:
+	scripts/profile-compare.sh "$(BASELINE)" "$(OPTIMIZED)"
+
+fuzz:
+	$(MAKE) -C fuzz run
+
+clean: clean-gateway
+clean-gateway:
+	-$(MAKE) -C gateway clean

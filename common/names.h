@@ -1,0 +1,32 @@
+/*
+ * Stream-name anatomy shared by the extension and the gateway (SQL-API.md
+ * §5.6-§5.9, §5.11): byte searches for '-' and '+', and the hash_64 value
+ * derived from an MD5 digest. Pure functions, no allocation, no dependencies,
+ * so both binaries use the very same code.
+ */
+#ifndef EVENTODB_NAMES_H
+#define EVENTODB_NAMES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Length of the category prefix: bytes before the first '-' (all when none). */
+size_t names_category_len(const char *name, size_t len);
+
+/* True when the name contains no '-' (so it names a category). */
+bool names_is_category(const char *name, size_t len);
+
+/*
+ * The id: bytes after the first '-'. Returns false when there is no '-'
+ * (SQL NULL); otherwise *off/*idlen describe the id inside name.
+ */
+bool names_id(const char *name, size_t len, size_t *off, size_t *idlen);
+
+/* The cardinal id: the id up to its first '+'. false when there is no id. */
+bool names_cardinal_id(const char *name, size_t len, size_t *off, size_t *cidlen);
+
+/* First 8 bytes of an MD5 digest read as a big-endian two's-complement int64. */
+int64_t names_hash64_from_md5(const unsigned char digest[16]);
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * The storage core shared by both faces of the extension: the Message DB face
+ * (schema message_store, SQL-API.md §1-§9) and the gateway entry points
+ * (schema eventodb, SQL-API.md §11.1). One implementation of hashing, naming,
+ * locking, insert and pokes (DESIGN.md §2) - the faces only add their own
+ * validation order, error texts and result shapes.
+ *
+ * All functions must be called inside an SPI connection (SPI_connect done by
+ * the caller) unless noted.
+ */
+#ifndef EVENTODB_STORE_H
+#define EVENTODB_STORE_H
+
+#include "postgres.h"
+#include "executor/spi.h"
+
+/* Where one namespace's messages live. */
+typedef struct StoreRef
+{
+	const char *ns_id;			/* namespace id written into pokes */
+	const char *schema;			/* schema name, unquoted */
+} StoreRef;
+
+/* The Message DB face: namespace "default" stored in schema message_store. */
+extern const StoreRef store_message_store;
+
+#define POKE_CHANNEL "eventodb_poke"
+
+/* ---- names.c (SQL wrappers over common/names.c) ---- */
+
+/* hash_64 of the given bytes: MD5 via PostgreSQL's own routine. */
+int64		store_hash64(const char *bytes, size_t len);
+
+/* ---- plans.c: saved SPI plans per (schema, statement key) ---- */
+
+/*
+ * Returns a saved plan for sql_template with every "@S" replaced by the
+ * quoted schema name (quote_identifier). Prepared and kept on first use per
+ * (schema, key); later calls are a hash lookup. SPI re-plans saved plans
+ * itself after DDL, so a dropped and re-created schema of the same name is
+ * handled; plans_forget_schema() drops entries of a deleted namespace.
+ */
+SPIPlanPtr	plan_for(const char *schema, const char *key, const char *sql_template,
+					 int nargs, Oid *argtypes);
+void		plans_forget_schema(const char *schema);
+
+/* ---- write.c: the write path (DESIGN.md §4) ---- */
+
+/*
+ * Takes the transaction-scoped advisory lock on hash_64(category(stream)),
+ * exactly as Message DB's acquire_lock does. Returns the key.
+ */
+int64		store_lock_category(const char *stream, size_t len);
+
+/* Highest position of the stream, or -1 when it has no messages. */
+int64		store_stream_version(const StoreRef *s, const char *stream);
+
+/*
+ * Inserts one message at the given stream position; time and global position
+ * by default. NULL pointers/flags insert SQL NULLs (and let constraints fail
+ * with their native errors, SQL-API.md §5.1 step 5). Returns the new global
+ * position.
+ */
+int64		store_insert(const StoreRef *s, Datum id, bool id_null,
+						 const char *stream, const char *type,
+						 Datum data, bool data_null,
+						 Datum metadata, bool metadata_null,
+						 int64 position);
+
+/*
+ * Raises the change notification of SQL-API.md §11.2 on POKE_CHANNEL; it is
+ * delivered by PostgreSQL only if and when the transaction commits.
+ */
+void		store_poke(const StoreRef *s, const char *stream, int64 position,
+					   int64 global_position);
+
+#endif

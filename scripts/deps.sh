@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the project needs, only those that are missing.
+# Idempotent: a second run installs nothing and does not touch apt's lists.
+set -euo pipefail
+
+PACKAGES=(
+  postgresql-15 postgresql-client-15 postgresql-contrib postgresql-server-dev-15
+  libpq-dev libmicrohttpd-dev libjson-c-dev libssl-dev
+  build-essential pkg-config
+  python3-pytest python3-psycopg2 python3-requests
+  curl
+)
+if [ "${EVENTODB_DEPS_EXTRA:-}" != "" ]; then
+  # shellcheck disable=SC2206
+  PACKAGES+=(${EVENTODB_DEPS_EXTRA})
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "deps: all packages present"
+  exit 0
+fi
+
+echo "deps: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
