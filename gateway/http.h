@@ -1,0 +1,24 @@
+/* Response helpers shared by every endpoint. */
+#ifndef GW_HTTP_H
+#define GW_HTTP_H
+
+#include <microhttpd.h>
+#include <stddef.h>
+
+/* Queues body (copied) with status and Content-Type. */
+enum MHD_Result http_reply(struct MHD_Connection *c, unsigned status,
+						   const char *content_type, const char *body, size_t len);
+
+/*
+ * Queues the JSON error envelope of PROTOCOL.md §3.1 followed by "\n":
+ * {"error":{"code":..,"message":..[,"details":<details_json>]}}.
+ * details_json is a ready JSON object text or NULL.
+ */
+enum MHD_Result http_error(struct MHD_Connection *c, unsigned status,
+						   const char *code, const char *message,
+						   const char *details_json);
+
+/* First value of a query parameter, or NULL; empty values count as absent. */
+const char *http_query(struct MHD_Connection *c, const char *name);
+
+#endif

@@ -1,0 +1,17 @@
+/* JSON output in the original's style (PROTOCOL.md §2.2): compact; strings
+ * escaped like Go's encoding/json (<, >, & as \u003c.., U+2028/2029 escaped,
+ * invalid UTF-8 as U+FFFD, '/' not escaped). */
+#ifndef GW_JSONW_H
+#define GW_JSONW_H
+
+#include "strbuf.h"
+
+#include <stdint.h>
+
+void		jw_string(StrBuf *sb, const char *s, size_t len);	/* with quotes */
+void		jw_int(StrBuf *sb, int64_t v);
+
+/* RFC 3339 UTC time with trailing fractional zeros removed (§2.4). */
+void		jw_time_usec(StrBuf *sb, int64_t unix_usec, bool with_fraction);
+
+#endif

@@ -1,0 +1,11 @@
+/* The single LISTEN connection on channel eventodb_poke and the fan-out of
+ * notifications to subscriptions (DESIGN.md §6). */
+#ifndef GW_POKES_H
+#define GW_POKES_H
+
+#include <stdbool.h>
+
+bool		pokes_start(const char *db_url);
+void		pokes_stop(void);
+
+#endif

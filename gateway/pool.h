@@ -1,0 +1,26 @@
+/* libpq connection pool with prepared statements (DESIGN.md §7). A broken
+ * connection is dropped and re-opened with backoff; callers then see a
+ * failure they report as BACKEND_ERROR, never a hang. */
+#ifndef GW_POOL_H
+#define GW_POOL_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+bool		pool_init(const char *db_url, int size, char **err);
+void		pool_shutdown(void);
+
+/*
+ * Runs one parameterised statement (text params, text results) on a pooled
+ * connection, preparing it there under `name` on first use. Returns the
+ * result (caller PQclear()s it; check PQresultStatus and use
+ * PG_DIAG_SQLSTATE), or NULL when no connection could be obtained (*err set
+ * to a malloc'd reason).
+ */
+PGresult   *pool_exec(const char *name, const char *sql, int nparams,
+					  const char *const *values, char **err);
+
+/* Number of open connections (for sys.health). */
+int			pool_open_count(void);
+
+#endif

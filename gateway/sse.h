@@ -1,0 +1,16 @@
+/* /subscribe: Server-Sent-Events pokes (PROTOCOL.md §9). Idle subscriptions
+ * are suspended MHD connections: no thread and no database connection each. */
+#ifndef GW_SSE_H
+#define GW_SSE_H
+
+#include <microhttpd.h>
+#include <stdint.h>
+#include "auth.h"
+
+bool		sse_init(void);
+/* Validates the query (§9.2, plain-text 400s), then opens the stream. */
+enum MHD_Result sse_subscribe(struct MHD_Connection *c, const AuthResult *auth);
+/* Ends every open stream with the terminating chunk (graceful shutdown). */
+void		sse_shutdown(void);
+
+#endif
