@@ -65,7 +65,6 @@ cmd_init() {
 port = $PORT
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$SOCK'
-shared_preload_libraries = 'eventodb'
 max_connections = 300
 shared_buffers = 256MB
 max_locks_per_transaction = 256
@@ -81,7 +80,13 @@ running() { is_ours && as_owner "$PG_BINDIR/pg_ctl" -D "$DATA" status >/dev/null
 cmd_start() {
   is_ours || cmd_init
   if running; then echo "cluster: already running"; return 0; fi
-  as_owner "$PG_BINDIR/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 start >/dev/null || {
+  # Preload the extension's library when it is installed (it must be for the
+  # server to start with it); the extension also works without preloading.
+  local opts=""
+  if [ -f "$(pg_config --pkglibdir)/eventodb.so" ]; then
+    opts="-c shared_preload_libraries=eventodb"
+  fi
+  as_owner "$PG_BINDIR/pg_ctl" -D "$DATA" -l "$LOG" -o "$opts" -w -t 60 start >/dev/null || {
     tail -n 30 "$LOG" >&2; exit 1; }
   echo "cluster: running on port $PORT (socket $SOCK)"
 }
