@@ -25,8 +25,14 @@ REGRESS_OPTS = --inputdir=. --load-extension=eventodb
 ISOLATION = $(sort $(basename $(notdir $(wildcard specs/*.spec))))
 ISOLATION_OPTS = --load-extension=eventodb
 
-PGXS := $(shell $(PG_CONFIG) --pgxs)
+# On a fresh machine pg_config or the server headers may be missing until
+# `make deps` ran; run/test install them first and re-invoke make.
+PGXS := $(wildcard $(shell $(PG_CONFIG) --pgxs 2>/dev/null))
+ifneq ($(PGXS),)
 include $(PGXS)
+else
+all:
+endif
 
 # The install script is assembled from one file per concern, in name order.
 extension/eventodb--$(EXTVERSION).sql: $(sort $(wildcard extension/sql/*.sql))
