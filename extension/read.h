@@ -1,0 +1,35 @@
+/*
+ * Returning query results as a function's SETOF rows without copying them
+ * through SPI's tuple table: the executor writes straight into the
+ * function's result tuplestore.
+ */
+#ifndef EVENTODB_READ_H
+#define EVENTODB_READ_H
+
+#include "postgres.h"
+
+#include "executor/spi.h"
+#include "fmgr.h"
+
+/* One bound parameter of a read statement. */
+typedef struct ReadParam
+{
+	Oid			type;
+	Datum		value;
+	bool		isnull;
+} ReadParam;
+
+/*
+ * Runs the plan with the parameters and makes its rows the set result of
+ * the calling SRF (materialize mode). The plan's row type must be the
+ * function's result type. Needs an SPI connection; takes a fresh snapshot,
+ * as Message DB's VOLATILE PL/pgSQL readers do.
+ */
+void		read_into_result(FunctionCallInfo fcinfo, SPIPlanPtr plan,
+							 const ReadParam *params, int nparams);
+
+/* Prepares a one-off (unsaved) plan for dynamic SQL with these parameters. */
+SPIPlanPtr	read_prepare_dynamic(const char *sql, const ReadParam *params,
+								 int nparams);
+
+#endif

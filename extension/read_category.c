@@ -1,0 +1,181 @@
+/*
+ * Message DB's get_category_messages (SQL-API.md §5.3): validation in its
+ * exact order, then one of four saved plans (correlation and consumer group
+ * each on or off), or dynamic SQL when a `condition` is given. The consumer
+ * group filter calls the C hash_64/cardinal_id, so it costs a function call
+ * per row instead of a PL/pgSQL call.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+
+#include "msgdb_settings.h"
+#include "names.h"
+#include "read.h"
+#include "store.h"
+
+PG_FUNCTION_INFO_V1(msgdb_get_category_messages);
+
+#define NPARAMS 6
+
+typedef struct CategoryArgs
+{
+	char	   *category;		/* NULL: SQL NULL */
+	int64		position;
+	int64		batch;
+	char	   *correlation;
+	bool		member_null;
+	int64		member;
+	bool		size_null;
+	int64		size;
+	char	   *condition;
+} CategoryArgs;
+
+static char *
+opt_text(FunctionCallInfo fcinfo, int n)
+{
+	return PG_ARGISNULL(n) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(n));
+}
+
+static const char *
+opt_int8(bool isnull, int64 v)
+{
+	return isnull ? "<NULL>" : psprintf(INT64_FORMAT, v);
+}
+
+static void
+group_error(const CategoryArgs *a, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_RAISE_EXCEPTION),
+			 errmsg("%s (Consumer Group Member: %s, Consumer Group Size: %s)", what,
+					opt_int8(a->member_null, a->member),
+					opt_int8(a->size_null, a->size))));
+}
+
+/* Checks of SQL-API.md §5.3 steps 1-6, in that order. */
+static void
+validate(const CategoryArgs *a)
+{
+	if (a->category != NULL && !names_is_category(a->category, strlen(a->category)))
+		ereport(ERROR,
+				(errcode(ERRCODE_RAISE_EXCEPTION),
+				 errmsg("Must be a category: %s", a->category)));
+	if (a->correlation != NULL && strchr(a->correlation, '-') != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_RAISE_EXCEPTION),
+				 errmsg("Correlation must be a category (Correlation: %s)", a->correlation)));
+	if (a->member_null != a->size_null)
+		group_error(a, "Consumer group member and size must be specified");
+	if (!a->member_null)
+	{
+		if (a->size < 1)
+			group_error(a, "Consumer group size must not be less than 1");
+		if (a->member < 0)
+			group_error(a, "Consumer group member must not be less than 0");
+		if (a->member >= a->size)
+			group_error(a, "Consumer group member must be less than the group size");
+	}
+	if (a->condition != NULL && !msgdb_sql_condition_activated())
+		ereport(ERROR,
+				(errcode(ERRCODE_RAISE_EXCEPTION),
+				 errmsg("Retrieval with SQL condition is not activated")));
+}
+
+static char *
+build_sql(const CategoryArgs *a)
+{
+	StringInfoData sql;
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql,
+						   "SELECT id::varchar, stream_name::varchar, type::varchar, position,"
+						   " global_position, data::varchar, metadata::varchar, time"
+						   " FROM message_store.messages AS messages"
+						   " WHERE message_store.category(stream_name) = $1"
+						   " AND global_position >= $2");
+	if (a->correlation != NULL)
+		appendStringInfoString(&sql,
+							   " AND message_store.category(metadata->>'correlationStreamName') = $4");
+	if (!a->member_null)
+		appendStringInfoString(&sql,
+							   " AND mod(@message_store.hash_64(message_store.cardinal_id(stream_name)), $6) = $5");
+	if (a->condition != NULL)
+		appendStringInfo(&sql, " AND (%s)", a->condition);
+	appendStringInfoString(&sql, " ORDER BY global_position LIMIT $3");
+	return sql.data;
+}
+
+static void
+notices(const CategoryArgs *a, const char *sql)
+{
+	ereport(NOTICE, (errmsg_internal("\xc2\xbb get_category_messages")));
+	ereport(NOTICE, (errmsg_internal("category ($1): %s", msgdb_or_null(a->category))));
+	ereport(NOTICE, (errmsg_internal("position ($2): " INT64_FORMAT, a->position)));
+	ereport(NOTICE, (errmsg_internal("batch_size ($3): " INT64_FORMAT, a->batch)));
+	ereport(NOTICE, (errmsg_internal("correlation ($4): %s", msgdb_or_null(a->correlation))));
+	ereport(NOTICE, (errmsg_internal("consumer_group_member ($5): %s",
+									 opt_int8(a->member_null, a->member))));
+	ereport(NOTICE, (errmsg_internal("consumer_group_size ($6): %s",
+									 opt_int8(a->size_null, a->size))));
+	ereport(NOTICE, (errmsg_internal("condition: %s", msgdb_or_null(a->condition))));
+	ereport(NOTICE, (errmsg_internal("Generated Command: %s", sql)));
+}
+
+Datum
+msgdb_get_category_messages(PG_FUNCTION_ARGS)
+{
+	static const char *const keys[2][2] = {
+		{"msgdb_category", "msgdb_category_group"},
+		{"msgdb_category_corr", "msgdb_category_corr_group"},
+	};
+	CategoryArgs a;
+	ReadParam	params[NPARAMS];
+	Oid			types[NPARAMS];
+	char	   *sql;
+	SPIPlanPtr	plan;
+
+	a.category = opt_text(fcinfo, 0);
+	a.position = PG_ARGISNULL(1) ? 1 : PG_GETARG_INT64(1);
+	a.batch = PG_ARGISNULL(2) ? 1000 : PG_GETARG_INT64(2);
+	a.correlation = opt_text(fcinfo, 3);
+	a.member_null = PG_ARGISNULL(4);
+	a.member = a.member_null ? 0 : PG_GETARG_INT64(4);
+	a.size_null = PG_ARGISNULL(5);
+	a.size = a.size_null ? 0 : PG_GETARG_INT64(5);
+	a.condition = opt_text(fcinfo, 6);
+
+	validate(&a);
+	sql = build_sql(&a);
+	if (msgdb_debug_enabled("message_store.debug_get"))
+		notices(&a, sql);
+
+	/* Message DB passes the size as consumer_group_size::smallint when it
+	 * runs the query - after the notices (SQL-API.md §5.3 quirks). */
+	if (!a.size_null && (a.size > PG_INT16_MAX || a.size < PG_INT16_MIN))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("smallint out of range")));
+
+	params[0] = (ReadParam) {TEXTOID, PG_GETARG_DATUM(0), PG_ARGISNULL(0)};
+	params[1] = (ReadParam) {INT8OID, Int64GetDatum(a.position), false};
+	params[2] = (ReadParam) {INT8OID, Int64GetDatum(a.batch), a.batch == -1};
+	params[3] = (ReadParam) {TEXTOID, PG_GETARG_DATUM(3), PG_ARGISNULL(3)};
+	params[4] = (ReadParam) {INT8OID, Int64GetDatum(a.member), a.member_null};
+	params[5] = (ReadParam) {INT2OID, Int16GetDatum((int16) a.size), a.size_null};
+	for (int i = 0; i < NPARAMS; i++)
+		types[i] = params[i].type;
+
+	SPI_connect();
+	if (a.condition == NULL)
+		plan = plan_for(store_message_store.schema,
+						keys[a.correlation != NULL][!a.member_null], sql, NPARAMS, types);
+	else
+		plan = read_prepare_dynamic(sql, params, NPARAMS);
+	read_into_result(fcinfo, plan, params, NPARAMS);
+	SPI_finish();
+	return (Datum) 0;
+}

@@ -1,0 +1,233 @@
+/*
+ * The write path (DESIGN.md §4) shared by both faces - category lock, stream
+ * version, insert, poke - and the Message DB face's write_message and
+ * acquire_lock (SQL-API.md §5.1, §5.10) on top of it.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "commands/async.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/json.h"
+
+#include "msgdb_settings.h"
+#include "names.h"
+#include "store.h"
+
+#define NOTIFY_PAYLOAD_LIMIT 8000	/* PostgreSQL rejects payloads >= this */
+
+PG_FUNCTION_INFO_V1(msgdb_write_message);
+PG_FUNCTION_INFO_V1(msgdb_acquire_lock);
+
+int64
+store_lock_category(const char *stream, size_t len)
+{
+	int64		key = store_hash64(stream, names_category_len(stream, len));
+
+	DirectFunctionCall1(pg_advisory_xact_lock_int8, Int64GetDatum(key));
+	return key;
+}
+
+int64
+store_stream_version(const StoreRef *s, const char *stream)
+{
+	static Oid	argtypes[1] = {TEXTOID};
+	SPIPlanPtr	plan;
+	Datum		values[1];
+	bool		isnull;
+	Datum		v;
+
+	plan = plan_for(s->schema, "stream_version",
+					"SELECT max(position) FROM @S.messages WHERE stream_name = $1",
+					1, argtypes);
+	values[0] = CStringGetTextDatum(stream);
+	/* Not read-only: a fresh snapshot sees what the previous holder of the
+	 * category lock committed while we waited for it. */
+	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "eventodb: stream version query failed");
+	v = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? -1 : DatumGetInt64(v);
+}
+
+int64
+store_insert(const StoreRef *s, Datum id, bool id_null,
+			 const char *stream, const char *type,
+			 Datum data, bool data_null,
+			 Datum metadata, bool metadata_null,
+			 int64 position)
+{
+	static Oid	argtypes[6] = {UUIDOID, TEXTOID, INT8OID, TEXTOID, JSONBOID, JSONBOID};
+	SPIPlanPtr	plan;
+	Datum		values[6];
+	char		nulls[6];
+	bool		isnull;
+	Datum		gpos;
+
+	plan = plan_for(s->schema, "insert",
+					"INSERT INTO @S.messages"
+					" (id, stream_name, position, type, data, metadata)"
+					" VALUES ($1, $2, $3, $4, $5, $6) RETURNING global_position",
+					6, argtypes);
+	values[0] = id;
+	nulls[0] = id_null ? 'n' : ' ';
+	values[1] = stream ? CStringGetTextDatum(stream) : (Datum) 0;
+	nulls[1] = stream ? ' ' : 'n';
+	values[2] = Int64GetDatum(position);
+	nulls[2] = ' ';
+	values[3] = type ? CStringGetTextDatum(type) : (Datum) 0;
+	nulls[3] = type ? ' ' : 'n';
+	values[4] = data;
+	nulls[4] = data_null ? 'n' : ' ';
+	values[5] = metadata;
+	nulls[5] = metadata_null ? 'n' : ' ';
+	if (SPI_execute_plan(plan, values, nulls, false, 0) != SPI_OK_INSERT_RETURNING
+		|| SPI_processed != 1)
+		elog(ERROR, "eventodb: insert did not return the global position");
+	gpos = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return DatumGetInt64(gpos);
+}
+
+void
+store_poke(const StoreRef *s, const char *stream, int64 position,
+		   int64 global_position)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"ns\":");
+	escape_json(&buf, s->ns_id);
+	appendStringInfoString(&buf, ",\"stream\":");
+	escape_json(&buf, stream);
+	appendStringInfo(&buf, ",\"position\":" INT64_FORMAT ",\"globalPosition\":" INT64_FORMAT "}",
+					 position, global_position);
+	if (buf.len >= NOTIFY_PAYLOAD_LIMIT)
+	{
+		/* Too long for NOTIFY: the listener reads the row by its position. */
+		resetStringInfo(&buf);
+		appendStringInfoString(&buf, "{\"ns\":");
+		escape_json(&buf, s->ns_id);
+		appendStringInfo(&buf, ",\"globalPosition\":" INT64_FORMAT ",\"truncated\":true}",
+						 global_position);
+	}
+	Async_Notify(POKE_CHANNEL, buf.data);
+	pfree(buf.data);
+}
+
+/*
+ * Message DB's acquire_lock: lock on hash_64(category(stream)), notices,
+ * the key. NULL takes no lock (pg_advisory_xact_lock is strict) but still
+ * prints its notices.
+ */
+static bool
+acquire_lock(const char *stream, int64 *key)
+{
+	char	   *category = NULL;
+
+	if (stream != NULL)
+	{
+		size_t		len = strlen(stream);
+
+		*key = store_lock_category(stream, len);
+		category = pnstrdup(stream, names_category_len(stream, len));
+	}
+	if (msgdb_debug_enabled("message_store.debug_write"))
+	{
+		ereport(NOTICE, (errmsg_internal("\xc2\xbb acquire_lock")));
+		ereport(NOTICE, (errmsg_internal("stream_name: %s", msgdb_or_null(stream))));
+		ereport(NOTICE, (errmsg_internal("_category: %s", msgdb_or_null(category))));
+		if (stream != NULL)
+			ereport(NOTICE, (errmsg_internal("_category_name_hash: " INT64_FORMAT, *key)));
+		else
+			ereport(NOTICE, (errmsg_internal("_category_name_hash: <NULL>")));
+	}
+	return stream != NULL;
+}
+
+Datum
+msgdb_acquire_lock(PG_FUNCTION_ARGS)
+{
+	char	   *stream = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
+	int64		key;
+
+	if (!acquire_lock(stream, &key))
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(key);
+}
+
+static char *
+jsonb_text_or_null(Datum d, bool isnull)
+{
+	return isnull ? NULL : DatumGetCString(DirectFunctionCall1(jsonb_out, d));
+}
+
+static void
+write_message_notices(FunctionCallInfo fcinfo, const char *id, const char *stream,
+					  const char *type, int64 version, int64 next)
+{
+	char		expected[32] = "<NULL>";
+
+	if (!PG_ARGISNULL(5))
+		snprintf(expected, sizeof(expected), INT64_FORMAT, PG_GETARG_INT64(5));
+	ereport(NOTICE, (errmsg_internal("\xc2\xbb write_message")));
+	ereport(NOTICE, (errmsg_internal("id ($1): %s", msgdb_or_null(id))));
+	ereport(NOTICE, (errmsg_internal("stream_name ($2): %s", msgdb_or_null(stream))));
+	ereport(NOTICE, (errmsg_internal("type ($3): %s", msgdb_or_null(type))));
+	ereport(NOTICE, (errmsg_internal("data ($4): %s",
+									 msgdb_or_null(jsonb_text_or_null(PG_GETARG_DATUM(3), PG_ARGISNULL(3))))));
+	ereport(NOTICE, (errmsg_internal("metadata ($5): %s",
+									 msgdb_or_null(jsonb_text_or_null(PG_GETARG_DATUM(4), PG_ARGISNULL(4))))));
+	ereport(NOTICE, (errmsg_internal("expected_version ($6): %s", expected)));
+	ereport(NOTICE, (errmsg_internal("_stream_version: " INT64_FORMAT, version)));
+	ereport(NOTICE, (errmsg_internal("_next_position: " INT64_FORMAT, next)));
+}
+
+/*
+ * write_message(id, stream_name, type, data, metadata, expected_version):
+ * lock -> version -> expected-version check -> uuid parse -> insert, in
+ * Message DB's order (SQL-API.md §5.1), so a wrong version is reported even
+ * for an invalid id, and constraint errors surface unchanged.
+ */
+Datum
+msgdb_write_message(PG_FUNCTION_ARGS)
+{
+	char	   *id = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *stream = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char	   *type = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	int64		key;
+	int64		version;
+	int64		next;
+	int64		gpos;
+	Datum		uuid = (Datum) 0;
+
+	acquire_lock(stream, &key);
+
+	SPI_connect();
+	/* stream_version(NULL) matches no row. */
+	version = stream ? store_stream_version(&store_message_store, stream) : -1;
+
+	if (!PG_ARGISNULL(5) && PG_GETARG_INT64(5) != version)
+		ereport(ERROR,
+				(errcode(ERRCODE_RAISE_EXCEPTION),
+				 errmsg("Wrong expected version: " INT64_FORMAT " (Stream: %s, Stream Version: " INT64_FORMAT ")",
+						PG_GETARG_INT64(5), msgdb_or_null(stream), version)));
+	next = version + 1;
+
+	if (id != NULL)
+		uuid = DirectFunctionCall1(uuid_in, CStringGetDatum(id));
+
+	gpos = store_insert(&store_message_store, uuid, id == NULL, stream, type,
+						PG_GETARG_DATUM(3), PG_ARGISNULL(3),
+						PG_GETARG_DATUM(4), PG_ARGISNULL(4), next);
+	SPI_finish();
+
+	if (msgdb_debug_enabled("message_store.debug_write"))
+		write_message_notices(fcinfo, id, stream, type, version, next);
+
+	/* The insert succeeded, so the stream name is not NULL here. */
+	store_poke(&store_message_store, stream, next, gpos);
+
+	PG_RETURN_INT64(next);
+}
