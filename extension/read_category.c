@@ -102,7 +102,7 @@ build_sql(const CategoryArgs *a)
 							   " AND message_store.category(metadata->>'correlationStreamName') = $4");
 	if (!a->member_null)
 		appendStringInfoString(&sql,
-							   " AND mod(@message_store.hash_64(message_store.cardinal_id(stream_name)), $6) = $5");
+							   " AND pg_catalog.mod(@message_store.hash_64(message_store.cardinal_id(stream_name)), $6) = $5");
 	if (a->condition != NULL)
 		appendStringInfo(&sql, " AND (%s)", a->condition);
 	appendStringInfoString(&sql, " ORDER BY global_position LIMIT $3");

@@ -41,7 +41,7 @@ store_stream_version(const StoreRef *s, const char *stream)
 	Datum		v;
 
 	plan = plan_for(s->schema, "stream_version",
-					"SELECT max(position) FROM @S.messages WHERE stream_name = $1",
+					"SELECT pg_catalog.max(position) FROM @S.messages WHERE stream_name = $1",
 					1, argtypes);
 	values[0] = CStringGetTextDatum(stream);
 	/* Not read-only: a fresh snapshot sees what the previous holder of the
