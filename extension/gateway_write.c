@@ -1,0 +1,159 @@
+/*
+ * stream_write: the gateway's stream.write (PROTOCOL.md §6.1) over the
+ * shared write path (DESIGN.md §4): lock -> version -> expected-version
+ * check -> insert -> poke, answering position and global position from one
+ * call.
+ */
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+
+#include "namespace.h"
+#include "render.h"
+
+PG_FUNCTION_INFO_V1(ev_stream_write);
+
+static int
+hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * The spellings the original accepts (§6.1): 8-4-4-4-12 in any case, the
+ * same in braces, or 32 bare hex digits. PostgreSQL's uuid_in is more
+ * lenient (hyphens after any group of four), so it is not used here.
+ */
+static bool
+parse_uuid(const char *s, size_t len, pg_uuid_t *out)
+{
+	int			nibble = 0;
+
+	if (len == 38)
+	{
+		if (s[0] != '{' || s[37] != '}')
+			return false;
+		s++;
+		len = 36;
+	}
+	if (len != 36 && len != 32)
+		return false;
+	for (size_t i = 0; i < len; i++)
+	{
+		int			v;
+
+		if (len == 36 && (i == 8 || i == 13 || i == 18 || i == 23))
+		{
+			if (s[i] != '-')
+				return false;
+			continue;
+		}
+		v = hex_value(s[i]);
+		if (v < 0)
+			return false;
+		if (nibble % 2 == 0)
+			out->data[nibble / 2] = (unsigned char) (v << 4);
+		else
+			out->data[nibble / 2] |= (unsigned char) v;
+		nibble++;
+	}
+	return true;
+}
+
+/*
+ * RFC 9562 UUIDv7: 48-bit Unix milliseconds, then the sub-millisecond
+ * fraction in rand_a (method 3) so ids of one backend sort by time down to
+ * ~0.25 µs, then 62 random bits.
+ */
+static void
+uuid_v7(pg_uuid_t *u)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	int64		unix_us = now + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
+	uint64		ms = (uint64) (unix_us / 1000);
+	uint32		sub = (uint32) ((unix_us % 1000) * 4096 / 1000);
+	unsigned char rnd[8];
+
+	if (!pg_strong_random(rnd, sizeof(rnd)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not generate a UUID")));
+	for (int i = 0; i < 6; i++)
+		u->data[i] = (unsigned char) (ms >> (40 - 8 * i));
+	u->data[6] = (unsigned char) (0x70 | (sub >> 8));
+	u->data[7] = (unsigned char) sub;
+	u->data[8] = (unsigned char) (0x80 | (rnd[0] & 0x3f));
+	memcpy(&u->data[9], &rnd[1], 7);
+}
+
+/*
+ * stream_write(ns, stream_name, type, data, metadata, id, expected_version)
+ * -> {"globalPosition":G,"position":P}
+ */
+Datum
+ev_stream_write(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
+	char	   *stream = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char	   *type = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	StoreRef	ref;
+	int64		version;
+	int64		gpos;
+	StringInfoData buf;
+
+	if (PG_ARGISNULL(5) || VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(5)) == 0)
+		uuid_v7(id);
+	else
+	{
+		text	   *t = PG_GETARG_TEXT_PP(5);
+
+		if (!parse_uuid(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), id))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("invalid UUID format: %s", text_to_cstring(t))));
+	}
+
+	SPI_connect();
+	ref = ns_resolve_arg(fcinfo, 0);
+	/* A NULL stream fails the insert's not-null constraint, lock-free. */
+	if (stream != NULL)
+	{
+		store_lock_category(stream, strlen(stream));
+		version = store_stream_version(&ref, stream);
+	}
+	else
+		version = -1;
+
+	if (!PG_ARGISNULL(6) && PG_GETARG_INT64(6) != version)
+		ereport(ERROR,
+				(errcode(ERRCODE_EV_VERSION_CONFLICT),
+				 errmsg("Expected version " INT64_FORMAT ", stream is at version " INT64_FORMAT,
+						PG_GETARG_INT64(6), version),
+				 errdetail("{\"actual\":" INT64_FORMAT ",\"expected\":" INT64_FORMAT "}",
+						   version, PG_GETARG_INT64(6))));
+
+	gpos = store_insert(&ref, UUIDPGetDatum(id), false, stream, type,
+						PG_GETARG_DATUM(3), PG_ARGISNULL(3),
+						PG_GETARG_DATUM(4), PG_ARGISNULL(4), version + 1);
+	store_poke(&ref, stream, version + 1, gpos);
+	SPI_finish();
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"globalPosition\":");
+	render_int64(&buf, gpos);
+	appendStringInfoString(&buf, ",\"position\":");
+	render_int64(&buf, version + 1);
+	appendStringInfoChar(&buf, '}');
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
+}

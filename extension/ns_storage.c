@@ -1,0 +1,154 @@
+/*
+ * The storage of one namespace: a schema with Message DB's messages table
+ * (same columns, defaults, constraint and index names as message_store, so
+ * errors read the same) and its own global-position sequence, so positions
+ * start at 1 per namespace (SQL-API.md §11.1 item 3).
+ *
+ * Schema names come from a registry sequence, never from the namespace id,
+ * so they cannot collide or be truncated (DESIGN.md §2).
+ */
+#include "postgres.h"
+
+#include "catalog/dependency.h"
+#include "catalog/namespace.h"
+#include "catalog/objectaddress.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_namespace.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+
+#include "namespace.h"
+
+/* Mirrors extension/sql/10_message_store.sql; @S is the quoted schema. */
+static const char *const storage_ddl =
+"CREATE SCHEMA @S;"
+"CREATE TABLE @S.messages ("
+"  global_position bigserial NOT NULL,"
+"  position bigint NOT NULL,"
+"  time timestamp without time zone DEFAULT (pg_catalog.now() AT TIME ZONE 'utc') NOT NULL,"
+"  stream_name text NOT NULL,"
+"  type text NOT NULL,"
+"  data jsonb,"
+"  metadata jsonb,"
+"  id uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid()"
+");"
+"ALTER TABLE @S.messages ADD PRIMARY KEY (global_position) NOT DEFERRABLE INITIALLY IMMEDIATE;"
+"CREATE UNIQUE INDEX messages_id ON @S.messages (id);"
+"CREATE UNIQUE INDEX messages_stream ON @S.messages (stream_name, position);"
+"CREATE INDEX messages_category ON @S.messages ("
+"  message_store.category(stream_name),"
+"  global_position,"
+"  message_store.category(metadata->>'correlationStreamName'));";
+
+/* The template with every @S replaced by the quoted schema name. */
+static char *
+with_schema(const char *schema, const char *tmpl)
+{
+	const char *qs = quote_identifier(schema);
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (const char *p = tmpl; *p; p++)
+	{
+		if (p[0] == '@' && p[1] == 'S')
+		{
+			appendStringInfoString(&buf, qs);
+			p++;
+		}
+		else
+			appendStringInfoChar(&buf, *p);
+	}
+	return buf.data;
+}
+
+static void
+run_utility(const char *sql)
+{
+	int			rc = SPI_execute(sql, false, 0);
+
+	if (rc < 0)
+		elog(ERROR, "eventodb: \"%s\" failed: %s", sql, SPI_result_code_string(rc));
+}
+
+char *
+ns_storage_new_schema(void)
+{
+	for (;;)
+	{
+		bool		isnull;
+		int64		n;
+		char	   *name;
+
+		if (SPI_execute("SELECT pg_catalog.nextval('eventodb.namespace_schema_seq')",
+						false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "eventodb: could not draw a schema number");
+		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+										SPI_tuptable->tupdesc, 1, &isnull));
+		name = psprintf(NS_SCHEMA_PREFIX INT64_FORMAT, n);
+		if (!OidIsValid(get_namespace_oid(name, true)))
+			return name;
+	}
+}
+
+void
+ns_storage_create(const char *schema)
+{
+	ObjectAddress schema_addr;
+	ObjectAddress ext_addr;
+
+	run_utility(with_schema(schema, storage_ddl));
+
+	/* DROP EXTENSION ... CASCADE then takes the namespaces with it, and a
+	 * plain DROP EXTENSION refuses while namespaces exist. */
+	ObjectAddressSet(schema_addr, NamespaceRelationId, get_namespace_oid(schema, false));
+	ObjectAddressSet(ext_addr, ExtensionRelationId, get_extension_oid("eventodb", false));
+	recordDependencyOn(&schema_addr, &ext_addr, DEPENDENCY_NORMAL);
+}
+
+int64
+ns_storage_lock_and_count(const char *schema)
+{
+	bool		isnull;
+
+	if (!OidIsValid(get_namespace_oid(schema, true)))
+		return 0;
+	run_utility(with_schema(schema, "LOCK TABLE @S.messages IN ACCESS EXCLUSIVE MODE"));
+	if (SPI_execute(with_schema(schema, "SELECT pg_catalog.count(*) FROM @S.messages"),
+					false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "eventodb: could not count messages of %s", schema);
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+									   SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+void
+ns_storage_drop(const char *schema)
+{
+	Oid			nsp = get_namespace_oid(schema, true);
+	ObjectAddress addr;
+
+	if (!OidIsValid(nsp))
+		return;
+	ObjectAddressSet(addr, NamespaceRelationId, nsp);
+	performDeletion(&addr, DROP_CASCADE, PERFORM_DELETION_INTERNAL | PERFORM_DELETION_QUIETLY);
+	plans_forget_schema(schema);
+}
+
+void
+ns_storage_clear(const char *schema)
+{
+	char	   *seq;
+
+	run_utility(with_schema(schema, "DELETE FROM @S.messages"));
+	if (SPI_execute(with_schema(schema,
+								"SELECT pg_catalog.pg_get_serial_sequence('@S.messages', 'global_position')"),
+					false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "eventodb: could not find the sequence of %s", schema);
+	seq = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	if (seq == NULL)
+		elog(ERROR, "eventodb: %s.messages has no global position sequence", schema);
+	/* RESTART, unlike setval, is transactional: a rollback keeps the old
+	 * counter, so it never falls behind rows that survive. */
+	run_utility(psprintf("ALTER SEQUENCE %s RESTART WITH 1", seq));
+}
