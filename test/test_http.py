@@ -1,0 +1,306 @@
+"""Routing, /health, /version, content types, CORS and robustness
+(PROTOCOL.md §1, §2.1, §12, §14; DESIGN.md §3 invariant 6)."""
+import re
+import socket
+import threading
+import time
+
+import pytest
+
+from harness import DEFAULT_TOKEN, NOT_FOUND_BODY, dumps, unique
+
+VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
+
+
+@pytest.mark.parametrize("path", ["/", "/rpc/", "/RPC", "/Rpc", "/subscribe/stream/x",
+                                  "/subscribe/category/x", "/import/", "/health/", "/HEALTH",
+                                  "/version/", "/debug/pprof/", "/debug/pprof/heap", "/export",
+                                  "/metrics", "/rpc%20"])
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_unknown_path_is_404_exact_bytes_without_newline(gw, path, method):
+    r = gw.request(method, path, body=b'["sys.version"]' if method == "POST" else None,
+                   token=DEFAULT_TOKEN)
+    assert r.status == 404
+    assert r.header("Content-Type") == "application/json"
+    assert r.body == NOT_FOUND_BODY
+
+
+def test_unknown_path_needs_no_authentication(gw):
+    r = gw.request("GET", "/nope")
+    assert (r.status, r.body) == (404, NOT_FOUND_BODY)
+
+
+def test_query_string_does_not_influence_routing(gw):
+    r = gw.request("GET", "/health?x=/rpc")
+    assert (r.status, r.body) == (200, b'{"status":"ok"}')
+    r = gw.request("GET", "/nope?path=/health")
+    assert (r.status, r.body) == (404, NOT_FOUND_BODY)
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"])
+def test_health_any_method_unauthenticated_exact_body(gw, method):
+    r = gw.request(method, "/health")
+    assert r.status == 200
+    assert r.header("Content-Type") == "application/json"
+    if method != "HEAD":
+        assert r.body == b'{"status":"ok"}'
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "DELETE"])
+def test_version_any_method_unauthenticated_exact_body(gw, method):
+    r = gw.request(method, "/version")
+    assert r.status == 200
+    assert r.header("Content-Type") == "application/json"
+    m = re.fullmatch(rb'\{"version":"([^"]*)"\}', r.body)
+    assert m, r.body
+    assert VERSION_RE.match(m.group(1).decode())
+
+
+def test_version_endpoint_equals_sys_version(gw):
+    v = gw.ok("sys.version")
+    assert VERSION_RE.match(v)
+    r = gw.request("GET", "/version")
+    assert r.body == b'{"version":"%s"}' % v.encode()
+
+
+def test_health_and_version_ignore_bad_credentials(gw):
+    r = gw.request("GET", "/health", headers={"Authorization": "Basic zzz"})
+    assert (r.status, r.body) == (200, b'{"status":"ok"}')
+    r = gw.request("GET", "/version?token=garbage")
+    assert r.status == 200
+
+
+def test_rpc_success_content_type_and_single_newline(gw):
+    r = gw.rpc("sys.health")
+    assert r.status == 200
+    assert r.header("Content-Type") == "application/json"
+    assert r.body.endswith(b"\n") and not r.body.endswith(b"\n\n")
+    assert b" " not in r.body
+
+
+def test_no_token_header_in_any_response(gw, tgw):
+    responses = [gw.rpc("sys.version"), gw.rpc("sys.version", token=None),
+                 gw.request("GET", "/health"), gw.request("GET", "/nope"),
+                 tgw.rpc("sys.version", token=None), tgw.rpc("ns.list", token=None),
+                 tgw.rpc("stream.write", "a-1", {"type": "T", "data": {}}, token=None)]
+    for r in responses:
+        names = r.header_names()
+        assert "x-eventodb-token" not in names, r.headers
+        assert "x-messagedb-token" not in names, r.headers
+        for _, v in r.headers:
+            assert "ns_" not in v, r.headers
+
+
+def test_rpc_responses_carry_no_cors_header(gw):
+    for r in (gw.rpc("sys.version"), gw.rpc("sys.version", token=None),
+              gw.request("OPTIONS", "/rpc", headers={"Origin": "http://x",
+                                                    "Access-Control-Request-Method": "POST"})):
+        assert "access-control-allow-origin" not in r.header_names(), r.headers
+
+
+def test_options_preflight_to_rpc_is_401_in_production(gw):
+    r = gw.request("OPTIONS", "/rpc", headers={"Origin": "http://x",
+                                              "Access-Control-Request-Method": "POST"})
+    assert r.status == 401
+
+
+# ---------------------------------------------------------------- robustness
+
+def raw_exchange(gw, data, read_timeout=10):
+    s = socket.create_connection((gw.host, gw.port), timeout=read_timeout)
+    try:
+        s.sendall(data)
+        out = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            out += chunk
+            if b"\r\n\r\n" in out:
+                head, body = out.split(b"\r\n\r\n", 1)
+                m = re.search(rb"content-length:\s*(\d+)", head, re.I)
+                if m and len(body) >= int(m.group(1)):
+                    break
+        return out
+    finally:
+        s.close()
+
+
+def test_truncated_body_then_disconnect_leaves_server_responsive(gw):
+    for _ in range(20):
+        s = socket.create_connection((gw.host, gw.port), timeout=5)
+        s.sendall(b"POST /rpc HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + DEFAULT_TOKEN.encode()
+                  + b"\r\nContent-Length: 1000\r\n\r\n[\"stream.write\",\"a-1\",")
+        s.close()
+    for _ in range(5):
+        s = socket.create_connection((gw.host, gw.port), timeout=5)
+        s.sendall(b"POST /rpc HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                  b"Authorization: Bearer " + DEFAULT_TOKEN.encode() + b"\r\n\r\n10\r\n[\"sys.")
+        s.close()
+    for _ in range(5):
+        s = socket.create_connection((gw.host, gw.port), timeout=5)
+        s.sendall(b"POST /rpc HTTP/1.1\r\nHost: x\r\nContent-Le")
+        s.close()
+    assert gw.ok("sys.version")
+    assert gw.request("GET", "/health").status == 200
+
+
+def test_pipelined_keepalive_requests_are_answered_in_order(gw):
+    body = b'["sys.version"]'
+    req = (b"POST /rpc HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + DEFAULT_TOKEN.encode()
+           + b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    s = socket.create_connection((gw.host, gw.port), timeout=10)
+    try:
+        s.sendall(req + req + b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        out = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        s.close()
+    assert out.count(b"HTTP/1.1 200") == 3, out
+    assert out.endswith(b'{"status":"ok"}'), out
+
+
+def _oversized_request(gw, path, chunked):
+    """Streams a body of 100 MiB + 1 without building it; returns the response bytes."""
+    total = 100 * 1024 * 1024 + 1
+    s = socket.create_connection((gw.host, gw.port), timeout=60)
+    head = ("POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n" % (path, DEFAULT_TOKEN))
+    head += "Transfer-Encoding: chunked\r\n\r\n" if chunked else "Content-Length: %d\r\n\r\n" % total
+    got = []
+    done = threading.Event()
+
+    def reader():
+        buf = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            buf += chunk
+            got[:] = [buf]
+            if b"\r\n\r\n" in buf:
+                break
+        done.set()
+
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    try:
+        s.sendall(head.encode())
+        piece = b" " * (1024 * 1024)
+        sent = 0
+        first = True
+        while sent < total and not done.is_set():
+            n = min(len(piece), total - sent)
+            data = (b"[" + piece[:n - 1]) if first else piece[:n]
+            first = False
+            if chunked:
+                data = b"%x\r\n" % n + data + b"\r\n"
+            try:
+                s.sendall(data)
+            except (BrokenPipeError, ConnectionResetError, socket.timeout):
+                break
+            sent += n
+        if chunked and sent >= total and not done.is_set():
+            try:
+                s.sendall(b"0\r\n\r\n")
+            except OSError:
+                pass
+        done.wait(60)
+        return got[0] if got else b""
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("path", ["/rpc", "/import"])
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_body_over_100_mib_is_413(gw, path, chunked):
+    out = _oversized_request(gw, path, chunked)
+    assert out.startswith(b"HTTP/1.1 413"), out[:300]
+    assert gw.ok("sys.version")
+
+
+def test_many_concurrent_requests(gw):
+    ns, tok = gw.create_ns()
+    errors = []
+    results = {}
+
+    def worker(i):
+        try:
+            for j in range(10):
+                r = gw.rpc("stream.write", "conc-%d" % (i % 5), {"type": "T", "data": {"i": i, "j": j}},
+                           token=tok)
+                if r.status != 200:
+                    errors.append(r)
+                else:
+                    results.setdefault(i % 5, []).append(r.json["position"])
+                r = gw.rpc("category.get", "conc", {"batchSize": 5}, token=tok)
+                if r.status != 200:
+                    errors.append(r)
+        except Exception as e:  # noqa: BLE001 - collected for the assertion
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors[:3]
+    for k, positions in results.items():
+        assert sorted(positions) == list(range(80)), (k, sorted(positions))
+    got = gw.ok("category.get", "conc", {"batchSize": -1}, token=tok)
+    assert len(got) == 400
+    gps = [m[4] for m in got]
+    assert gps == sorted(gps) and len(set(gps)) == 400
+
+
+def test_many_idle_connections_do_not_block_service(gw):
+    socks = []
+    try:
+        for _ in range(100):
+            s = socket.create_connection((gw.host, gw.port), timeout=5)
+            socks.append(s)
+        for s in socks[:50]:
+            s.sendall(b"POST /rpc HTTP/1.1\r\nHost: x\r\n")   # head never finished
+        t0 = time.monotonic()
+        assert gw.ok("sys.version")
+        assert gw.request("GET", "/health").status == 200
+        assert time.monotonic() - t0 < 20
+    finally:
+        for s in socks:
+            s.close()
+    assert gw.ok("sys.health")["status"] == "ok"
+
+
+def test_garbage_request_line_does_not_crash(gw):
+    for junk in (b"\x00\x01\x02\r\n\r\n", b"GET\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n",
+                 b"POST /rpc HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
+                 b"POST /rpc HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+                 b"POST /rpc HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n\r\n"):
+        raw_exchange(gw, junk, read_timeout=3)
+    assert gw.ok("sys.version")
+
+
+def test_large_valid_body_is_accepted(gw):
+    ns, tok = gw.create_ns()
+    big = "x" * (5 * 1024 * 1024)
+    r = gw.rpc("stream.write", "big-1", {"type": "T", "data": {"s": big}}, token=tok)
+    assert r.status == 200, r
+    got = gw.ok("stream.get", "big-1", token=tok)
+    assert got[0][4] == {"s": big}
+
+
+def test_large_request_is_not_misrouted_by_json_content(gw):
+    r = gw.rpc_raw(dumps(["sys.version"]) + b" " * 100000, token=DEFAULT_TOKEN)
+    assert r.status == 200
+    r = gw.rpc_raw(b"[" + b" " * 100000 + b"\"sys.version\"]", token=DEFAULT_TOKEN)
+    assert r.status == 200
+    assert unique()
