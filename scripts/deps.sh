@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   postgresql-15 postgresql-client-15 postgresql-contrib postgresql-server-dev-15
-  libpq-dev libmicrohttpd-dev libjson-c-dev libssl-dev
+  libpq-dev libmicrohttpd-dev libjson-c-dev libssl-dev zlib1g-dev
   build-essential pkg-config
   python3-pytest python3-psycopg2 python3-requests
   curl

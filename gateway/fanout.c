@@ -1,0 +1,344 @@
+/* See fanout.h. Topics live in one chained hash table keyed by
+ * (kind, namespace, name); a poke looks up at most three topics (its
+ * stream, its category, the namespace's "all"), so the cost of a write is
+ * independent of the number of idle subscriptions. */
+#include "fanout.h"
+
+/* names.h nests a comment opener in a comment; keep -Werror builds going. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wcomment"
+#include "names.h"
+#pragma GCC diagnostic pop
+
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Namespace high-water marks share the table under their own kind. */
+#define FAN_HWM 3
+
+typedef struct FanTopic
+{
+	struct FanTopic *next;		/* bucket chain */
+	uint64_t	hash;
+	size_t		keylen;
+	FanEntry   *head;
+	int64_t		hwm;
+	char		key[];
+} FanTopic;
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static FanTopic **buckets;
+static size_t nbuckets;
+static size_t ntopics;
+static FanEntry *all_head;
+static FanDeliver deliver_fn;
+
+static void *
+xmalloc(size_t n)
+{
+	void	   *p = malloc(n);
+
+	if (p == NULL)
+		abort();
+	return p;
+}
+
+/* kind, length-prefixed namespace (ids may hold any byte), name. */
+static size_t
+make_key(char **out, int kind, const char *ns, size_t ns_len,
+		 const char *name, size_t name_len)
+{
+	size_t		len = 1 + sizeof(size_t) + ns_len + name_len;
+	char	   *k = xmalloc(len);
+
+	k[0] = (char) kind;
+	memcpy(k + 1, &ns_len, sizeof(size_t));
+	memcpy(k + 1 + sizeof(size_t), ns, ns_len);
+	if (name_len)
+		memcpy(k + 1 + sizeof(size_t) + ns_len, name, name_len);
+	*out = k;
+	return len;
+}
+
+static uint64_t
+fnv1a(const char *s, size_t n)
+{
+	uint64_t	h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < n; i++)
+	{
+		h ^= (unsigned char) s[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+static FanTopic *
+topic_find(const char *key, size_t keylen, uint64_t hash)
+{
+	if (nbuckets == 0)
+		return NULL;
+	for (FanTopic *t = buckets[hash % nbuckets]; t; t = t->next)
+		if (t->hash == hash && t->keylen == keylen && memcmp(t->key, key, keylen) == 0)
+			return t;
+	return NULL;
+}
+
+static void
+grow(void)
+{
+	size_t		nn = nbuckets ? nbuckets * 2 : 64;
+	FanTopic  **nb = calloc(nn, sizeof(FanTopic *));
+
+	if (nb == NULL)
+		abort();
+	for (size_t i = 0; i < nbuckets; i++)
+	{
+		FanTopic   *t = buckets[i];
+
+		while (t)
+		{
+			FanTopic   *next = t->next;
+
+			t->next = nb[t->hash % nn];
+			nb[t->hash % nn] = t;
+			t = next;
+		}
+	}
+	free(buckets);
+	buckets = nb;
+	nbuckets = nn;
+}
+
+static FanTopic *
+topic_get(const char *key, size_t keylen, uint64_t hash)
+{
+	FanTopic   *t = topic_find(key, keylen, hash);
+
+	if (t)
+		return t;
+	if (ntopics >= nbuckets)
+		grow();
+	t = xmalloc(sizeof(FanTopic) + keylen);
+	t->hash = hash;
+	t->keylen = keylen;
+	t->head = NULL;
+	t->hwm = -1;
+	memcpy(t->key, key, keylen);
+	t->next = buckets[hash % nbuckets];
+	buckets[hash % nbuckets] = t;
+	ntopics++;
+	return t;
+}
+
+static void
+topic_drop(FanTopic *t)
+{
+	FanTopic  **pp = &buckets[t->hash % nbuckets];
+
+	while (*pp != t)
+		pp = &(*pp)->next;
+	*pp = t->next;
+	ntopics--;
+	free(t);
+}
+
+void
+fanout_init(FanDeliver deliver)
+{
+	deliver_fn = deliver;
+}
+
+void
+fanout_add(FanEntry *e)
+{
+	char	   *key;
+	size_t		keylen;
+	FanTopic   *t;
+
+	keylen = make_key(&key, (int) e->kind, e->ns, e->ns_len,
+					  e->kind == FAN_ALL ? NULL : e->name,
+					  e->kind == FAN_ALL ? 0 : e->name_len);
+	pthread_mutex_lock(&lock);
+	t = topic_get(key, keylen, fnv1a(key, keylen));
+	e->topic = t;
+	e->t_prev = NULL;
+	e->t_next = t->head;
+	if (t->head)
+		t->head->t_prev = e;
+	t->head = e;
+	e->a_prev = NULL;
+	e->a_next = all_head;
+	if (all_head)
+		all_head->a_prev = e;
+	all_head = e;
+	pthread_mutex_unlock(&lock);
+	free(key);
+}
+
+void
+fanout_remove(FanEntry *e)
+{
+	pthread_mutex_lock(&lock);
+	if (e->topic)
+	{
+		if (e->t_prev)
+			e->t_prev->t_next = e->t_next;
+		else
+			e->topic->head = e->t_next;
+		if (e->t_next)
+			e->t_next->t_prev = e->t_prev;
+		if (e->topic->head == NULL)
+			topic_drop(e->topic);
+		e->topic = NULL;
+		if (e->a_prev)
+			e->a_prev->a_next = e->a_next;
+		else
+			all_head = e->a_next;
+		if (e->a_next)
+			e->a_next->a_prev = e->a_prev;
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+/* |hash_64(cardinal id)|, computed at most once per poke. */
+typedef struct GroupHash
+{
+	bool		done;
+	bool		has_id;
+	uint64_t	magnitude;
+} GroupHash;
+
+static void
+group_hash(const char *stream, size_t len, GroupHash *g)
+{
+	size_t		off,
+				cidlen;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	int64_t		h;
+
+	g->done = true;
+	g->has_id = names_cardinal_id(stream, len, &off, &cidlen);
+	if (!g->has_id)
+		return;
+	if (EVP_Digest(stream + off, cidlen, md, &mdlen, EVP_md5(), NULL) != 1 || mdlen < 16)
+	{
+		g->has_id = false;
+		return;
+	}
+	h = names_hash64_from_md5(md);
+	/* Unsigned negation keeps -2^63 exact instead of overflowing. */
+	g->magnitude = h < 0 ? (uint64_t) 0 - (uint64_t) h : (uint64_t) h;
+}
+
+static bool
+group_matches(const FanEntry *e, const char *stream, size_t len, GroupHash *g)
+{
+	if (e->size <= 0)
+		return true;
+	if (e->member < 0)
+		return false;
+	if (!g->done)
+		group_hash(stream, len, g);
+	return g->has_id && g->magnitude % (uint64_t) e->size == (uint64_t) e->member;
+}
+
+bool
+fanout_group_member(const char *stream, size_t len, int64_t member, int64_t size)
+{
+	FanEntry	e = {.member = member, .size = size};
+	GroupHash	g = {0};
+
+	return group_matches(&e, stream, len, &g);
+}
+
+static void
+deliver_topic(int kind, const char *ns, size_t ns_len, const char *name,
+			  size_t name_len, const char *stream, size_t stream_len,
+			  int64_t pos, int64_t gpos, GroupHash *g)
+{
+	char	   *key;
+	size_t		keylen = make_key(&key, kind, ns, ns_len, name, name_len);
+	FanTopic   *t = topic_find(key, keylen, fnv1a(key, keylen));
+
+	free(key);
+	if (t == NULL)
+		return;
+	for (FanEntry *e = t->head; e; e = e->t_next)
+		if (kind != FAN_CATEGORY || group_matches(e, stream, stream_len, g))
+			deliver_fn(e, stream, stream_len, pos, gpos);
+}
+
+void
+fanout_publish(const char *ns, size_t ns_len, const char *stream,
+			   size_t stream_len, int64_t pos, int64_t gpos)
+{
+	GroupHash	g = {0};
+	char	   *key;
+	size_t		keylen;
+	FanTopic   *hw;
+
+	pthread_mutex_lock(&lock);
+	keylen = make_key(&key, FAN_HWM, ns, ns_len, NULL, 0);
+	hw = topic_get(key, keylen, fnv1a(key, keylen));
+	free(key);
+	if (gpos > hw->hwm)
+		hw->hwm = gpos;
+	if (deliver_fn)
+	{
+		deliver_topic(FAN_STREAM, ns, ns_len, stream, stream_len,
+					  stream, stream_len, pos, gpos, &g);
+		deliver_topic(FAN_CATEGORY, ns, ns_len, stream,
+					  names_category_len(stream, stream_len),
+					  stream, stream_len, pos, gpos, &g);
+		deliver_topic(FAN_ALL, ns, ns_len, NULL, 0,
+					  stream, stream_len, pos, gpos, &g);
+	}
+	pthread_mutex_unlock(&lock);
+}
+
+void
+fanout_foreach(const char *ns, size_t ns_len, void (*fn) (FanEntry *e, void *arg), void *arg)
+{
+	pthread_mutex_lock(&lock);
+	for (FanEntry *e = all_head; e; e = e->a_next)
+		if (ns == NULL || (e->ns_len == ns_len && memcmp(e->ns, ns, ns_len) == 0))
+			fn(e, arg);
+	pthread_mutex_unlock(&lock);
+}
+
+bool
+fanout_ns_high(const char *ns, size_t ns_len, int64_t *gpos)
+{
+	char	   *key;
+	size_t		keylen = make_key(&key, FAN_HWM, ns, ns_len, NULL, 0);
+	FanTopic   *t;
+	bool		found;
+
+	pthread_mutex_lock(&lock);
+	t = topic_find(key, keylen, fnv1a(key, keylen));
+	found = t != NULL && t->hwm >= 0;
+	if (found)
+		*gpos = t->hwm;
+	pthread_mutex_unlock(&lock);
+	free(key);
+	return found;
+}
+
+void
+fanout_forget_ns(const char *ns, size_t ns_len)
+{
+	char	   *key;
+	size_t		keylen = make_key(&key, FAN_HWM, ns, ns_len, NULL, 0);
+	FanTopic   *t;
+
+	pthread_mutex_lock(&lock);
+	t = topic_find(key, keylen, fnv1a(key, keylen));
+	if (t)
+		topic_drop(t);
+	pthread_mutex_unlock(&lock);
+	free(key);
+}

@@ -1,0 +1,38 @@
+/*
+ * RFC 3339 timestamps as Go's time.Parse(time.RFC3339, …) accepts them:
+ * import record times (PROTOCOL.md §10.4-§10.5) and the export CLI's
+ * --since/--until and message times (§11).
+ */
+#ifndef GW_RFC3339_H
+#define GW_RFC3339_H
+
+#include "strbuf.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct Rfc3339
+{
+	int64_t		unix_sec;		/* UTC */
+	int32_t		nsec;			/* 0..999999999 */
+} Rfc3339;
+
+/*
+ * Parses s[0..len). On failure appends Go's explanation to why (e.g.
+ * `parsing time "x" as "2006-01-02T15:04:05Z07:00": cannot parse "x" as
+ * "2006"`) when why is non-NULL.
+ */
+bool		rfc3339_parse(const char *s, size_t len, Rfc3339 *out, StrBuf *why);
+
+/* Parses "YYYY-MM-DD" as UTC midnight. */
+bool		rfc3339_parse_date(const char *s, size_t len, Rfc3339 *out);
+
+/* Appends "YYYY-MM-DDTHH:MM:SS[.fffffffff]Z" (fraction without trailing
+ * zeros, omitted when zero or when with_fraction is false). */
+void		rfc3339_format(StrBuf *sb, Rfc3339 t, bool with_fraction);
+
+/* -1, 0, 1 */
+int			rfc3339_cmp(Rfc3339 a, Rfc3339 b);
+
+#endif

@@ -1,0 +1,452 @@
+/*
+ * /subscribe (PROTOCOL.md §9). The response is produced by a content-reader
+ * callback: when a subscription has nothing to send, the callback suspends
+ * the MHD connection, and whoever queues bytes later (fan-out, catch-up
+ * worker, heartbeat) resumes it. An idle subscription thus holds no thread
+ * and no database connection, only its Sub.
+ */
+#include "sse.h"
+
+#include "config.h"
+#include "fanout.h"
+#include "http.h"
+#include "jsonw.h"
+#include "log.h"
+#include "sse_hooks.h"
+#include "sse_sub.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+static atomic_bool shutting_down;
+
+#define TEXT_PLAIN "text/plain; charset=utf-8"
+
+/* ---- subscriber state (callers hold s->mu) ---- */
+
+void
+sub_ref(Sub *s)
+{
+	s->refs++;
+}
+
+void
+sub_clear_pending(Sub *s)
+{
+	while (s->pend_head)
+	{
+		PendingPoke *p = s->pend_head;
+
+		s->pend_head = p->next;
+		free(p);
+	}
+	s->pend_tail = NULL;
+	s->npend = 0;
+}
+
+void
+sub_unref(Sub *s)
+{
+	bool		last;
+
+	pthread_mutex_lock(&s->mu);
+	last = --s->refs == 0;
+	pthread_mutex_unlock(&s->mu);
+	if (!last)
+		return;
+	sub_clear_pending(s);
+	sb_free(&s->out);
+	pthread_mutex_destroy(&s->mu);
+	free(s->ns);
+	free(s->name);
+	free(s);
+}
+
+void
+sub_wake(Sub *s)
+{
+	if (s->suspended && !s->closed)
+	{
+		s->suspended = false;
+		MHD_resume_connection(s->conn);
+	}
+}
+
+void
+sub_frame(Sub *s, const char *bytes, size_t len, unsigned max_frames)
+{
+	if (s->frames >= max_frames || s->out.len - s->out_off + len > SSE_QUEUE_BYTES)
+		return;
+	sb_append(&s->out, bytes, len);
+	s->frames++;
+}
+
+void
+sub_poke(Sub *s, const char *stream, size_t stream_len, int64_t position,
+		 int64_t gpos, unsigned max_frames)
+{
+	StrBuf		f = STRBUF_INIT;
+
+	/* §9.3: these bytes exactly, key order fixed. */
+	sb_puts(&f, "event: poke\ndata: {\"stream\":");
+	jw_string(&f, stream, stream_len);
+	sb_puts(&f, ",\"position\":");
+	jw_int(&f, position);
+	sb_puts(&f, ",\"globalPosition\":");
+	jw_int(&f, gpos);
+	sb_puts(&f, "}\n\n");
+	sub_frame(s, f.data, f.len, max_frames);
+	sb_free(&f);
+}
+
+/* The live filter of §9.4, applied to a poke of a matching message. */
+void
+sub_live(Sub *s, const char *stream, size_t stream_len, int64_t position, int64_t gpos)
+{
+	switch (s->fe.kind)
+	{
+		case FAN_STREAM:
+			if (position < s->tracker)
+				return;
+			s->tracker = position + 1;
+			break;
+		case FAN_CATEGORY:
+			if (gpos < s->tracker)
+				return;
+			s->tracker = gpos + 1;
+			break;
+		case FAN_ALL:
+			/* No tracker in all mode: late arrivals are still poked. */
+			if (gpos < s->start)
+				return;
+			if (!s->tracker_known || gpos >= s->tracker)
+				s->tracker = gpos + 1;
+			s->tracker_known = true;
+			break;
+	}
+	sub_poke(s, stream, stream_len, position, gpos, SSE_QUEUE_FRAMES);
+}
+
+/* FanDeliver: runs under the registry lock. */
+static void
+sse_deliver(FanEntry *e, const char *stream, size_t stream_len,
+			int64_t position, int64_t gpos)
+{
+	Sub		   *s = (Sub *) e;
+
+	pthread_mutex_lock(&s->mu);
+	if (s->ending || s->closed)
+		;
+	else if (s->phase == SUB_CATCHUP)
+	{
+		if (s->npend < SSE_PENDING_MAX)
+		{
+			PendingPoke *p = malloc(sizeof(PendingPoke) + stream_len);
+
+			if (p)
+			{
+				p->next = NULL;
+				p->position = position;
+				p->gpos = gpos;
+				p->stream_len = stream_len;
+				memcpy(p->stream, stream, stream_len);
+				if (s->pend_tail)
+					s->pend_tail->next = p;
+				else
+					s->pend_head = p;
+				s->pend_tail = p;
+				s->npend++;
+			}
+		}
+	}
+	else
+	{
+		sub_live(s, stream, stream_len, position, gpos);
+		sub_wake(s);
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- MHD callbacks ---- */
+
+static ssize_t
+sse_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	Sub		   *s = cls;
+	ssize_t		n;
+
+	(void) pos;
+	pthread_mutex_lock(&s->mu);
+	if (s->out.len > s->out_off)
+	{
+		size_t		avail = s->out.len - s->out_off;
+		size_t		k = avail < max ? avail : max;
+
+		memcpy(buf, s->out.data + s->out_off, k);
+		/* Frames never contain a blank line, so "\n\n" counts them out. */
+		for (size_t i = 0; i < k; i++)
+		{
+			if (buf[i] == '\n' && s->last_sent == '\n')
+			{
+				s->frames--;
+				s->last_sent = 0;
+			}
+			else
+				s->last_sent = buf[i];
+		}
+		s->out_off += k;
+		if (s->out_off == s->out.len)
+		{
+			/* Idle subscriptions keep no large buffer around. */
+			if (s->out.cap > 16384)
+				sb_free(&s->out);
+			else
+				sb_reset(&s->out);
+			s->out_off = 0;
+		}
+		else if (s->out_off >= 65536 && s->out_off * 2 >= s->out.len)
+		{
+			memmove(s->out.data, s->out.data + s->out_off, s->out.len - s->out_off);
+			s->out.len -= s->out_off;
+			s->out.data[s->out.len] = '\0';
+			s->out_off = 0;
+		}
+		n = (ssize_t) k;
+	}
+	else if (s->ending)
+		n = MHD_CONTENT_READER_END_OF_STREAM;
+	else
+	{
+		s->suspended = true;
+		MHD_suspend_connection(s->conn);
+		n = 0;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
+static void
+sse_free(void *cls)
+{
+	Sub		   *s = cls;
+
+	/* After this no poke, heartbeat or reconnect can reach s. */
+	fanout_remove(&s->fe);
+	pthread_mutex_lock(&s->mu);
+	s->closed = true;
+	s->suspended = false;
+	sub_clear_pending(s);
+	pthread_mutex_unlock(&s->mu);
+	sub_unref(s);
+}
+
+/* ---- request validation (§9.2) ---- */
+
+/* Go's strconv.ParseInt(v, 10, 64): optional sign, decimal digits only. */
+static bool
+parse_int64(const char *v, int64_t *out)
+{
+	char	   *end;
+	long long	x;
+
+	if (v[0] != '+' && v[0] != '-' && (v[0] < '0' || v[0] > '9'))
+		return false;
+	if ((v[0] == '+' || v[0] == '-') && (v[1] < '0' || v[1] > '9'))
+		return false;
+	errno = 0;
+	x = strtoll(v, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return false;
+	*out = (int64_t) x;
+	return true;
+}
+
+static enum MHD_Result
+bad_request(struct MHD_Connection *c, const char *text)
+{
+	return http_reply(c, 400, TEXT_PLAIN, text, strlen(text));
+}
+
+static char *
+dup_bytes(const char *s, size_t len)
+{
+	char	   *p = malloc(len + 1);
+
+	if (p == NULL)
+		abort();
+	memcpy(p, s, len);
+	p[len] = '\0';
+	return p;
+}
+
+enum MHD_Result
+sse_subscribe(struct MHD_Connection *c, const AuthResult *auth)
+{
+	const char *stream = http_query(c, "stream");
+	const char *category = http_query(c, "category");
+	const char *all = http_query(c, "all");
+	const char *position = http_query(c, "position");
+	bool		is_all = all != NULL && strcmp(all, "true") == 0;
+	int64_t		start = 0,
+				member = 0,
+				size = 0;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	Sub		   *s;
+
+	if (stream == NULL && category == NULL && !is_all)
+		return bad_request(c, "Either 'stream', 'category', or 'all=true' parameter required");
+	if (is_all && (stream != NULL || category != NULL))
+		return bad_request(c, "Cannot combine 'all' with 'stream' or 'category'");
+	if (stream != NULL && category != NULL)
+		return bad_request(c, "Cannot specify both 'stream' and 'category'");
+	if (position != NULL && !parse_int64(position, &start))
+		return bad_request(c, "Invalid position parameter");
+	if (category != NULL)
+	{
+		const char *consumer = http_query(c, "consumer");
+		const char *sz = http_query(c, "size");
+
+		if (consumer != NULL && !parse_int64(consumer, &member))
+			return bad_request(c, "Invalid consumer parameter");
+		if (sz != NULL && !parse_int64(sz, &size))
+			return bad_request(c, "Invalid size parameter");
+		if ((member > 0 || size > 0) && (size == 0 || member >= size))
+			return bad_request(c, "Invalid consumer group: member must be < size");
+	}
+
+	s = calloc(1, sizeof(Sub));
+	if (s == NULL)
+		abort();
+	pthread_mutex_init(&s->mu, NULL);
+	s->refs = 1;
+	s->conn = c;
+	s->ns = dup_bytes(auth->ns, auth->ns_len);
+	s->start = start;
+	s->fe.ns = s->ns;
+	s->fe.ns_len = auth->ns_len;
+	if (stream != NULL || category != NULL)
+	{
+		const char *name = stream ? stream : category;
+
+		s->name = dup_bytes(name, strlen(name));
+		s->fe.name = s->name;
+		s->fe.name_len = strlen(name);
+	}
+	s->fe.kind = is_all ? FAN_ALL : stream ? FAN_STREAM : FAN_CATEGORY;
+	s->fe.member = member;
+	s->fe.size = size;
+
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024,
+											 sse_read, s, sse_free);
+	if (resp == NULL)
+	{
+		sub_unref(s);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", "text/event-stream");
+	MHD_add_response_header(resp, "Cache-Control", "no-cache");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_SERVER, "EventoDB/" EVENTODB_VERSION);
+	MHD_add_response_header(resp, "Connection", "keep-alive");
+	MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
+
+	/* §9.5 (deviation 3): the go signal precedes any catch-up poke. */
+	sb_puts(&s->out, ": ready\n\n");
+	s->frames = 1;
+
+	/* Registered before the catch-up query runs (§9.7). */
+	fanout_add(&s->fe);
+	pthread_mutex_lock(&s->mu);
+	if (atomic_load(&shutting_down))
+		s->ending = true;
+	else if (is_all)
+	{
+		int64_t		high;
+
+		s->phase = SUB_LIVE;
+		s->tracker = start;
+		if (fanout_ns_high(s->ns, auth->ns_len, &high))
+		{
+			s->tracker_known = true;
+			if (high + 1 > s->tracker)
+				s->tracker = high + 1;
+		}
+	}
+	else
+	{
+		s->phase = SUB_CATCHUP;
+		s->tracker = start;
+		s->tracker_known = true;
+		catchup_enqueue(s);
+	}
+	pthread_mutex_unlock(&s->mu);
+
+	ret = MHD_queue_response(c, 200, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* ---- hooks for the LISTEN connection ---- */
+
+static void
+end_one(FanEntry *e, void *arg)
+{
+	Sub		   *s = (Sub *) e;
+
+	(void) arg;
+	pthread_mutex_lock(&s->mu);
+	s->ending = true;
+	sub_clear_pending(s);
+	sub_wake(s);
+	pthread_mutex_unlock(&s->mu);
+}
+
+void
+sse_end_namespace(const char *ns, size_t ns_len)
+{
+	fanout_foreach(ns, ns_len, end_one, NULL);
+}
+
+static void
+restart_one(FanEntry *e, void *arg)
+{
+	Sub		   *s = (Sub *) e;
+
+	(void) arg;
+	pthread_mutex_lock(&s->mu);
+	if (s->ending || s->closed || !s->tracker_known)
+		;
+	else if (s->phase == SUB_CATCHUP)
+		s->rerun = true;
+	else
+	{
+		s->phase = SUB_CATCHUP;
+		catchup_enqueue(s);
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+void
+sse_connection_restored(void)
+{
+	fanout_foreach(NULL, 0, restart_one, NULL);
+}
+
+/* ---- lifecycle ---- */
+
+bool
+sse_init(void)
+{
+	fanout_init(sse_deliver);
+	return catchup_start();
+}
+
+void
+sse_shutdown(void)
+{
+	atomic_store(&shutting_down, true);
+	fanout_foreach(NULL, 0, end_one, NULL);
+	catchup_stop();
+}

@@ -1,0 +1,421 @@
+/*
+ * Catch-up runs and heartbeats for /subscribe (PROTOCOL.md §9.4, §9.8).
+ * Catch-up queries run on two worker threads, not on MHD's, so opening a
+ * subscription returns its headers and ": ready" at once and a burst of new
+ * subscriptions cannot occupy the HTTP threads.
+ */
+/* POSIX and GNU interfaces (clock_gettime, getaddrinfo, strdup, ...). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "json_scan.h"
+#include "log.h"
+#include "pool.h"
+#include "sse_sub.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CATCHUP_WORKERS 2
+#define HEARTBEAT_SECONDS 20
+
+typedef struct CatchRow
+{
+	int64_t		position;
+	int64_t		gpos;
+	char	   *stream;			/* NULL in stream mode: the subscription's name */
+	size_t		stream_len;
+} CatchRow;
+
+static pthread_mutex_t jq_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t jq_cond = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t hb_cond = PTHREAD_COND_INITIALIZER;
+static Sub *jq_head,
+		   *jq_tail;
+static bool stopping;
+static pthread_t workers[CATCHUP_WORKERS];
+static int nworkers;
+static pthread_t heartbeat_thread;
+static bool heartbeat_started;
+
+void
+catchup_enqueue(Sub *s)
+{
+	sub_ref(s);
+	pthread_mutex_lock(&jq_mu);
+	if (stopping)
+	{
+		/* Nobody will run it: the stream is ending anyway. */
+		s->refs--;
+		pthread_mutex_unlock(&jq_mu);
+		return;
+	}
+	s->job_next = NULL;
+	if (jq_tail)
+		jq_tail->job_next = s;
+	else
+		jq_head = s;
+	jq_tail = s;
+	pthread_cond_signal(&jq_cond);
+	pthread_mutex_unlock(&jq_mu);
+}
+
+static void
+rows_free(CatchRow *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(rows[i].stream);
+	free(rows);
+}
+
+/*
+ * Reads the positions out of a stream_get (7-element) or category_get
+ * (8-element) result rendered by the extension.
+ */
+static CatchRow *
+parse_rows(const char *text, size_t len, bool with_stream, size_t *nrows)
+{
+	char		err[JS_ERROR_MAX];
+	JsIter		outer;
+	JsSpan		key,
+				msg;
+	CatchRow   *rows = NULL;
+	size_t		n = 0,
+				cap = 0;
+	size_t		start;
+
+	*nrows = 0;
+	if (!js_validate(text, len, err))
+	{
+		log_warn("sse catch-up: unreadable result: %s", err);
+		return NULL;
+	}
+	start = js_skip_ws(text, len, 0);
+	if (start >= len || text[start] != '[')
+		return NULL;
+	js_iter_begin(&outer, text, len, js_value_at(text, len, start));
+	while (js_iter_next(&outer, &key, &msg))
+	{
+		JsIter		inner;
+		JsSpan		el;
+		int			idx = 0;
+		CatchRow	row = {0};
+		int			want_pos = with_stream ? 3 : 2;
+		bool		ok_pos = false,
+					ok_gpos = false;
+
+		if (js_type(text, msg) != JS_ARRAY)
+			continue;
+		js_iter_begin(&inner, text, len, msg);
+		while (js_iter_next(&inner, &key, &el))
+		{
+			if (with_stream && idx == 1 && js_type(text, el) == JS_STRING)
+			{
+				StrBuf		sb = STRBUF_INIT;
+
+				js_string_decode(text, el, &sb);
+				row.stream_len = sb.len;
+				row.stream = sb_steal(&sb);
+			}
+			else if (idx == want_pos)
+				ok_pos = js_int64(text, el, &row.position);
+			else if (idx == want_pos + 1)
+				ok_gpos = js_int64(text, el, &row.gpos);
+			idx++;
+		}
+		if (!ok_pos || !ok_gpos || (with_stream && row.stream == NULL))
+		{
+			free(row.stream);
+			continue;
+		}
+		if (n == cap)
+		{
+			CatchRow   *nr;
+
+			cap = cap ? cap * 2 : 64;
+			nr = realloc(rows, cap * sizeof(CatchRow));
+			if (nr == NULL)
+				abort();
+			rows = nr;
+		}
+		rows[n++] = row;
+	}
+	*nrows = n;
+	return rows;
+}
+
+/* Runs the §9.4 catch-up query; no rows on any failure (test mode with an
+ * unknown namespace catches up nothing, silently, §9.9). */
+static CatchRow *
+query_rows(const Sub *s, int64_t from, size_t *nrows)
+{
+	char		from_s[24],
+				member_s[24],
+				size_s[24];
+	const char *values[5];
+	PGresult   *res;
+	char	   *err = NULL;
+	CatchRow   *rows = NULL;
+	bool		grouped = s->fe.kind == FAN_CATEGORY && s->fe.size > 0;
+
+	*nrows = 0;
+	/* PostgreSQL text cannot hold NUL: such a namespace cannot exist. */
+	if (memchr(s->ns, '\0', s->fe.ns_len) != NULL)
+		return NULL;
+	if (grouped && s->fe.member < 0)
+		return NULL;			/* §9.2: accepted, matches no stream */
+	snprintf(from_s, sizeof(from_s), "%" PRId64, from);
+	values[0] = s->ns;
+	values[2] = from_s;
+	switch (s->fe.kind)
+	{
+		case FAN_STREAM:
+			values[1] = s->name;
+			res = pool_exec("sse_stream_catchup",
+							"SELECT eventodb.stream_get($1::text, $2::text, $3::bigint, "
+							"NULL::bigint, 1000::bigint)",
+							3, values, &err);
+			break;
+		case FAN_CATEGORY:
+			values[1] = s->name;
+			snprintf(member_s, sizeof(member_s), "%" PRId64, s->fe.member);
+			snprintf(size_s, sizeof(size_s), "%" PRId64, s->fe.size);
+			values[3] = grouped ? member_s : NULL;
+			values[4] = grouped ? size_s : NULL;
+			res = pool_exec("sse_category_catchup",
+							"SELECT eventodb.category_get($1::text, $2::text, $3::bigint, "
+							"1000::bigint, NULL::text, $4::bigint, $5::bigint)",
+							5, values, &err);
+			break;
+		default:
+			values[1] = "";
+			res = pool_exec("sse_all_catchup",
+							"SELECT eventodb.category_get($1::text, $2::text, $3::bigint, "
+							"1000::bigint, NULL::text, NULL::bigint, NULL::bigint)",
+							3, values, &err);
+			break;
+	}
+	if (res == NULL)
+	{
+		log_warn("sse catch-up failed: %s", err ? err : "no connection");
+		free(err);
+		return NULL;
+	}
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+		if (state && strcmp(state, "EV002") == 0)
+			log_debug("sse catch-up: namespace not found");
+		else
+			log_warn("sse catch-up failed: %s", PQresultErrorMessage(res));
+	}
+	else if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+		rows = parse_rows(PQgetvalue(res, 0, 0), (size_t) PQgetlength(res, 0, 0),
+						  s->fe.kind != FAN_STREAM, nrows);
+	PQclear(res);
+	return rows;
+}
+
+static bool
+rows_contain_gpos(const CatchRow *rows, size_t n, int64_t gpos)
+{
+	size_t		lo = 0,
+				hi = n;
+
+	/* category_get returns ascending global positions. */
+	while (lo < hi)
+	{
+		size_t		mid = lo + (hi - lo) / 2;
+
+		if (rows[mid].gpos == gpos)
+			return true;
+		if (rows[mid].gpos < gpos)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+static void
+run_catchup(Sub *s)
+{
+	int64_t		from;
+	CatchRow   *rows;
+	size_t		n;
+
+	pthread_mutex_lock(&s->mu);
+	if (s->closed || s->ending)
+	{
+		pthread_mutex_unlock(&s->mu);
+		return;
+	}
+	from = s->tracker;
+	pthread_mutex_unlock(&s->mu);
+
+	rows = query_rows(s, from, &n);
+
+	pthread_mutex_lock(&s->mu);
+	if (!s->closed && !s->ending)
+	{
+		for (size_t i = 0; i < n; i++)
+		{
+			const CatchRow *r = &rows[i];
+			const char *stream = r->stream ? r->stream : s->name;
+			size_t		slen = r->stream ? r->stream_len : s->fe.name_len;
+
+			switch (s->fe.kind)
+			{
+				case FAN_STREAM:
+					if (r->position < s->tracker)
+						continue;
+					s->tracker = r->position + 1;
+					break;
+				case FAN_CATEGORY:
+					if (r->gpos < s->tracker)
+						continue;
+					s->tracker = r->gpos + 1;
+					break;
+				case FAN_ALL:
+					if (r->gpos >= s->tracker)
+						s->tracker = r->gpos + 1;
+					break;
+			}
+			sub_poke(s, stream, slen, r->position, r->gpos, 2 * SSE_QUEUE_FRAMES);
+		}
+		if (s->rerun)
+		{
+			/* The LISTEN connection dropped while this run was in flight. */
+			s->rerun = false;
+			catchup_enqueue(s);
+		}
+		else
+		{
+			PendingPoke *p = s->pend_head;
+
+			s->pend_head = s->pend_tail = NULL;
+			s->npend = 0;
+			s->phase = SUB_LIVE;
+			while (p)
+			{
+				PendingPoke *next = p->next;
+
+				if (s->fe.kind != FAN_ALL || !rows_contain_gpos(rows, n, p->gpos))
+					sub_live(s, p->stream, p->stream_len, p->position, p->gpos);
+				free(p);
+				p = next;
+			}
+		}
+		sub_wake(s);
+	}
+	pthread_mutex_unlock(&s->mu);
+	rows_free(rows, n);
+}
+
+static void *
+worker_main(void *arg)
+{
+	(void) arg;
+	for (;;)
+	{
+		Sub		   *s;
+		bool		stop;
+
+		pthread_mutex_lock(&jq_mu);
+		while (jq_head == NULL && !stopping)
+			pthread_cond_wait(&jq_cond, &jq_mu);
+		if (jq_head == NULL)
+		{
+			pthread_mutex_unlock(&jq_mu);
+			return NULL;
+		}
+		s = jq_head;
+		jq_head = s->job_next;
+		if (jq_head == NULL)
+			jq_tail = NULL;
+		stop = stopping;
+		pthread_mutex_unlock(&jq_mu);
+		if (!stop)
+			run_catchup(s);
+		sub_unref(s);
+	}
+}
+
+static void
+ping_one(FanEntry *e, void *arg)
+{
+	Sub		   *s = (Sub *) e;
+
+	(void) arg;
+	pthread_mutex_lock(&s->mu);
+	/* A client that has not drained its queue needs no keep-alive bytes. */
+	if (!s->ending && !s->closed && s->out.len == s->out_off)
+	{
+		/* §9.8: a comment, never containing the word "ready". */
+		sub_frame(s, ": ping\n\n", 8, 2 * SSE_QUEUE_FRAMES);
+		sub_wake(s);
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void *
+heartbeat_main(void *arg)
+{
+	(void) arg;
+	pthread_mutex_lock(&jq_mu);
+	while (!stopping)
+	{
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += HEARTBEAT_SECONDS;
+		while (!stopping && pthread_cond_timedwait(&hb_cond, &jq_mu, &until) == 0)
+			;
+		if (stopping)
+			break;
+		pthread_mutex_unlock(&jq_mu);
+		fanout_foreach(NULL, 0, ping_one, NULL);
+		pthread_mutex_lock(&jq_mu);
+	}
+	pthread_mutex_unlock(&jq_mu);
+	return NULL;
+}
+
+bool
+catchup_start(void)
+{
+	stopping = false;
+	for (nworkers = 0; nworkers < CATCHUP_WORKERS; nworkers++)
+		if (pthread_create(&workers[nworkers], NULL, worker_main, NULL) != 0)
+		{
+			log_error("sse: cannot start catch-up worker");
+			return false;
+		}
+	if (pthread_create(&heartbeat_thread, NULL, heartbeat_main, NULL) != 0)
+	{
+		log_error("sse: cannot start heartbeat thread");
+		return false;
+	}
+	heartbeat_started = true;
+	return true;
+}
+
+void
+catchup_stop(void)
+{
+	pthread_mutex_lock(&jq_mu);
+	stopping = true;
+	pthread_cond_broadcast(&jq_cond);
+	pthread_cond_broadcast(&hb_cond);
+	pthread_mutex_unlock(&jq_mu);
+	for (int i = 0; i < nworkers; i++)
+		pthread_join(workers[i], NULL);
+	nworkers = 0;
+	if (heartbeat_started)
+		pthread_join(heartbeat_thread, NULL);
+	heartbeat_started = false;
+}

@@ -1,0 +1,101 @@
+/*
+ * One /subscribe connection (PROTOCOL.md §9.4, §9.7): its filter, tracker,
+ * outgoing SSE bytes and the catch-up state machine
+ *
+ *   CATCHUP --rows applied, no re-run wanted--> LIVE --LISTEN reconnect--> CATCHUP
+ *
+ * A subscription is registered in the fan-out *before* its catch-up query
+ * runs; live pokes arriving meanwhile wait in `pending` and are filtered by
+ * the tracker once the catch-up rows have been sent, so no message is
+ * poked twice and none written between query and registration is missed.
+ */
+#ifndef GW_SSE_SUB_H
+#define GW_SSE_SUB_H
+
+#include "fanout.h"
+#include "strbuf.h"
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Live pokes beyond this many unsent frames are dropped (pokes are hints);
+ * catch-up may fill up to twice as many. The byte cap bounds frames with
+ * very long stream names. */
+#define SSE_QUEUE_FRAMES 1000
+#define SSE_QUEUE_BYTES (4 * 1024 * 1024)
+/* Live pokes held while a catch-up query runs. */
+#define SSE_PENDING_MAX 1000
+/* §9.4: at most this many catch-up pokes per run. */
+#define SSE_CATCHUP_BATCH 1000
+
+typedef enum SubPhase
+{
+	SUB_CATCHUP, SUB_LIVE
+} SubPhase;
+
+typedef struct PendingPoke
+{
+	struct PendingPoke *next;
+	int64_t		position;
+	int64_t		gpos;
+	size_t		stream_len;
+	char		stream[];
+} PendingPoke;
+
+typedef struct Sub
+{
+	FanEntry	fe;				/* first: a FanEntry * is a Sub * */
+	pthread_mutex_t mu;			/* guards everything below */
+	int			refs;			/* the MHD response + queued catch-up jobs */
+	struct MHD_Connection *conn;
+	char	   *ns;				/* NUL-terminated copies */
+	char	   *name;
+	int64_t		start;			/* the position parameter */
+
+	/*
+	 * Stream mode: next stream position; category mode: next global
+	 * position; all mode: the point a catch-up after a LISTEN reconnect
+	 * starts from (known only once something was seen).
+	 */
+	int64_t		tracker;
+	bool		tracker_known;
+
+	SubPhase	phase;
+	bool		rerun;			/* another catch-up wanted after this one */
+	bool		suspended;		/* we suspended conn and owe it a resume */
+	bool		ending;			/* send what is queued, then end the stream */
+	bool		closed;			/* the response is gone: never touch conn */
+
+	StrBuf		out;			/* SSE bytes not yet handed to MHD */
+	size_t		out_off;
+	unsigned	frames;			/* complete frames in out[out_off..] */
+	char		last_sent;
+
+	PendingPoke *pend_head,
+			   *pend_tail;
+	unsigned	npend;
+
+	struct Sub *job_next;
+} Sub;
+
+/* Caller holds s->mu. */
+void		sub_frame(Sub *s, const char *bytes, size_t len, unsigned max_frames);
+void		sub_poke(Sub *s, const char *stream, size_t stream_len,
+					 int64_t position, int64_t gpos, unsigned max_frames);
+void		sub_live(Sub *s, const char *stream, size_t stream_len,
+					 int64_t position, int64_t gpos);
+void		sub_wake(Sub *s);
+void		sub_clear_pending(Sub *s);
+
+void		sub_ref(Sub *s);	/* caller holds s->mu */
+void		sub_unref(Sub *s);	/* caller does not hold s->mu */
+
+/* Catch-up workers and heartbeats (sse_catchup.c). */
+bool		catchup_start(void);
+void		catchup_stop(void);
+/* Queues a catch-up run; caller holds s->mu and has set phase CATCHUP. */
+void		catchup_enqueue(Sub *s);
+
+#endif
