@@ -3,6 +3,7 @@
 #define GW_CONFIG_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #define EVENTODB_VERSION "0.7.0"
 
@@ -15,8 +16,26 @@ typedef struct Config
 	int			log_level;		/* LogLevel */
 	bool		log_json;
 	bool		admin_only_ns;	/* DESIGN.md §7 secure by default (off in test mode) */
+	bool		open_admin;		/* --open-admin: the original's any-token ns.* */
+	char	   *db_type;		/* "" / postgres; anything else is refused */
+	char	   *data_dir;		/* accepted and ignored (SQLite only) */
+	int			threads;		/* HTTP worker threads = pool size (EVENTODB_THREADS) */
 } Config;
 
 extern Config g_config;
+
+/*
+ * Fills g_config from the EVENTODB_* variables (malformed values silently
+ * ignored), then from the Go-style flags in argv[0..argc) (§13.2). Returns
+ * -1 when the flags parsed, otherwise the exit status the caller must exit
+ * with: 0 after -h/-help (usage printed), 2 after a bad flag (error and
+ * usage printed on stderr).
+ */
+int			config_parse(int argc, char **argv);
+
+/* Start-up check of §13.3 step 1. NULL when fine, else a static message. */
+const char *config_validate(void);
+
+void		config_usage(FILE *out);
 
 #endif

@@ -18,6 +18,11 @@ enum MHD_Result http_error(struct MHD_Connection *c, unsigned status,
 						   const char *code, const char *message,
 						   const char *details_json);
 
+/* The same with a message that may contain NUL bytes (client strings). */
+enum MHD_Result http_error_n(struct MHD_Connection *c, unsigned status,
+							 const char *code, const char *message, size_t message_len,
+							 const char *details_json);
+
 /* First value of a query parameter, or NULL; empty values count as absent. */
 const char *http_query(struct MHD_Connection *c, const char *name);
 

@@ -11,6 +11,10 @@
 void		jw_string(StrBuf *sb, const char *s, size_t len);	/* with quotes */
 void		jw_int(StrBuf *sb, int64_t v);
 
+/* Length of the valid UTF-8 sequence at s[0..n) (Go's utf8.DecodeRune
+ * acceptance), 0 when the first byte starts no valid sequence. */
+size_t		jw_utf8_seq(const char *s, size_t n, uint32_t *cp);
+
 /* RFC 3339 UTC time with trailing fractional zeros removed (§2.4). */
 void		jw_time_usec(StrBuf *sb, int64_t unix_usec, bool with_fraction);
 

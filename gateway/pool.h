@@ -11,6 +11,14 @@ bool		pool_init(const char *db_url, int size, char **err);
 void		pool_shutdown(void);
 
 /*
+ * Test mode without --db-url serves /health before its private database is
+ * up: between pool_mark_starting() and pool_init()/pool_fail_start(),
+ * pool_exec() waits (bounded) instead of failing.
+ */
+void		pool_mark_starting(void);
+void		pool_fail_start(const char *why);
+
+/*
  * Runs one parameterised statement (text params, text results) on a pooled
  * connection, preparing it there under `name` on first use. Returns the
  * result (caller PQclear()s it; check PQresultStatus and use
@@ -22,5 +30,11 @@ PGresult   *pool_exec(const char *name, const char *sql, int nparams,
 
 /* Number of open connections (for sys.health). */
 int			pool_open_count(void);
+
+/*
+ * Opens a connection outside the pool (start-up, LISTEN, long imports)
+ * with the pool's connection settings. NULL with *err set on failure.
+ */
+PGconn	   *pool_connect(const char *db_url, char **err);
 
 #endif

@@ -1,0 +1,330 @@
+/* See auth.h. Precedence and texts are PROTOCOL.md §4.4-§4.6 verbatim.
+ * Verified tokens are cached by their SHA-256 so the steady state costs no
+ * database round trip; entries expire after a minute and are dropped at
+ * once when the namespace is deleted (DESIGN.md §7). */
+#include "auth.h"
+
+#include "config.h"
+#include "http.h"
+#include "jsonw.h"
+#include "log.h"
+#include "pool.h"
+#include "strbuf.h"
+#include "token.h"
+
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CACHE_BUCKETS 1024
+#define CACHE_MAX_ENTRIES 10000
+#define CACHE_TTL_SECONDS 60
+
+typedef struct CacheEntry
+{
+	unsigned char digest[32];
+	char	   *ns;
+	size_t		ns_len;
+	time_t		expires;
+	struct CacheEntry *next;
+} CacheEntry;
+
+static CacheEntry *cache[CACHE_BUCKETS];
+static size_t cache_count;
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static time_t
+now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static void
+entry_free(CacheEntry *e)
+{
+	free(e->ns);
+	free(e);
+}
+
+static bool
+cache_lookup(const unsigned char digest[32], const char *ns, size_t ns_len)
+{
+	CacheEntry **pp = &cache[digest[0] | ((digest[1] & 3) << 8)];
+	time_t		now = now_seconds();
+	bool		hit = false;
+
+	pthread_mutex_lock(&cache_lock);
+	while (*pp)
+	{
+		CacheEntry *e = *pp;
+
+		if (e->expires <= now)
+		{
+			*pp = e->next;
+			entry_free(e);
+			cache_count--;
+			continue;
+		}
+		if (memcmp(e->digest, digest, 32) == 0)
+		{
+			hit = (e->ns_len == ns_len && memcmp(e->ns, ns, ns_len) == 0);
+			break;
+		}
+		pp = &e->next;
+	}
+	pthread_mutex_unlock(&cache_lock);
+	return hit;
+}
+
+static void
+cache_clear_locked(void)
+{
+	for (size_t i = 0; i < CACHE_BUCKETS; i++)
+	{
+		while (cache[i])
+		{
+			CacheEntry *e = cache[i];
+
+			cache[i] = e->next;
+			entry_free(e);
+		}
+	}
+	cache_count = 0;
+}
+
+static void
+cache_store(const unsigned char digest[32], const char *ns, size_t ns_len)
+{
+	CacheEntry *e = calloc(1, sizeof(CacheEntry));
+	size_t		b = digest[0] | ((digest[1] & 3) << 8);
+
+	if (e == NULL || (e->ns = malloc(ns_len + 1)) == NULL)
+	{
+		free(e);
+		return;					/* the cache is an optimisation only */
+	}
+	memcpy(e->digest, digest, 32);
+	memcpy(e->ns, ns, ns_len);
+	e->ns[ns_len] = '\0';
+	e->ns_len = ns_len;
+	e->expires = now_seconds() + CACHE_TTL_SECONDS;
+	pthread_mutex_lock(&cache_lock);
+	if (cache_count >= CACHE_MAX_ENTRIES)
+		cache_clear_locked();
+	e->next = cache[b];
+	cache[b] = e;
+	cache_count++;
+	pthread_mutex_unlock(&cache_lock);
+}
+
+void
+auth_forget_namespace(const char *ns, size_t len)
+{
+	pthread_mutex_lock(&cache_lock);
+	for (size_t i = 0; i < CACHE_BUCKETS; i++)
+	{
+		CacheEntry **pp = &cache[i];
+
+		while (*pp)
+		{
+			CacheEntry *e = *pp;
+
+			if (e->ns_len == len && memcmp(e->ns, ns, len) == 0)
+			{
+				*pp = e->next;
+				entry_free(e);
+				cache_count--;
+			}
+			else
+				pp = &e->next;
+		}
+	}
+	pthread_mutex_unlock(&cache_lock);
+}
+
+static bool
+set_namespace(AuthResult *out, const char *ns, size_t len, bool admin, enum MHD_Result *ret)
+{
+	out->ns = malloc(len + 1);
+	if (out->ns == NULL)
+	{
+		*ret = MHD_NO;			/* out of memory: drop the connection */
+		return false;
+	}
+	memcpy(out->ns, ns, len);
+	out->ns[len] = '\0';
+	out->ns_len = len;
+	out->is_admin = admin;
+	return true;
+}
+
+static bool
+fail(struct MHD_Connection *c, enum MHD_Result *ret, unsigned status,
+	 const char *code, const char *message, const char *details)
+{
+	*ret = http_error(c, status, code, message, details);
+	return false;
+}
+
+static bool
+unauthorized(struct MHD_Connection *c, enum MHD_Result *ret, const char *ns, size_t len)
+{
+	StrBuf		d = STRBUF_INIT;
+	bool		r;
+
+	sb_puts(&d, "{\"namespace\":");
+	jw_string(&d, ns, len);
+	sb_putc(&d, '}');
+	r = fail(c, ret, 403, "AUTH_UNAUTHORIZED", "Token not authorized for namespace", d.data);
+	sb_free(&d);
+	return r;
+}
+
+/*
+ * Production-mode check that the token's hash is the one registered for
+ * its namespace. Returns 1 verified, 0 not, -1 lookup failed (*why set).
+ */
+static int
+verify(const char *token, size_t len, const char *ns, size_t ns_len, char **why)
+{
+	unsigned char digest[32];
+	unsigned int dlen = 0;
+	const char *params[1] = {token};
+	PGresult   *res;
+	int			verdict;
+
+	if (EVP_Digest(token, len, digest, &dlen, EVP_sha256(), NULL) != 1 || dlen != 32)
+	{
+		*why = strdup("SHA-256 unavailable");
+		return -1;
+	}
+	if (cache_lookup(digest, ns, ns_len))
+		return 1;
+	res = pool_exec("auth_namespace_of_token",
+					"SELECT eventodb.namespace_of_token($1::text)", 1, params, why);
+	if (res == NULL)
+		return -1;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+	{
+		*why = strdup(PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) ?
+					  PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : PQresStatus(PQresultStatus(res)));
+		PQclear(res);
+		return -1;
+	}
+	verdict = !PQgetisnull(res, 0, 0) &&
+		(size_t) PQgetlength(res, 0, 0) == ns_len &&
+		memcmp(PQgetvalue(res, 0, 0), ns, ns_len) == 0;
+	PQclear(res);
+	if (verdict)
+		cache_store(digest, ns, ns_len);
+	return verdict;
+}
+
+bool
+auth_request(struct MHD_Connection *c, AuthResult *out, enum MHD_Result *ret)
+{
+	const char *token = NULL;
+	size_t		len = 0;
+	const char *hdr = NULL;
+	size_t		hdr_len = 0;
+	char	   *ns;
+	size_t		ns_len = 0;
+	char		err[TOKEN_ERROR_MAX];
+	bool		test = g_config.test_mode;
+
+	memset(out, 0, sizeof(*out));
+	*ret = MHD_YES;
+	if (MHD_lookup_connection_value_n(c, MHD_GET_ARGUMENT_KIND, "token", 5,
+									  &token, &len) != MHD_YES || token == NULL)
+		len = 0;
+	if (len == 0)
+	{
+		token = NULL;
+		if (MHD_lookup_connection_value_n(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION,
+										  strlen(MHD_HTTP_HEADER_AUTHORIZATION),
+										  &hdr, &hdr_len) != MHD_YES || hdr == NULL)
+			hdr_len = 0;
+		if (hdr_len == 0)
+		{
+			if (test)
+				return set_namespace(out, "default", 7, true, ret);
+			return fail(c, ret, 401, "AUTH_REQUIRED", "Authorization header required", NULL);
+		}
+		if (hdr_len < 7 || memcmp(hdr, "Bearer ", 7) != 0)
+		{
+			if (test)
+				return set_namespace(out, "default", 7, true, ret);
+			return fail(c, ret, 401, "AUTH_REQUIRED", "Authorization header must use Bearer scheme", NULL);
+		}
+		token = hdr + 7;
+		len = hdr_len - 7;
+		if (len == 0)
+		{
+			if (test)
+				return set_namespace(out, "default", 7, true, ret);
+			return fail(c, ret, 401, "AUTH_REQUIRED", "Token required", NULL);
+		}
+	}
+	ns = malloc(len + 1);
+	if (ns == NULL)
+		return fail(c, ret, 500, "INTERNAL_ERROR", "out of memory", NULL);
+	if (!token_parse(token, len, ns, &ns_len, err, sizeof(err)))
+	{
+		StrBuf		d = STRBUF_INIT;
+		bool		r;
+
+		free(ns);
+		if (test)
+			return set_namespace(out, "default", 7, true, ret);
+		sb_puts(&d, "{\"error\":");
+		jw_string(&d, err, strlen(err));
+		sb_putc(&d, '}');
+		r = fail(c, ret, 401, "AUTH_INVALID_TOKEN", "Invalid token format", d.data);
+		sb_free(&d);
+		return r;
+	}
+	if (!test)
+	{
+		char	   *why = NULL;
+		int			v = verify(token, len, ns, ns_len, &why);
+
+		if (v < 0)
+		{
+			StrBuf		m = STRBUF_INIT;
+			bool		r;
+
+			/* §4.5 allows 500 here: the truth is that we could not check */
+			log_warn("token verification failed: %s", why ? why : "unknown error");
+			sb_printf(&m, "Failed to verify token: %s", why ? why : "unknown error");
+			r = fail(c, ret, 500, "BACKEND_ERROR", m.data, NULL);
+			sb_free(&m);
+			free(why);
+			free(ns);
+			return r;
+		}
+		if (v == 0)
+		{
+			bool		r = unauthorized(c, ret, ns, ns_len);
+
+			free(ns);
+			return r;
+		}
+	}
+	out->ns = ns;
+	out->ns_len = ns_len;
+	out->is_admin = test || (ns_len == 7 && memcmp(ns, "default", 7) == 0);
+	return true;
+}
+
+void
+auth_result_free(AuthResult *a)
+{
+	free(a->ns);
+	a->ns = NULL;
+	a->ns_len = 0;
+}

@@ -1,0 +1,105 @@
+/* See errors.h. */
+#include "errors.h"
+
+#include "http.h"
+#include "jsonw.h"
+#include "log.h"
+#include "strbuf.h"
+
+#include <string.h>
+
+typedef enum MessageKind
+{
+	MSG_SERVER,					/* the server's primary message (+ detail JSON) */
+	MSG_NS_EXISTS,				/* Namespace '<id>' already exists */
+	MSG_NS_NOT_FOUND,			/* Namespace '<id>' not found */
+} MessageKind;
+
+typedef struct SqlStateRule
+{
+	const char *sqlstate;
+	bool		only_ns_target; /* applies only to ns.delete / ns.info */
+	unsigned	status;
+	const char *code;
+	MessageKind message;
+} SqlStateRule;
+
+/* Custom SQLSTATEs of the extension's gateway functions (README.md). */
+static const SqlStateRule rules[] = {
+	{"EV001", false, 409, "STREAM_VERSION_CONFLICT", MSG_SERVER},
+	{"EV002", true, 404, "NAMESPACE_NOT_FOUND", MSG_NS_NOT_FOUND},
+	{"EV003", false, 409, "NAMESPACE_EXISTS", MSG_NS_EXISTS},
+};
+
+enum MHD_Result
+errors_reply_backend(struct MHD_Connection *c, const SqlContext *ctx, const char *reason)
+{
+	StrBuf		m = STRBUF_INIT;
+	enum MHD_Result r;
+
+	sb_puts(&m, ctx->prefix);
+	sb_puts(&m, reason);
+	log_warn("%s", m.data);
+	r = http_error(c, 500, "BACKEND_ERROR", m.data, NULL);
+	sb_free(&m);
+	return r;
+}
+
+static enum MHD_Result
+reply_rule(struct MHD_Connection *c, const SqlContext *ctx, const SqlStateRule *rule,
+		   const PGresult *res)
+{
+	StrBuf		m = STRBUF_INIT;
+	const char *details = NULL;
+	const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	enum MHD_Result r;
+
+	switch (rule->message)
+	{
+		case MSG_SERVER:
+			sb_puts(&m, primary ? primary : rule->code);
+			details = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+			/* only a JSON object is a valid details value (§3.1) */
+			if (details != NULL && details[0] != '{')
+				details = NULL;
+			break;
+		case MSG_NS_EXISTS:
+		case MSG_NS_NOT_FOUND:
+			sb_puts(&m, "Namespace '");
+			sb_append(&m, ctx->ns_id ? ctx->ns_id : "", ctx->ns_id ? ctx->ns_len : 0);
+			sb_puts(&m, rule->message == MSG_NS_EXISTS ? "' already exists" : "' not found");
+			break;
+	}
+	r = http_error_n(c, rule->status, rule->code, m.data, m.len, details);
+	sb_free(&m);
+	return r;
+}
+
+enum MHD_Result
+errors_reply_sql(struct MHD_Connection *c, const SqlContext *ctx,
+				 const PGresult *res, const char *reason)
+{
+	const char *state;
+	const char *primary;
+
+	if (res == NULL)
+		return errors_reply_backend(c, ctx, reason ? reason : "database unavailable");
+	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	if (state != NULL)
+	{
+		for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+		{
+			if (strcmp(state, rules[i].sqlstate) != 0)
+				continue;
+			if (rules[i].only_ns_target && !ctx->ns_target)
+				return errors_reply_backend(c, ctx, "namespace not found");
+			return reply_rule(c, ctx, &rules[i], res);
+		}
+	}
+	if (primary == NULL)
+		primary = PQresultErrorMessage(res);
+	if (primary == NULL || *primary == '\0')
+		primary = PQresStatus(PQresultStatus(res));
+	return errors_reply_backend(c, ctx, primary);
+}

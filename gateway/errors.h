@@ -1,0 +1,35 @@
+/* The one table mapping storage failures to protocol errors (PROTOCOL.md
+ * §3.2): SQLSTATEs raised by the extension's gateway functions become
+ * codes and statuses; everything else is a BACKEND_ERROR whose message
+ * starts with the method's "Failed to ...: " prefix. */
+#ifndef GW_ERRORS_H
+#define GW_ERRORS_H
+
+#include <libpq-fe.h>
+#include <microhttpd.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct SqlContext
+{
+	const char *prefix;			/* e.g. "Failed to write message: " */
+	bool		ns_target;		/* ns.delete / ns.info: unknown → 404 */
+	const char *ns_id;			/* the namespace argument of ns.* methods */
+	size_t		ns_len;
+} SqlContext;
+
+/*
+ * Replies with the error of a failed call: res is the failed result, or
+ * NULL when no connection could be had (reason then says why).
+ */
+enum MHD_Result errors_reply_sql(struct MHD_Connection *c, const SqlContext *ctx,
+								 const PGresult *res, const char *reason);
+
+/* 500 BACKEND_ERROR with the prefix and a reason of our own. */
+enum MHD_Result errors_reply_backend(struct MHD_Connection *c, const SqlContext *ctx,
+									 const char *reason);
+
+/* The text PostgreSQL gives for a NUL byte in a text value (§7). */
+#define ERR_NUL_BYTE "invalid byte sequence for encoding \"UTF8\": 0x00"
+
+#endif

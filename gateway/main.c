@@ -1,0 +1,199 @@
+/* The eventodb command line (PROTOCOL.md §13.1-§13.2) and the server's
+ * start-up and shutdown sequence (§13.3). */
+#include "bootstrap.h"
+#include "cli.h"
+#include "config.h"
+#include "log.h"
+#include "pokes.h"
+#include "pool.h"
+#include "server.h"
+#include "sse.h"
+#include "testdb.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef GIT_COMMIT
+#define GIT_COMMIT "unknown"
+#endif
+#ifndef BUILD_DATE
+#define BUILD_DATE "unknown"
+#endif
+
+/* Pool slots beyond the HTTP threads: SSE catch-up workers and pokes. */
+#define POOL_EXTRA 4
+
+static int
+print_version(int argc, char **argv)
+{
+	if (argc > 2 && (strcmp(argv[2], "--full") == 0 || strcmp(argv[2], "-f") == 0))
+	{
+		printf("eventodb version %s\n", EVENTODB_VERSION);
+		printf("commit: %s\n", GIT_COMMIT);
+		printf("built: %s\n", BUILD_DATE);
+	}
+	else
+		printf("%s\n", EVENTODB_VERSION);
+	return 0;
+}
+
+static bool
+env_true(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && (strcmp(v, "1") == 0 || strcmp(v, "t") == 0 || strcmp(v, "T") == 0 ||
+						 strcmp(v, "true") == 0 || strcmp(v, "TRUE") == 0 || strcmp(v, "True") == 0);
+}
+
+static int
+fatal(const char *what, char *err)
+{
+	log_error("%s: %s", what, err ? err : "unknown error");
+	free(err);
+	return 1;
+}
+
+static int
+wait_for_signal(const sigset_t *set)
+{
+	int			sig = 0;
+
+	while (sigwait(set, &sig) != 0)
+		;
+	return sig;
+}
+
+/* Test mode without --db-url: /health answers at once, the database
+ * follows; requests that need it wait in the pool meanwhile. */
+static int
+serve_private(const sigset_t *signals)
+{
+	char	   *err = NULL;
+	char	   *url = NULL;
+	int			sig;
+
+	pool_mark_starting();
+	if (!sse_init())
+		return fatal("cannot start", strdup("SSE initialisation failed"));
+	if (!server_start(g_config.port, g_config.threads, &err))
+		return fatal("cannot start the HTTP server", err);
+	log_info("EventoDB server listening on port %d (version %s, test mode, private PostgreSQL)",
+			 server_port(), EVENTODB_VERSION);
+	if (!testdb_start(&url, &err) ||
+		!bootstrap_database(url, g_config.token, false, &err) ||
+		!pool_init(url, g_config.threads + POOL_EXTRA, &err))
+	{
+		pool_fail_start(err ? err : "unknown error");
+		server_stop();
+		testdb_stop();
+		free(url);
+		return fatal("cannot start the test-mode database", err);
+	}
+	if (!pokes_start(url))
+		log_warn("pokes: LISTEN connection not started; subscriptions get catch-up only until it is");
+	sig = wait_for_signal(signals);
+	log_info("shutdown signal received (%s)", strsignal(sig));
+	sse_shutdown();
+	pokes_stop();
+	server_stop();
+	pool_shutdown();
+	testdb_stop();
+	free(url);
+	log_info("server stopped");
+	return 0;
+}
+
+static int
+serve_database(const sigset_t *signals)
+{
+	char	   *err = NULL;
+	int			sig;
+	bool		reset = g_config.test_mode && env_true("EVENTODB_TEST_RESET");
+
+	if (!bootstrap_database(g_config.db_url, g_config.token, reset, &err))
+		return fatal("start-up failed", err);
+	if (!pool_init(g_config.db_url, g_config.threads + POOL_EXTRA, &err))
+		return fatal("failed to connect to PostgreSQL", err);
+	if (!sse_init())
+		return fatal("cannot start", strdup("SSE initialisation failed"));
+	if (!server_start(g_config.port, g_config.threads, &err))
+		return fatal("cannot start the HTTP server", err);
+	if (!pokes_start(g_config.db_url))
+		log_warn("pokes: LISTEN connection not started; subscriptions get catch-up only until it is");
+	log_info("EventoDB server listening on port %d (version %s%s)", server_port(),
+			 EVENTODB_VERSION, g_config.test_mode ? ", test mode" : "");
+	sig = wait_for_signal(signals);
+	log_info("shutdown signal received (%s)", strsignal(sig));
+	sse_shutdown();
+	pokes_stop();
+	server_stop();
+	pool_shutdown();
+	log_info("server stopped");
+	return 0;
+}
+
+static int
+serve(int argc, char **argv)
+{
+	int			rc = config_parse(argc, argv);
+	const char *bad;
+	char	   *err = NULL;
+	sigset_t	signals;
+
+	if (rc >= 0)
+		return rc;
+	log_configure((LogLevel) g_config.log_level, g_config.log_json);
+	if ((bad = config_validate()) != NULL)
+	{
+		log_error("invalid configuration: %s", bad);
+		return 1;
+	}
+	if (g_config.token != NULL && !bootstrap_check_token(g_config.token, &err))
+		return fatal("invalid default token", err);
+	if (!g_config.admin_only_ns && !g_config.test_mode)
+		log_warn("--open-admin: any valid token may create, list, inspect and delete every namespace");
+
+	/* every thread inherits the mask; only sigwait() sees these */
+	sigemptyset(&signals);
+	sigaddset(&signals, SIGINT);
+	sigaddset(&signals, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &signals, NULL);
+
+	if (g_config.test_mode && g_config.db_url == NULL)
+		return serve_private(&signals);
+	return serve_database(&signals);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *cmd;
+
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 2)
+	{
+		config_usage(stdout);
+		return 0;
+	}
+	cmd = argv[1];
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0 || strcmp(cmd, "-v") == 0)
+		return print_version(argc, argv);
+	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
+	{
+		config_usage(stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "export") == 0)
+		return cli_export_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "import") == 0)
+		return cli_import_main(argc - 1, argv + 1);
+	if (strcmp(cmd, "prepare-test-template") == 0)
+		return testdb_prepare_main();
+	if (strcmp(cmd, "serve") == 0)
+		return serve(argc - 2, argv + 2);
+	return serve(argc - 1, argv + 1);
+}

@@ -1,0 +1,821 @@
+/* See reqjson.h. A small recursive-descent parser rather than json-c's own
+ * tokener: json-c accepts NaN, clamps integers beyond 64 bits, limits depth
+ * to 32 and keeps invalid UTF-8, all of which Go's decoder treats otherwise.
+ * The result is still a json-c tree, so handlers use json-c's accessors. */
+#include "reqjson.h"
+
+#include "jsonw.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_DEPTH 10000			/* Go's scanner limit */
+
+/* userdata tags of values kept as placeholders (json-c string objects) */
+static char tag_object;
+static char tag_array;
+
+/* Keys some RPC method reads from an argument object; the rest is ignored
+ * by every method, so it is validated but never stored. */
+static const char *const arg_keys[] = {
+	"type", "data", "metadata", "id", "expectedVersion", "position",
+	"globalPosition", "batchSize", "correlation", "consumerGroup",
+	"description", "token", "prefix", "limit", "cursor", NULL
+};
+
+typedef enum Mode { MODE_BUILD, MODE_TEXT, MODE_SKIP } Mode;
+
+typedef struct Parser
+{
+	const char *s;
+	size_t		len;
+	size_t		pos;
+	int			depth;
+	StrBuf	   *err;
+	bool		failed;
+	char	   *range_error;	/* first number a float64 cannot hold */
+	const char *const *keys;	/* key filter for level-1 objects */
+} Parser;
+
+static bool parse_value(Parser *p, int level, Mode mode, struct json_object **out, StrBuf *text);
+
+static void
+quote_char(StrBuf *sb, unsigned char c)
+{
+	static const char *const ctl = "\a\b\f\n\r\t\v";
+	static const char *const ctlname = "abfnrtv";
+
+	if (c == '\'')
+		sb_puts(sb, "'\\''");
+	else if (c >= 0x20 && c < 0x7f)
+		sb_printf(sb, "'%c'", c);
+	else if (c != 0 && strchr(ctl, c) != NULL)
+		sb_printf(sb, "'\\%c'", ctlname[strchr(ctl, c) - ctl]);
+	else if (c < 0x80)
+		sb_printf(sb, "'\\x%02x'", c);
+	else if (c < 0xA1 || c == 0xAD)
+		sb_printf(sb, "'\\u%04x'", c);
+	else
+		sb_printf(sb, "'%c%c'", 0xC0 | (c >> 6), 0x80 | (c & 0x3F));
+}
+
+static bool
+fail_eof(Parser *p)
+{
+	if (!p->failed)
+	{
+		sb_reset(p->err);
+		sb_puts(p->err, "unexpected end of JSON input");
+		p->failed = true;
+	}
+	return false;
+}
+
+static bool
+fail_char(Parser *p, const char *context)
+{
+	if (p->pos >= p->len)
+		return fail_eof(p);
+	if (!p->failed)
+	{
+		sb_reset(p->err);
+		sb_puts(p->err, "invalid character ");
+		quote_char(p->err, (unsigned char) p->s[p->pos]);
+		sb_putc(p->err, ' ');
+		sb_puts(p->err, context);
+		p->failed = true;
+	}
+	return false;
+}
+
+static void
+skip_ws(Parser *p)
+{
+	while (p->pos < p->len)
+	{
+		char		c = p->s[p->pos];
+
+		if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+			break;
+		p->pos++;
+	}
+}
+
+static struct json_object *
+placeholder(char *tag, const char *text, size_t len)
+{
+	struct json_object *o = json_object_new_string_len(text ? text : "", (int) len);
+
+	if (o != NULL)
+		json_object_set_userdata(o, tag, NULL);
+	return o;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Four hex digits at s[pos..]; -1 when not there. */
+static int32_t
+read_u4(const Parser *p, size_t pos)
+{
+	int32_t		v = 0;
+
+	if (pos + 4 > p->len)
+		return -1;
+	for (int i = 0; i < 4; i++)
+	{
+		int			h = hexval(p->s[pos + i]);
+
+		if (h < 0)
+			return -1;
+		v = v * 16 + h;
+	}
+	return v;
+}
+
+static void
+put_utf8(StrBuf *sb, uint32_t cp)
+{
+	char		b[4];
+
+	if (cp < 0x80)
+		sb_putc(sb, (char) cp);
+	else if (cp < 0x800)
+	{
+		b[0] = (char) (0xC0 | (cp >> 6));
+		b[1] = (char) (0x80 | (cp & 0x3F));
+		sb_append(sb, b, 2);
+	}
+	else if (cp < 0x10000)
+	{
+		b[0] = (char) (0xE0 | (cp >> 12));
+		b[1] = (char) (0x80 | ((cp >> 6) & 0x3F));
+		b[2] = (char) (0x80 | (cp & 0x3F));
+		sb_append(sb, b, 3);
+	}
+	else
+	{
+		b[0] = (char) (0xF0 | (cp >> 18));
+		b[1] = (char) (0x80 | ((cp >> 12) & 0x3F));
+		b[2] = (char) (0x80 | ((cp >> 6) & 0x3F));
+		b[3] = (char) (0x80 | (cp & 0x3F));
+		sb_append(sb, b, 4);
+	}
+}
+
+/*
+ * String at p->pos (on the opening quote). Decoded bytes go to out unless
+ * it is NULL (validation only).
+ */
+static bool
+parse_string(Parser *p, StrBuf *out)
+{
+	p->pos++;
+	for (;;)
+	{
+		unsigned char c;
+
+		if (p->pos >= p->len)
+			return fail_eof(p);
+		c = (unsigned char) p->s[p->pos];
+		if (c == '"')
+		{
+			p->pos++;
+			return true;
+		}
+		if (c < 0x20)
+			return fail_char(p, "in string literal");
+		if (c == '\\')
+		{
+			char		e;
+
+			if (p->pos + 1 >= p->len)
+				return fail_eof(p);
+			e = p->s[p->pos + 1];
+			if (e == 'u')
+			{
+				int32_t		r = read_u4(p, p->pos + 2);
+				uint32_t	cp;
+
+				if (r < 0)
+				{
+					/* point at the offending character for the message */
+					size_t		k = p->pos + 2;
+
+					while (k < p->len && k < p->pos + 6 && hexval(p->s[k]) >= 0)
+						k++;
+					p->pos = k;
+					return fail_char(p, "in \\u hexadecimal character escape");
+				}
+				p->pos += 6;
+				cp = (uint32_t) r;
+				if (cp >= 0xD800 && cp < 0xE000)
+				{
+					int32_t		r2 = -1;
+
+					if (cp < 0xDC00 && p->pos + 1 < p->len &&
+						p->s[p->pos] == '\\' && p->s[p->pos + 1] == 'u')
+						r2 = read_u4(p, p->pos + 2);
+					if (r2 >= 0xDC00 && r2 < 0xE000)
+					{
+						cp = 0x10000 + ((cp - 0xD800) << 10) + ((uint32_t) r2 - 0xDC00);
+						p->pos += 6;
+					}
+					else
+						cp = 0xFFFD;
+				}
+				if (out)
+					put_utf8(out, cp);
+				continue;
+			}
+			switch (e)
+			{
+				case '"':
+				case '\\':
+				case '/':
+					c = (unsigned char) e;
+					break;
+				case 'b':
+					c = '\b';
+					break;
+				case 'f':
+					c = '\f';
+					break;
+				case 'n':
+					c = '\n';
+					break;
+				case 'r':
+					c = '\r';
+					break;
+				case 't':
+					c = '\t';
+					break;
+				default:
+					p->pos++;
+					return fail_char(p, "in string escape code");
+			}
+			if (out)
+				sb_putc(out, (char) c);
+			p->pos += 2;
+			continue;
+		}
+		if (c < 0x80)
+		{
+			size_t		start = p->pos;
+
+			while (p->pos < p->len)
+			{
+				c = (unsigned char) p->s[p->pos];
+				if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80)
+					break;
+				p->pos++;
+			}
+			if (out)
+				sb_append(out, p->s + start, p->pos - start);
+			continue;
+		}
+		{
+			uint32_t	cp;
+			size_t		n = jw_utf8_seq(p->s + p->pos, p->len - p->pos, &cp);
+
+			if (n == 0)
+			{
+				if (out)
+					sb_puts(out, "\xEF\xBF\xBD");
+				p->pos++;
+			}
+			else
+			{
+				if (out)
+					sb_append(out, p->s + p->pos, n);
+				p->pos += n;
+			}
+		}
+	}
+}
+
+static bool
+is_digit(Parser *p)
+{
+	return p->pos < p->len && p->s[p->pos] >= '0' && p->s[p->pos] <= '9';
+}
+
+static bool
+parse_number(Parser *p, Mode mode, struct json_object **out, StrBuf *text)
+{
+	size_t		start = p->pos;
+	bool		integral = true;
+	char	   *copy;
+	size_t		n;
+
+	if (p->s[p->pos] == '-')
+	{
+		p->pos++;
+		if (!is_digit(p))
+			return fail_char(p, "in numeric literal");
+	}
+	if (p->s[p->pos] == '0')
+		p->pos++;
+	else
+		while (is_digit(p))
+			p->pos++;
+	if (p->pos < p->len && p->s[p->pos] == '.')
+	{
+		integral = false;
+		p->pos++;
+		if (!is_digit(p))
+			return fail_char(p, "after decimal point in numeric literal");
+		while (is_digit(p))
+			p->pos++;
+	}
+	if (p->pos < p->len && (p->s[p->pos] == 'e' || p->s[p->pos] == 'E'))
+	{
+		integral = false;
+		p->pos++;
+		if (p->pos < p->len && (p->s[p->pos] == '+' || p->s[p->pos] == '-'))
+			p->pos++;
+		if (!is_digit(p))
+			return fail_char(p, "in exponent of numeric literal");
+		while (is_digit(p))
+			p->pos++;
+	}
+	n = p->pos - start;
+	copy = strndup(p->s + start, n);
+	if (copy == NULL)
+		abort();
+	errno = 0;
+	{
+		double		d = strtod(copy, NULL);
+		long long	iv = 0;
+		bool		fits = false;
+
+		if (isinf(d) && p->range_error == NULL)
+			p->range_error = strdup(copy);
+		if (integral)
+		{
+			errno = 0;
+			iv = strtoll(copy, NULL, 10);
+			fits = (errno == 0);
+		}
+		if (mode == MODE_TEXT)
+			sb_append(text, copy, n);
+		else if (mode == MODE_BUILD)
+			*out = fits ? json_object_new_int64(iv) : json_object_new_double_s(d, copy);
+	}
+	free(copy);
+	return true;
+}
+
+static bool
+parse_literal(Parser *p, const char *word, Mode mode, struct json_object **out, StrBuf *text)
+{
+	size_t		wl = strlen(word);
+
+	for (size_t i = 0; i < wl; i++)
+	{
+		if (p->pos + i >= p->len)
+			return fail_eof(p);
+		if (p->s[p->pos + i] != word[i])
+		{
+			StrBuf		ctx = STRBUF_INIT;
+			bool		r;
+
+			sb_printf(&ctx, "in literal %s (expecting ", word);
+			quote_char(&ctx, (unsigned char) word[i]);
+			sb_putc(&ctx, ')');
+			p->pos += i;
+			r = fail_char(p, ctx.data);
+			sb_free(&ctx);
+			return r;
+		}
+	}
+	p->pos += wl;
+	if (mode == MODE_TEXT)
+		sb_puts(text, word);
+	else if (mode == MODE_BUILD)
+	{
+		if (word[0] == 't')
+			*out = json_object_new_boolean(1);
+		else if (word[0] == 'f')
+			*out = json_object_new_boolean(0);
+		else
+			*out = NULL;
+	}
+	return true;
+}
+
+static bool
+key_wanted(const char *const *keys, const char *k, size_t len)
+{
+	for (; *keys; keys++)
+		if (strlen(*keys) == len && memcmp(*keys, k, len) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Object at p->pos. Level 1 (an argument) is materialised with the wanted
+ * keys only; level 2 becomes normalised text; anything else is skipped.
+ */
+static bool
+parse_object(Parser *p, int level, Mode mode, struct json_object **out, StrBuf *text)
+{
+	StrBuf		key = STRBUF_INIT;
+	StrBuf		sub = STRBUF_INIT;
+	StrBuf	   *t = text;
+	Mode		self = mode;
+	struct json_object *obj = NULL;
+	bool		first = true;
+	bool		ok = false;
+
+	if (mode == MODE_BUILD)
+	{
+		if (level == 1)
+			obj = json_object_new_object();
+		else if (level == 2)
+		{
+			self = MODE_TEXT;
+			t = &sub;
+		}
+		else
+			self = MODE_SKIP;
+	}
+	if (++p->depth > MAX_DEPTH)
+	{
+		sb_reset(p->err);
+		sb_puts(p->err, "exceeded max depth");
+		p->failed = true;
+		goto done;
+	}
+	p->pos++;
+	if (self == MODE_TEXT)
+		sb_putc(t, '{');
+	skip_ws(p);
+	if (p->pos < p->len && p->s[p->pos] == '}')
+	{
+		p->pos++;
+		ok = true;
+		goto close;
+	}
+	for (;;)
+	{
+		struct json_object *val = NULL;
+		bool		wanted;
+		Mode		vmode;
+
+		skip_ws(p);
+		if (p->pos >= p->len)
+		{
+			fail_eof(p);
+			goto done;
+		}
+		if (p->s[p->pos] != '"')
+		{
+			fail_char(p, "looking for beginning of object key string");
+			goto done;
+		}
+		sb_reset(&key);
+		if (!parse_string(p, self == MODE_SKIP ? NULL : &key))
+			goto done;
+		skip_ws(p);
+		if (p->pos >= p->len)
+		{
+			fail_eof(p);
+			goto done;
+		}
+		if (p->s[p->pos] != ':')
+		{
+			fail_char(p, "after object key");
+			goto done;
+		}
+		p->pos++;
+		skip_ws(p);
+		if (self == MODE_TEXT)
+		{
+			if (!first)
+				sb_putc(t, ',');
+			jw_string(t, key.data ? key.data : "", key.len);
+			sb_putc(t, ':');
+		}
+		first = false;
+		wanted = (self == MODE_BUILD) &&
+			memchr(key.data ? key.data : "", '\0', key.len) == NULL &&
+			key_wanted(p->keys, key.data ? key.data : "", key.len);
+		vmode = self == MODE_BUILD ? (wanted ? MODE_BUILD : MODE_SKIP) : self;
+		if (!parse_value(p, level + 1, vmode, &val, t))
+			goto done;
+		if (wanted)
+			json_object_object_add(obj, key.data, val);
+		skip_ws(p);
+		if (p->pos >= p->len)
+		{
+			fail_eof(p);
+			goto done;
+		}
+		if (p->s[p->pos] == ',')
+		{
+			p->pos++;
+			continue;
+		}
+		if (p->s[p->pos] == '}')
+		{
+			p->pos++;
+			ok = true;
+			break;
+		}
+		fail_char(p, "after object key:value pair");
+		goto done;
+	}
+close:
+	if (self == MODE_TEXT)
+		sb_putc(t, '}');
+	if (mode == MODE_BUILD)
+	{
+		if (level == 1)
+		{
+			*out = obj;
+			obj = NULL;
+		}
+		else if (level == 2)
+			*out = placeholder(&tag_object, sub.data, sub.len);
+		else
+			*out = placeholder(&tag_object, NULL, 0);
+	}
+done:
+	p->depth--;
+	json_object_put(obj);
+	sb_free(&key);
+	sb_free(&sub);
+	return ok;
+}
+
+static bool
+parse_array(Parser *p, int level, Mode mode, struct json_object **out, StrBuf *text)
+{
+	struct json_object *arr = NULL;
+	Mode		self = mode;
+	size_t		idx = 0;
+	bool		ok = false;
+
+	if (mode == MODE_BUILD)
+	{
+		if (level == 0)
+			arr = json_object_new_array();
+		else
+			self = MODE_SKIP;
+	}
+	if (++p->depth > MAX_DEPTH)
+	{
+		sb_reset(p->err);
+		sb_puts(p->err, "exceeded max depth");
+		p->failed = true;
+		goto done;
+	}
+	p->pos++;
+	if (self == MODE_TEXT)
+		sb_putc(text, '[');
+	skip_ws(p);
+	if (p->pos < p->len && p->s[p->pos] == ']')
+	{
+		p->pos++;
+		ok = true;
+		goto close;
+	}
+	for (;;)
+	{
+		struct json_object *val = NULL;
+		Mode		vmode = self;
+
+		if (self == MODE_BUILD && idx >= REQ_MAX_ELEMENTS)
+			vmode = MODE_SKIP;
+		if (self == MODE_TEXT && idx > 0)
+			sb_putc(text, ',');
+		skip_ws(p);
+		if (!parse_value(p, level + 1, vmode, &val, text))
+			goto done;
+		if (vmode == MODE_BUILD)
+			json_object_array_add(arr, val);
+		idx++;
+		skip_ws(p);
+		if (p->pos >= p->len)
+		{
+			fail_eof(p);
+			goto done;
+		}
+		if (p->s[p->pos] == ',')
+		{
+			p->pos++;
+			continue;
+		}
+		if (p->s[p->pos] == ']')
+		{
+			p->pos++;
+			ok = true;
+			break;
+		}
+		fail_char(p, "after array element");
+		goto done;
+	}
+close:
+	if (self == MODE_TEXT)
+		sb_putc(text, ']');
+	if (mode == MODE_BUILD)
+	{
+		if (level == 0)
+		{
+			*out = arr;
+			arr = NULL;
+		}
+		else
+			*out = placeholder(&tag_array, NULL, 0);
+	}
+done:
+	p->depth--;
+	json_object_put(arr);
+	return ok;
+}
+
+static bool
+parse_value(Parser *p, int level, Mode mode, struct json_object **out, StrBuf *text)
+{
+	char		c;
+
+	if (out)
+		*out = NULL;
+	skip_ws(p);
+	if (p->pos >= p->len)
+		return fail_eof(p);
+	c = p->s[p->pos];
+	switch (c)
+	{
+		case '{':
+			return parse_object(p, level, mode, out, text);
+		case '[':
+			return parse_array(p, level, mode, out, text);
+		case '"':
+			if (mode == MODE_SKIP)
+				return parse_string(p, NULL);
+			else
+			{
+				StrBuf		s = STRBUF_INIT;
+				bool		ok = parse_string(p, &s);
+
+				if (ok && mode == MODE_TEXT)
+					jw_string(text, s.data ? s.data : "", s.len);
+				else if (ok)
+					*out = json_object_new_string_len(s.data ? s.data : "", (int) s.len);
+				sb_free(&s);
+				return ok;
+			}
+		case 't':
+			return parse_literal(p, "true", mode, out, text);
+		case 'f':
+			return parse_literal(p, "false", mode, out, text);
+		case 'n':
+			return parse_literal(p, "null", mode, out, text);
+		default:
+			if (c == '-' || (c >= '0' && c <= '9'))
+				return parse_number(p, mode, out, text);
+			return fail_char(p, "looking for beginning of value");
+	}
+}
+
+bool
+req_parse(const char *body, size_t len, struct json_object **out, StrBuf *err)
+{
+	Parser		p = {.s = body, .len = len, .err = err, .keys = arg_keys};
+	struct json_object *v = NULL;
+	ReqKind		k;
+
+	*out = NULL;
+	if (len > (size_t) INT32_MAX)
+	{
+		sb_puts(err, "request body too large");
+		return false;
+	}
+	if (!parse_value(&p, 0, MODE_BUILD, &v, NULL))
+		goto fail;
+	skip_ws(&p);
+	if (p.pos < p.len)
+	{
+		fail_char(&p, "after top-level value");
+		goto fail;
+	}
+	k = req_kind(v);
+	if (k != REQ_ARRAY && k != REQ_NULL)
+	{
+		static const char *const names[] = {"null", "bool", "number", "string", "object", "array"};
+
+		sb_reset(err);
+		sb_printf(err, "json: cannot unmarshal %s into Go value of type []interface {}", names[k]);
+		goto fail;
+	}
+	if (p.range_error != NULL)
+	{
+		sb_reset(err);
+		sb_printf(err, "json: cannot unmarshal number %s into Go value of type float64", p.range_error);
+		goto fail;
+	}
+	*out = v;
+	return true;
+fail:
+	free(p.range_error);
+	json_object_put(v);
+	return false;
+}
+
+ReqKind
+req_kind(struct json_object *v)
+{
+	void	   *tag;
+
+	if (v == NULL)
+		return REQ_NULL;
+	switch (json_object_get_type(v))
+	{
+		case json_type_null:
+			return REQ_NULL;
+		case json_type_boolean:
+			return REQ_BOOL;
+		case json_type_double:
+		case json_type_int:
+			return REQ_NUMBER;
+		case json_type_object:
+			return REQ_OBJECT;
+		case json_type_array:
+			return REQ_ARRAY;
+		case json_type_string:
+			tag = json_object_get_userdata(v);
+			if (tag == &tag_object)
+				return REQ_OBJECT;
+			if (tag == &tag_array)
+				return REQ_ARRAY;
+			return REQ_STRING;
+	}
+	return REQ_NULL;
+}
+
+bool
+req_int64(struct json_object *v, int64_t *out)
+{
+	double		d;
+
+	if (json_object_get_type(v) == json_type_int)
+		d = (double) json_object_get_int64(v);
+	else
+		d = json_object_get_double(v);
+	/* Go's int64(float64) after decoding as a double (§2.5) */
+	d = trunc(d);
+	if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
+		return false;
+	*out = (int64_t) d;
+	return true;
+}
+
+const char *
+req_object_text(struct json_object *v, size_t *len)
+{
+	if (json_object_get_type(v) == json_type_string)
+	{
+		*len = (size_t) json_object_get_string_len(v);
+		return json_object_get_string(v);
+	}
+	/* a materialised (level-1) object: only reachable for small objects */
+	{
+		const char *s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+
+		*len = strlen(s);
+		return s;
+	}
+}
+
+struct json_object *
+req_object_open(struct json_object *v, const char *const *keys)
+{
+	StrBuf		err = STRBUF_INIT;
+	size_t		len;
+	const char *text = req_object_text(v, &len);
+	Parser		p = {.s = text, .len = len, .err = &err, .keys = keys};
+	struct json_object *o = NULL;
+
+	/* parsed as an argument (level 1) so the wanted keys materialise */
+	if (!parse_value(&p, 1, MODE_BUILD, &o, NULL))
+	{
+		json_object_put(o);
+		o = NULL;
+	}
+	free(p.range_error);
+	sb_free(&err);
+	return o;
+}

@@ -1,0 +1,102 @@
+/* category.get (PROTOCOL.md §6.5). */
+#include "rpc.h"
+
+#include "pool.h"
+#include "reqjson.h"
+
+#include <stdlib.h>
+
+static const SqlContext category_ctx = {.prefix = "Failed to get category messages: "};
+
+static const char *const group_keys[] = {"member", "size", NULL};
+
+enum MHD_Result
+rpc_category_get(RpcCall *call)
+{
+	const char *category,
+			   *correlation = NULL;
+	size_t		category_len,
+				correlation_len = 0;
+	struct json_object *opts = NULL,
+			   *group_val,
+			   *group = NULL;
+	ReadOptions ro = {.position = 1, .batch_size = 1000};
+	int64_t		member = 0,
+				size = 0;
+	ArgStatus	has_member = ARG_ABSENT,
+				has_size = ARG_ABSENT;
+	const char *bad;
+	const char *ns;
+	char		pbuf[24],
+				bbuf[24],
+				mbuf[24],
+				sbuf[24];
+	char	   *err = NULL;
+	enum MHD_Result r;
+
+	if (call->nargs < 1)
+		return rpc_invalid(call, "category.get requires at least 1 argument: categoryName");
+	/* the empty string is allowed: it reads the whole namespace */
+	if (!rpc_string(call->args[0], &category, &category_len))
+		return rpc_invalid(call, "categoryName must be a string");
+	if (call->nargs > 1)
+	{
+		if (req_kind(call->args[1]) != REQ_OBJECT)
+			return rpc_invalid(call, "options must be an object");
+		opts = call->args[1];
+	}
+	if ((bad = rpc_read_options(opts, &ro)) != NULL)
+		return rpc_invalid(call, bad);
+	if (rpc_opt_string(opts, "correlation", &correlation, &correlation_len) == ARG_BAD)
+		return rpc_invalid(call, "options.correlation must be a string");
+	if (rpc_opt_value(opts, "consumerGroup", &group_val) == ARG_OK)
+	{
+		if (req_kind(group_val) != REQ_OBJECT)
+			return rpc_invalid(call, "options.consumerGroup must be an object");
+		group = req_object_open(group_val, group_keys);
+		if (group == NULL)
+			return errors_reply_backend(call->c, &category_ctx, "cannot decode consumerGroup");
+		has_member = rpc_opt_number(group, "member", &member);
+		has_size = rpc_opt_number(group, "size", &size);
+		json_object_put(group);
+		if (has_member == ARG_BAD)
+			return rpc_invalid(call, "options.consumerGroup.member must be a number");
+		if (has_size == ARG_BAD)
+			return rpc_invalid(call, "options.consumerGroup.size must be a number");
+		if (has_member == ARG_OK && has_size == ARG_OK)
+		{
+			if (member < 0)
+				return rpc_invalid(call, "options.consumerGroup.member must be non-negative");
+			if (size <= 0)
+				return rpc_invalid(call, "options.consumerGroup.size must be positive");
+			if (member >= size)
+				return rpc_invalid(call, "options.consumerGroup.member must be < size");
+		}
+		else if (has_member == ARG_OK || has_size == ARG_OK)
+			return rpc_invalid(call, "options.consumerGroup requires both member and size");
+	}
+
+	if ((ns = rpc_namespace(call)) == NULL)
+		return errors_reply_backend(call->c, &category_ctx, "namespace not found");
+	if (rpc_has_nul(category, category_len) || rpc_has_nul(correlation, correlation_len))
+		return errors_reply_backend(call->c, &category_ctx, ERR_NUL_BYTE);
+	{
+		bool		grouped = (has_member == ARG_OK && has_size == ARG_OK);
+		/* globalPosition, when present, replaces position (§6.5) */
+		const char *params[7] = {
+			ns, category,
+			rpc_int_text(pbuf, ro.has_global ? ro.global_position : ro.position),
+			rpc_int_text(bbuf, ro.batch_size),
+			correlation,
+			grouped ? rpc_int_text(mbuf, member) : NULL,
+			grouped ? rpc_int_text(sbuf, size) : NULL,
+		};
+		PGresult   *res = pool_exec("category_get",
+									"SELECT eventodb.category_get($1::text, $2::text, $3::bigint, "
+									"$4::bigint, $5::text, $6::bigint, $7::bigint)",
+									7, params, &err);
+
+		r = rpc_reply_value(call, &category_ctx, res, err);
+	}
+	return r;
+}

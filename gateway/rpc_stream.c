@@ -1,0 +1,225 @@
+/* stream.write, stream.get, stream.last, stream.version (PROTOCOL.md
+ * §6.1-§6.4). Validation order and texts are the contract's. */
+#include "rpc.h"
+
+#include "pool.h"
+#include "reqjson.h"
+
+#include <stdlib.h>
+
+#define BATCH_MAX 10000
+
+static const SqlContext write_ctx = {.prefix = "Failed to write message: "};
+static const SqlContext get_ctx = {.prefix = "Failed to get messages: "};
+static const SqlContext last_ctx = {.prefix = "Failed to get last message: "};
+static const SqlContext version_ctx = {.prefix = "Failed to get stream version: "};
+
+/* The shared first argument: a non-empty stream name. */
+static bool
+stream_name(RpcCall *call, const char **s, size_t *len)
+{
+	return rpc_string(call->args[0], s, len) && *len > 0;
+}
+
+/* Options argument at index i: absent (NULL) or an object. */
+static bool
+options_at(RpcCall *call, size_t i, struct json_object **opts)
+{
+	*opts = NULL;
+	if (call->nargs <= i)
+		return true;
+	if (req_kind(call->args[i]) != REQ_OBJECT)
+		return false;
+	*opts = call->args[i];
+	return true;
+}
+
+enum MHD_Result
+rpc_stream_write(RpcCall *call)
+{
+	const char *stream,
+			   *type,
+			   *id = NULL;
+	size_t		stream_len,
+				type_len,
+				id_len = 0,
+				data_len,
+				meta_len = 0;
+	struct json_object *msg,
+			   *opts,
+			   *data,
+			   *meta;
+	const char *data_text,
+			   *meta_text = NULL;
+	int64_t		expected = 0;
+	ArgStatus	ev_status;
+	char		evbuf[24];
+	const char *ns;
+	char	   *err = NULL;
+
+	if (call->nargs < 2)
+		return rpc_invalid(call, "stream.write requires at least 2 arguments: streamName and message");
+	if (!stream_name(call, &stream, &stream_len))
+		return rpc_invalid(call, "streamName must be a non-empty string");
+	msg = call->args[1];
+	if (req_kind(msg) != REQ_OBJECT)
+		return rpc_invalid(call, "message must be an object");
+	if (rpc_opt_string(msg, "type", &type, &type_len) != ARG_OK || type_len == 0)
+		return rpc_invalid(call, "message.type must be a non-empty string");
+	if (rpc_opt_value(msg, "data", &data) != ARG_OK || req_kind(data) != REQ_OBJECT)
+		return rpc_invalid(call, "message.data must be an object");
+	/* [deviation] §6.1: "metadata": null is accepted as absent */
+	if (rpc_opt_value(msg, "metadata", &meta) == ARG_OK && meta != NULL)
+	{
+		if (req_kind(meta) != REQ_OBJECT)
+			return rpc_invalid(call, "message.metadata must be an object");
+		meta_text = req_object_text(meta, &meta_len);
+	}
+	if (!options_at(call, 2, &opts))
+		return rpc_invalid(call, "options must be an object");
+	if (rpc_opt_string(opts, "id", &id, &id_len) == ARG_BAD)
+		return rpc_invalid(call, "options.id must be a string");
+	ev_status = rpc_opt_number(opts, "expectedVersion", &expected);
+	if (ev_status == ARG_BAD)
+		return rpc_invalid(call, "options.expectedVersion must be a number");
+
+	if ((ns = rpc_namespace(call)) == NULL)
+		return errors_reply_backend(call->c, &write_ctx, "namespace not found");
+	if (rpc_has_nul(stream, stream_len) || rpc_has_nul(type, type_len) || rpc_has_nul(id, id_len))
+		return errors_reply_backend(call->c, &write_ctx, ERR_NUL_BYTE);
+	data_text = req_object_text(data, &data_len);
+	{
+		const char *params[7] = {
+			ns, stream, type, data_text, meta_text,
+			(id != NULL && id_len > 0) ? id : NULL,
+			ev_status == ARG_OK ? rpc_int_text(evbuf, expected) : NULL,
+		};
+		PGresult   *res = pool_exec("stream_write",
+									"SELECT eventodb.stream_write($1::text, $2::text, $3::text, "
+									"$4::jsonb, $5::jsonb, $6::text, $7::bigint)",
+									7, params, &err);
+
+		return rpc_reply_value(call, &write_ctx, res, err);
+	}
+}
+
+const char *
+rpc_read_options(struct json_object *opts, ReadOptions *ro)
+{
+	ArgStatus	st;
+
+	if (rpc_opt_number(opts, "position", &ro->position) == ARG_BAD)
+		return "options.position must be a number";
+	st = rpc_opt_number(opts, "globalPosition", &ro->global_position);
+	if (st == ARG_BAD)
+		return "options.globalPosition must be a number";
+	ro->has_global = (st == ARG_OK);
+	if (rpc_opt_number(opts, "batchSize", &ro->batch_size) == ARG_BAD)
+		return "options.batchSize must be a number";
+	if (ro->batch_size > BATCH_MAX && ro->batch_size != -1)
+		return "options.batchSize must be <= 10000 or -1 for unlimited";
+	return NULL;
+}
+
+enum MHD_Result
+rpc_stream_get(RpcCall *call)
+{
+	const char *stream;
+	size_t		stream_len;
+	struct json_object *opts;
+	ReadOptions ro = {.position = 0, .batch_size = 1000};
+	const char *bad;
+	const char *ns;
+	char		pbuf[24],
+				gbuf[24],
+				bbuf[24];
+	char	   *err = NULL;
+
+	if (call->nargs < 1)
+		return rpc_invalid(call, "stream.get requires at least 1 argument: streamName");
+	if (!stream_name(call, &stream, &stream_len))
+		return rpc_invalid(call, "streamName must be a non-empty string");
+	if (!options_at(call, 1, &opts))
+		return rpc_invalid(call, "options must be an object");
+	if ((bad = rpc_read_options(opts, &ro)) != NULL)
+		return rpc_invalid(call, bad);
+
+	if ((ns = rpc_namespace(call)) == NULL)
+		return errors_reply_backend(call->c, &get_ctx, "namespace not found");
+	if (rpc_has_nul(stream, stream_len))
+		return errors_reply_backend(call->c, &get_ctx, ERR_NUL_BYTE);
+	{
+		const char *params[5] = {
+			ns, stream, rpc_int_text(pbuf, ro.position),
+			ro.has_global ? rpc_int_text(gbuf, ro.global_position) : NULL,
+			rpc_int_text(bbuf, ro.batch_size),
+		};
+		PGresult   *res = pool_exec("stream_get",
+									"SELECT eventodb.stream_get($1::text, $2::text, $3::bigint, "
+									"$4::bigint, $5::bigint)",
+									5, params, &err);
+
+		return rpc_reply_value(call, &get_ctx, res, err);
+	}
+}
+
+enum MHD_Result
+rpc_stream_last(RpcCall *call)
+{
+	const char *stream,
+			   *type = NULL;
+	size_t		stream_len,
+				type_len = 0;
+	struct json_object *opts;
+	const char *ns;
+	char	   *err = NULL;
+
+	if (call->nargs < 1)
+		return rpc_invalid(call, "stream.last requires at least 1 argument: streamName");
+	if (!stream_name(call, &stream, &stream_len))
+		return rpc_invalid(call, "streamName must be a non-empty string");
+	if (!options_at(call, 1, &opts))
+		return rpc_invalid(call, "options must be an object");
+	if (rpc_opt_string(opts, "type", &type, &type_len) == ARG_BAD)
+		return rpc_invalid(call, "options.type must be a string");
+
+	if ((ns = rpc_namespace(call)) == NULL)
+		return errors_reply_backend(call->c, &last_ctx, "namespace not found");
+	if (rpc_has_nul(stream, stream_len) || rpc_has_nul(type, type_len))
+		return errors_reply_backend(call->c, &last_ctx, ERR_NUL_BYTE);
+	{
+		const char *params[3] = {ns, stream, type};
+		PGresult   *res = pool_exec("stream_last",
+									"SELECT eventodb.stream_last($1::text, $2::text, $3::text)",
+									3, params, &err);
+
+		return rpc_reply_value(call, &last_ctx, res, err);
+	}
+}
+
+enum MHD_Result
+rpc_stream_version(RpcCall *call)
+{
+	const char *stream;
+	size_t		stream_len;
+	const char *ns;
+	char	   *err = NULL;
+
+	if (call->nargs < 1)
+		return rpc_invalid(call, "stream.version requires 1 argument: streamName");
+	if (!stream_name(call, &stream, &stream_len))
+		return rpc_invalid(call, "streamName must be a non-empty string");
+
+	if ((ns = rpc_namespace(call)) == NULL)
+		return errors_reply_backend(call->c, &version_ctx, "namespace not found");
+	if (rpc_has_nul(stream, stream_len))
+		return errors_reply_backend(call->c, &version_ctx, ERR_NUL_BYTE);
+	{
+		const char *params[2] = {ns, stream};
+		PGresult   *res = pool_exec("stream_version",
+									"SELECT eventodb.stream_version($1::text, $2::text)",
+									2, params, &err);
+
+		return rpc_reply_value(call, &version_ctx, res, err);
+	}
+}

@@ -1,0 +1,309 @@
+/* See server.h. Every request body is read completely (up to the limit)
+ * before anything answers, so even a 401 leaves the connection reusable. */
+#include "server.h"
+
+#include "auth.h"
+#include "config.h"
+#include "http.h"
+#include "import.h"
+#include "log.h"
+#include "rpc.h"
+#include "sse.h"
+#include "strbuf.h"
+
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#define READ_TIMEOUT_S 30		/* to read one request */
+#define IDLE_TIMEOUT_S 120		/* keep-alive between requests */
+#define HEADER_MEMORY (256 * 1024)	/* per-connection header buffer */
+
+typedef enum Route
+{
+	ROUTE_NOT_FOUND, ROUTE_RPC, ROUTE_SUBSCRIBE, ROUTE_IMPORT, ROUTE_HEALTH, ROUTE_VERSION
+} Route;
+
+typedef struct Request
+{
+	Route		route;
+	StrBuf		body;
+	size_t		received;		/* body bytes seen, kept or not */
+	bool		too_large;
+	time_t		started;
+} Request;
+
+static struct MHD_Daemon *daemon_handle;
+
+static const char not_found_body[] = "{\"error\":{\"code\":\"NOT_FOUND\",\"message\":\"Endpoint not found\"}}";
+static const char health_body[] = "{\"status\":\"ok\"}";
+static const char version_body[] = "{\"version\":\"" EVENTODB_VERSION "\"}";
+
+/* §1: exact, case-sensitive, query string ignored (MHD strips it). */
+static Route
+route_of(const char *url)
+{
+	if (strcmp(url, "/rpc") == 0)
+		return ROUTE_RPC;
+	if (strcmp(url, "/subscribe") == 0)
+		return ROUTE_SUBSCRIBE;
+	if (strcmp(url, "/import") == 0)
+		return ROUTE_IMPORT;
+	if (strcmp(url, "/health") == 0)
+		return ROUTE_HEALTH;
+	if (strcmp(url, "/version") == 0)
+		return ROUTE_VERSION;
+	return ROUTE_NOT_FOUND;
+}
+
+static time_t
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+static void
+set_timeout(struct MHD_Connection *c, unsigned seconds)
+{
+	MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, seconds);
+}
+
+static enum MHD_Result
+too_large(struct MHD_Connection *c)
+{
+	return http_error(c, 413, "INVALID_REQUEST", "Request body too large (limit 100 MiB)", NULL);
+}
+
+static enum MHD_Result
+dispatch(struct MHD_Connection *c, Request *r, const char *method)
+{
+	AuthResult	auth;
+	enum MHD_Result ret;
+
+	if (r->too_large)
+		return too_large(c);
+	switch (r->route)
+	{
+		case ROUTE_HEALTH:
+			return http_reply(c, 200, "application/json", health_body, sizeof(health_body) - 1);
+		case ROUTE_VERSION:
+			return http_reply(c, 200, "application/json", version_body, sizeof(version_body) - 1);
+		case ROUTE_NOT_FOUND:
+			return http_reply(c, 404, "application/json", not_found_body, sizeof(not_found_body) - 1);
+		default:
+			break;
+	}
+	/* §1: authentication runs before any per-endpoint logic */
+	if (!auth_request(c, &auth, &ret))
+		return ret;
+	switch (r->route)
+	{
+		case ROUTE_RPC:
+			ret = rpc_handle(c, &auth, method, r->body.data ? r->body.data : "", r->body.len);
+			break;
+		case ROUTE_SUBSCRIBE:
+			/* no write timeout: a stream may stay quiet indefinitely (§1) */
+			set_timeout(c, 0);
+			ret = sse_subscribe(c, &auth);
+			break;
+		case ROUTE_IMPORT:
+			{
+				const char *force = http_query(c, "force");
+				size_t		len = r->body.len;
+
+				set_timeout(c, 0);
+				ret = import_handle(c, &auth, sb_steal(&r->body), len,
+									force != NULL && strcmp(force, "true") == 0);
+				break;
+			}
+		default:
+			ret = MHD_NO;
+			break;
+	}
+	auth_result_free(&auth);
+	return ret;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+		   const char *version, const char *upload_data, size_t *upload_data_size,
+		   void **con_cls)
+{
+	Request    *r = *con_cls;
+
+	(void) cls;
+	(void) version;
+	if (r == NULL)
+	{
+		const char *cl;
+
+		r = calloc(1, sizeof(Request));
+		if (r == NULL)
+			return MHD_NO;
+		r->route = route_of(url);
+		r->started = now_s();
+		*con_cls = r;
+		set_timeout(c, READ_TIMEOUT_S);
+		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl != NULL && strtoull(cl, NULL, 10) > SERVER_BODY_LIMIT)
+		{
+			r->too_large = true;
+			return too_large(c);	/* before reading a byte of it */
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0)
+	{
+		size_t		n = *upload_data_size;
+
+		*upload_data_size = 0;
+		if (now_s() - r->started > READ_TIMEOUT_S)
+		{
+			log_debug("request body not received within %d s; closing", READ_TIMEOUT_S);
+			return MHD_NO;
+		}
+		r->received += n;
+		if (r->received > SERVER_BODY_LIMIT)
+		{
+			/* stop buffering; answer 413 once the client is done sending,
+			 * or drop a client that keeps going far beyond the limit */
+			r->too_large = true;
+			sb_free(&r->body);
+			return r->received > 2 * SERVER_BODY_LIMIT ? MHD_NO : MHD_YES;
+		}
+		if (r->route == ROUTE_RPC || r->route == ROUTE_IMPORT)
+			sb_append(&r->body, upload_data, n);
+		return MHD_YES;
+	}
+	return dispatch(c, r, method);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	Request    *r = *con_cls;
+
+	(void) cls;
+	(void) toe;
+	if (r != NULL)
+	{
+		sb_free(&r->body);
+		free(r);
+		*con_cls = NULL;
+	}
+	if (c != NULL)
+		set_timeout(c, IDLE_TIMEOUT_S);
+}
+
+static void
+on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	const union MHD_ConnectionInfo *ci;
+	int			one = 1;
+
+	(void) cls;
+	(void) socket_context;
+	if (toe != MHD_CONNECTION_NOTIFY_STARTED)
+		return;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci != NULL)
+	{
+		/* §1: TCP keep-alive on, so vanished peers are eventually noticed */
+		setsockopt(ci->connect_fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+		setsockopt(ci->connect_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+}
+
+static void
+on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	StrBuf		sb = STRBUF_INIT;
+	va_list		cp;
+	int			n;
+
+	(void) cls;
+	va_copy(cp, ap);
+	n = vsnprintf(NULL, 0, fmt, cp);
+	va_end(cp);
+	if (n > 0)
+	{
+		char	   *tmp = malloc((size_t) n + 1);
+
+		if (tmp != NULL)
+		{
+			vsnprintf(tmp, (size_t) n + 1, fmt, ap);
+			sb_append(&sb, tmp, (size_t) n);
+			free(tmp);
+		}
+	}
+	while (sb.len > 0 && sb.data[sb.len - 1] == '\n')
+		sb.data[--sb.len] = '\0';
+	/* MHD reports client misbehaviour here; interesting only when debugging */
+	log_debug("http: %s", sb.data ? sb.data : "");
+	sb_free(&sb);
+}
+
+static struct MHD_Daemon *
+start_daemon(unsigned flags, int port, int threads)
+{
+	return MHD_start_daemon(flags, (uint16_t) port, NULL, NULL,
+							on_request, NULL,
+							MHD_OPTION_THREAD_POOL_SIZE, (unsigned int) threads,
+							MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) IDLE_TIMEOUT_S,
+							MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) HEADER_MEMORY,
+							MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+							MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+							MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+							MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int) 1,
+							MHD_OPTION_END);
+}
+
+bool
+server_start(int port, int threads, char **err)
+{
+	unsigned	base = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+
+	/* all interfaces, IPv6 and IPv4; IPv4 only where IPv6 is unavailable */
+	daemon_handle = start_daemon(base | MHD_USE_DUAL_STACK, port, threads);
+	if (daemon_handle == NULL)
+		daemon_handle = start_daemon(base, port, threads);
+	if (daemon_handle == NULL)
+	{
+		StrBuf		sb = STRBUF_INIT;
+
+		sb_printf(&sb, "cannot listen on port %d (in use, or not permitted)", port);
+		*err = sb_steal(&sb);
+		return false;
+	}
+	return true;
+}
+
+int
+server_port(void)
+{
+	const union MHD_DaemonInfo *di;
+
+	if (daemon_handle == NULL)
+		return -1;
+	di = MHD_get_daemon_info(daemon_handle, MHD_DAEMON_INFO_BIND_PORT);
+	return di ? (int) di->port : -1;
+}
+
+void
+server_stop(void)
+{
+	if (daemon_handle != NULL)
+	{
+		MHD_stop_daemon(daemon_handle);
+		daemon_handle = NULL;
+	}
+}
