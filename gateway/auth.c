@@ -249,6 +249,11 @@ auth_request(struct MHD_Connection *c, AuthResult *out, enum MHD_Result *ret)
 										  strlen(MHD_HTTP_HEADER_AUTHORIZATION),
 										  &hdr, &hdr_len) != MHD_YES || hdr == NULL)
 			hdr_len = 0;
+		/* header values arrive trimmed in the original (net/textproto) */
+		while (hdr_len > 0 && (hdr[0] == ' ' || hdr[0] == '\t'))
+			hdr++, hdr_len--;
+		while (hdr_len > 0 && (hdr[hdr_len - 1] == ' ' || hdr[hdr_len - 1] == '\t'))
+			hdr_len--;
 		if (hdr_len == 0)
 		{
 			if (test)
