@@ -3,7 +3,11 @@
  * Layout:
  *   /var/tmp/eventodb-template-<uid>-<pg>-<stamp>/data   the template cluster
  *   /var/tmp/eventodb-template-<uid>-<pg>.lock            flock: build once
- *   /tmp/eventodb-test-XXXXXX/{data,.s.PGSQL.5432,...}    one launch
+ *   /dev/shm/eventodb-test-XXXXXX/{data,.s.PGSQL.5432,...} one launch
+ *
+ * A launch lives in /dev/shm when it is there (tmpfs: the copy takes a
+ * tenth of what it takes on disk here, and the data is throw-away), else
+ * in /tmp.
  *
  * <stamp> hashes the installed extension (SQL, control file, library), so
  * a `make install` of a changed extension builds a fresh template. Each
@@ -33,7 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TEMPLATE_FORMAT "1"		/* bump when the template's contents change */
+#define TEMPLATE_FORMAT "2"		/* bump when the template's contents change */
 #define MARKER "eventodb-testdb.marker"
 #define READY_TIMEOUT_MS 30000
 
@@ -540,7 +544,8 @@ build_template(const RunUser *u, const char *prefix, const char *final_dir, char
 		char	   *userarg = fmt("--username=%s", u->name);
 		char	   *const argv[] = {
 			initdb, "-D", data, userarg, "--auth=trust", "--encoding=UTF8",
-			"--locale=C.UTF-8", "--no-sync", "--no-instructions", NULL
+			"--locale=C.UTF-8", "--no-sync", "--no-instructions",
+			"--wal-segsize=1", NULL
 		};
 
 		log_info("test mode: building the template cluster (once per extension install)");
@@ -673,36 +678,59 @@ out:
 	return dir;
 }
 
+static const char *const run_parents[] = {"/dev/shm", "/tmp"};
+
 /* Launch directories left by a gateway that died without cleaning up. */
 static void
 remove_abandoned_runs(void)
 {
-	DIR		   *d = opendir("/tmp");
-	struct dirent *de;
-
-	while (d != NULL && (de = readdir(d)) != NULL)
+	for (size_t i = 0; i < sizeof(run_parents) / sizeof(run_parents[0]); i++)
 	{
-		char	   *dir,
-				   *pidfile;
-		FILE	   *f;
-		long		pid = 0;
-		struct stat st;
+		DIR		   *d = opendir(run_parents[i]);
+		struct dirent *de;
 
-		if (strncmp(de->d_name, "eventodb-test-", 14) != 0)
-			continue;
-		dir = fmt("/tmp/%s", de->d_name);
-		pidfile = fmt("%s/owner.pid", dir);
-		if (stat(pidfile, &st) == 0 && st.st_uid == geteuid() && (f = fopen(pidfile, "r")) != NULL)
+		while (d != NULL && (de = readdir(d)) != NULL)
 		{
-			if (fscanf(f, "%ld", &pid) == 1 && pid > 0 && kill((pid_t) pid, 0) != 0 && errno == ESRCH)
-				remove_marked_tree(dir);
-			fclose(f);
+			char	   *dir,
+					   *pidfile;
+			FILE	   *f;
+			long		pid = 0;
+			struct stat st;
+
+			if (strncmp(de->d_name, "eventodb-test-", 14) != 0)
+				continue;
+			dir = fmt("%s/%s", run_parents[i], de->d_name);
+			pidfile = fmt("%s/owner.pid", dir);
+			if (stat(pidfile, &st) == 0 && st.st_uid == geteuid() &&
+				(f = fopen(pidfile, "r")) != NULL)
+			{
+				if (fscanf(f, "%ld", &pid) == 1 && pid > 0 &&
+					kill((pid_t) pid, 0) != 0 && errno == ESRCH)
+					remove_marked_tree(dir);
+				fclose(f);
+			}
+			free(dir);
+			free(pidfile);
 		}
-		free(dir);
-		free(pidfile);
+		if (d != NULL)
+			closedir(d);
 	}
-	if (d != NULL)
-		closedir(d);
+}
+
+/* A fresh launch directory: tmpfs when available. */
+static char *
+make_run_dir(char **err)
+{
+	for (size_t i = 0; i < sizeof(run_parents) / sizeof(run_parents[0]); i++)
+	{
+		char	   *dir = fmt("%s/eventodb-test-XXXXXX", run_parents[i]);
+
+		if (access(run_parents[i], W_OK | X_OK) == 0 && mkdtemp(dir) != NULL)
+			return dir;
+		free(dir);
+	}
+	*err = fmt("cannot create a directory under /dev/shm or /tmp: %s", strerror(errno));
+	return NULL;
 }
 
 static char *
@@ -729,7 +757,7 @@ testdb_start(char **db_url, char **err)
 	RunUser		u;
 	int			lockfd = -1;
 	char	   *template_dir;
-	char	   *dir = strdup("/tmp/eventodb-test-XXXXXX");
+	char	   *dir = NULL;
 	char	   *data = NULL,
 			   *logfile = NULL,
 			   *src = NULL,
@@ -738,19 +766,13 @@ testdb_start(char **db_url, char **err)
 	int64_t		t0 = now_ms();
 
 	if (!run_user(&u, err))
-	{
-		free(dir);
 		return false;
-	}
 	remove_abandoned_runs();
 	template_dir = ensure_template(&u, &lockfd, err);
 	if (template_dir == NULL)
 		goto out;
-	if (mkdtemp(dir) == NULL)
-	{
-		*err = fmt("cannot create a directory under /tmp: %s", strerror(errno));
+	if ((dir = make_run_dir(err)) == NULL)
 		goto out;
-	}
 	run_dir = dir;
 	tmp = fmt("%s/%s", dir, MARKER);
 	write_file(tmp, "eventodb test-mode cluster of one launch\n");
@@ -776,6 +798,7 @@ testdb_start(char **db_url, char **err)
 	}
 	close(lockfd);
 	lockfd = -1;
+	log_debug("test mode: cluster copied in %lld ms", (long long) (now_ms() - t0));
 	postmaster_pid = start_postmaster(&u, data, dir, logfile, true, err);
 	if (postmaster_pid < 0)
 		goto out;
