@@ -215,7 +215,7 @@ ev_import_batch(PG_FUNCTION_ARGS)
 	run.max_null = true;
 
 	SPI_connect();
-	ref = ns_resolve_arg(fcinfo, 0);
+	ref = ns_resolve_arg(fcinfo, 0, RowExclusiveLock);
 	run.schema = ref.schema;
 	if (run.count > 0)
 	{
@@ -241,7 +241,7 @@ ev_import_clear(PG_FUNCTION_ARGS)
 	StoreRef	ref;
 
 	SPI_connect();
-	ref = ns_resolve_arg(fcinfo, 0);
+	ref = ns_resolve_arg(fcinfo, 0, RowExclusiveLock);
 	ns_storage_clear(ref.schema);
 	SPI_finish();
 	PG_RETURN_VOID();

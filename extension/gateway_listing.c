@@ -32,7 +32,7 @@ ev_ns_streams(PG_FUNCTION_ARGS)
 
 	initStringInfo(&buf);
 	SPI_connect();
-	ref = ns_resolve_arg(fcinfo, 0);
+	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	plan = plan_for(ref.schema, "gw_ns_streams",
 					"SELECT stream_name, pg_catalog.max(position), pg_catalog.max(time)"
 					" FROM @S.messages"
@@ -79,7 +79,7 @@ ev_ns_categories(PG_FUNCTION_ARGS)
 
 	initStringInfo(&buf);
 	SPI_connect();
-	ref = ns_resolve_arg(fcinfo, 0);
+	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	plan = plan_for(ref.schema, "gw_ns_categories",
 					"SELECT message_store.category(stream_name) COLLATE \"C\" AS category,"
 					" pg_catalog.count(*), pg_catalog.count(DISTINCT stream_name)"

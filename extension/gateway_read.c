@@ -136,7 +136,7 @@ ev_stream_get(PG_FUNCTION_ARGS)
 
 	initStringInfo(&buf);
 	SPI_connect();
-	ref = ns_resolve_arg(fcinfo, 0);
+	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	values[0] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
 	nulls[0] = PG_ARGISNULL(1) ? 'n' : ' ';
 	if (PG_ARGISNULL(3))
@@ -179,7 +179,7 @@ ev_stream_last(PG_FUNCTION_ARGS)
 
 	initStringInfo(&buf);
 	SPI_connect();
-	ref = ns_resolve_arg(fcinfo, 0);
+	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	if (PG_ARGISNULL(2))
 		plan = plan_for(ref.schema, "gw_stream_last",
 						MESSAGE_COLUMNS
@@ -214,7 +214,7 @@ ev_stream_version(PG_FUNCTION_ARGS)
 	int64		version = -1;
 
 	SPI_connect();
-	ref = ns_resolve_arg(fcinfo, 0);
+	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	if (!PG_ARGISNULL(1))
 		version = store_stream_version(&ref, text_to_cstring(PG_GETARG_TEXT_PP(1)));
 	SPI_finish();
@@ -276,7 +276,7 @@ ev_category_get(PG_FUNCTION_ARGS)
 
 	initStringInfo(&buf);
 	SPI_connect();
-	ref = ns_resolve_arg(fcinfo, 0);
+	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	if (by_group && PG_GETARG_INT64(6) <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -125,7 +125,7 @@ ev_stream_write(PG_FUNCTION_ARGS)
 	}
 
 	SPI_connect();
-	ref = ns_resolve_arg(fcinfo, 0);
+	ref = ns_resolve_arg(fcinfo, 0, RowExclusiveLock);
 	/* A NULL stream fails the insert's not-null constraint, lock-free. */
 	if (stream != NULL)
 	{

@@ -13,6 +13,13 @@
  * Callbacks only mark the cache stale: they can fire in the middle of a
  * lookup (any lock acquisition processes invalidations), so the table is
  * rebuilt at the start of the next lookup, never under a caller's feet.
+ *
+ * A lookup alone cannot see a deletion that commits while the caller waits
+ * for the namespace's table (namespace_delete holds it exclusively until
+ * commit). So entry points resolve and lock in one step: after the lock is
+ * granted, any invalidation that arrived meanwhile sends them back to the
+ * registry, and a namespace deleted in between is EV002, not a write into
+ * a store that no longer belongs to it.
  */
 #include "postgres.h"
 
@@ -21,6 +28,7 @@
 #include "commands/trigger.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
+#include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -37,11 +45,13 @@ typedef struct NsCacheEntry
 	char	   *id;				/* hash key (pointer to a copy): must be first */
 	char		schema[NAMEDATALEN];
 	char		token_hash[SHA256_HEX_LEN + 1];
+	Oid			table;			/* its messages table */
 } NsCacheEntry;
 
 static HTAB *ns_cache = NULL;
 static MemoryContext ns_cache_cxt = NULL;
 static bool ns_cache_stale = false;
+static uint64 ns_cache_generation = 0;	/* bumped by every invalidation */
 static bool callbacks_registered = false;
 static Oid	registry_relid = InvalidOid;
 
@@ -66,10 +76,17 @@ ns_key_copy(void *dest, const void *src, Size keysize)
 	return dest;
 }
 
+void
+ns_cache_forget(void)
+{
+	ns_cache_stale = true;
+	ns_cache_generation++;
+}
+
 static void
 ns_schema_changed(Datum arg, int cacheid, uint32 hashvalue)
 {
-	ns_cache_stale = true;
+	ns_cache_forget();
 	registry_relid = InvalidOid;
 }
 
@@ -77,13 +94,7 @@ static void
 ns_relation_changed(Datum arg, Oid relid)
 {
 	if (relid == InvalidOid || relid == registry_relid)
-		ns_cache_stale = true;
-}
-
-void
-ns_cache_forget(void)
-{
-	ns_cache_stale = true;
+		ns_cache_forget();
 }
 
 static void
@@ -124,18 +135,22 @@ ns_cache_prepare(void)
 						   HASH_KEYCOPY | HASH_CONTEXT);
 }
 
-/* One registry row, read through SPI. */
+/* One registry row, read through SPI; a row whose table is gone is none. */
 static bool
-ns_registry_read(const char *id, char *schema, char *token_hash)
+ns_registry_read(const char *id, NsCacheEntry *e)
 {
 	static Oid	argtypes[1] = {TEXTOID};
 	SPIPlanPtr	plan;
 	Datum		values[1];
 	char	   *s;
 	char	   *h;
+	bool		isnull;
+	Datum		table;
 
 	plan = plan_for("eventodb", "ns_lookup",
-					"SELECT schema_name, token_hash FROM eventodb.namespaces WHERE id = $1",
+					"SELECT schema_name, token_hash,"
+					" pg_catalog.to_regclass(pg_catalog.quote_ident(schema_name) || '.messages')::oid"
+					" FROM eventodb.namespaces WHERE id = $1",
 					1, argtypes);
 	values[0] = CStringGetTextDatum(id);
 	/* Not read-only: a fresh snapshot sees a registry change made earlier
@@ -144,15 +159,19 @@ ns_registry_read(const char *id, char *schema, char *token_hash)
 		elog(ERROR, "eventodb: namespace lookup failed");
 	if (SPI_processed == 0)
 		return false;
+	table = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+	if (isnull)
+		return false;
 	s = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	h = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-	strlcpy(schema, s, NAMEDATALEN);
-	strlcpy(token_hash, h, SHA256_HEX_LEN + 1);
+	strlcpy(e->schema, s, NAMEDATALEN);
+	strlcpy(e->token_hash, h, SHA256_HEX_LEN + 1);
+	e->table = DatumGetObjectId(table);
 	return true;
 }
 
-bool
-ns_lookup(const char *id, StoreRef *ref, char *token_hash)
+static bool
+ns_lookup_table(const char *id, StoreRef *ref, char *token_hash, Oid *table)
 {
 	NsCacheEntry *e;
 	NsCacheEntry fresh;
@@ -161,7 +180,7 @@ ns_lookup(const char *id, StoreRef *ref, char *token_hash)
 	e = hash_search(ns_cache, &id, HASH_FIND, NULL);
 	if (e == NULL)
 	{
-		if (!ns_registry_read(id, fresh.schema, fresh.token_hash))
+		if (!ns_registry_read(id, &fresh))
 			return false;
 		e = &fresh;
 		/* An invalidation during the read leaves the answer right (it was
@@ -173,26 +192,45 @@ ns_lookup(const char *id, StoreRef *ref, char *token_hash)
 			e = hash_search(ns_cache, &id, HASH_ENTER, &found);
 			memcpy(e->schema, fresh.schema, sizeof(fresh.schema));
 			memcpy(e->token_hash, fresh.token_hash, sizeof(fresh.token_hash));
+			e->table = fresh.table;
 		}
 	}
 	ref->ns_id = pstrdup(id);
 	ref->schema = pstrdup(e->schema);
 	if (token_hash)
 		memcpy(token_hash, e->token_hash, SHA256_HEX_LEN + 1);
+	if (table)
+		*table = e->table;
 	return true;
 }
 
+bool
+ns_lookup(const char *id, StoreRef *ref, char *token_hash)
+{
+	return ns_lookup_table(id, ref, token_hash, NULL);
+}
+
 StoreRef
-ns_resolve_arg(FunctionCallInfo fcinfo, int argno)
+ns_resolve_arg(FunctionCallInfo fcinfo, int argno, LOCKMODE lockmode)
 {
 	StoreRef	ref;
+	char	   *id = PG_ARGISNULL(argno) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(argno));
 
-	if (PG_ARGISNULL(argno) ||
-		!ns_lookup(text_to_cstring(PG_GETARG_TEXT_PP(argno)), &ref, NULL))
-		ereport(ERROR,
-				(errcode(ERRCODE_EV_NOT_FOUND),
-				 errmsg("namespace not found")));
-	return ref;
+	for (;;)
+	{
+		uint64		generation = ns_cache_generation;
+		Oid			table;
+
+		if (id == NULL || !ns_lookup_table(id, &ref, NULL, &table))
+			ereport(ERROR,
+					(errcode(ERRCODE_EV_NOT_FOUND),
+					 errmsg("namespace not found")));
+		LockRelationOid(table, lockmode);
+		if (generation == ns_cache_generation)
+			return ref;
+		/* Something changed while we waited: ask the registry again. */
+		UnlockRelationOid(table, lockmode);
+	}
 }
 
 /*

@@ -9,6 +9,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "storage/lockdefs.h"
 
 #include "store.h"
 
@@ -34,9 +35,11 @@ bool		ns_lookup(const char *id, StoreRef *ref, char *token_hash);
 
 /*
  * The store of the namespace named by argument argno of a gateway entry
- * point; an unknown (or NULL) namespace raises EV002 "namespace not found".
+ * point, its messages table locked in lockmode (held to transaction end);
+ * an unknown (or NULL) namespace, or one deleted while waiting for the
+ * lock, raises EV002 "namespace not found". Needs SPI.
  */
-StoreRef	ns_resolve_arg(FunctionCallInfo fcinfo, int argno);
+StoreRef	ns_resolve_arg(FunctionCallInfo fcinfo, int argno, LOCKMODE lockmode);
 
 /* Drops every cached lookup of this backend (after a registry change). */
 void		ns_cache_forget(void);
