@@ -38,7 +38,19 @@ errors_reply_backend(struct MHD_Connection *c, const SqlContext *ctx, const char
 	enum MHD_Result r;
 
 	sb_puts(&m, ctx->prefix);
-	sb_puts(&m, reason);
+	/* libpq's own messages span lines ("...\n\tThis probably means...") */
+	for (const char *p = reason; *p; p++)
+	{
+		if (*p == '\n' || *p == '\t')
+		{
+			while (p[1] == '\n' || p[1] == '\t')
+				p++;
+			if (p[1] != '\0' && m.len > 0 && m.data[m.len - 1] != ' ')
+				sb_putc(&m, ' ');
+		}
+		else
+			sb_putc(&m, *p);
+	}
 	log_warn("%s", m.data);
 	r = http_error(c, 500, "BACKEND_ERROR", m.data, NULL);
 	sb_free(&m);
