@@ -33,6 +33,12 @@ RETURNS text
 AS 'MODULE_PATHNAME', 'ev_category_get'
 LANGUAGE C VOLATILE;
 
+-- Consumer-group membership as category_get filters by it (SQL-API.md §9.2).
+CREATE FUNCTION eventodb.in_consumer_group(stream_name text, member bigint, size bigint)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'ev_in_consumer_group'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
 CREATE FUNCTION eventodb.ns_streams(ns text, prefix text, cursor text, lim int)
 RETURNS text
 AS 'MODULE_PATHNAME', 'ev_ns_streams'
