@@ -58,23 +58,16 @@ fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
 static char *
 fmt(const char *f, ...)
 {
-	StrBuf		sb = STRBUF_INIT;
 	va_list		ap;
-	char	   *tmp;
+	char	   *out = NULL;
 	int			n;
 
 	va_start(ap, f);
-	n = vsnprintf(NULL, 0, f, ap);
+	n = vasprintf(&out, f, ap);
 	va_end(ap);
-	tmp = malloc((size_t) n + 1);
-	if (tmp == NULL)
+	if (n < 0)
 		abort();
-	va_start(ap, f);
-	vsnprintf(tmp, (size_t) n + 1, f, ap);
-	va_end(ap);
-	sb_append(&sb, tmp, (size_t) n);
-	free(tmp);
-	return sb_steal(&sb);
+	return out;
 }
 
 static int64_t
