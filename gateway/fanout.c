@@ -33,6 +33,7 @@ static FanTopic **buckets;
 static size_t nbuckets;
 static size_t ntopics;
 static FanEntry *all_head;
+static size_t nentries;
 static FanDeliver deliver_fn;
 
 static void *
@@ -174,6 +175,7 @@ fanout_add(FanEntry *e)
 	if (all_head)
 		all_head->a_prev = e;
 	all_head = e;
+	nentries++;
 	pthread_mutex_unlock(&lock);
 	free(key);
 }
@@ -199,6 +201,7 @@ fanout_remove(FanEntry *e)
 			all_head = e->a_next;
 		if (e->a_next)
 			e->a_next->a_prev = e->a_prev;
+		nentries--;
 	}
 	pthread_mutex_unlock(&lock);
 }
@@ -308,6 +311,17 @@ fanout_foreach(const char *ns, size_t ns_len, void (*fn) (FanEntry *e, void *arg
 		if (ns == NULL || (e->ns_len == ns_len && memcmp(e->ns, ns, ns_len) == 0))
 			fn(e, arg);
 	pthread_mutex_unlock(&lock);
+}
+
+size_t
+fanout_count(void)
+{
+	size_t		n;
+
+	pthread_mutex_lock(&lock);
+	n = nentries;
+	pthread_mutex_unlock(&lock);
+	return n;
 }
 
 bool

@@ -54,6 +54,9 @@ void		fanout_publish(const char *ns, size_t ns_len, const char *stream,
 void		fanout_foreach(const char *ns, size_t ns_len,
 						   void (*fn) (FanEntry *e, void *arg), void *arg);
 
+/* Number of registered entries. */
+size_t		fanout_count(void);
+
 /* Highest global position published for ns since start-up, if any. */
 bool		fanout_ns_high(const char *ns, size_t ns_len, int64_t *gpos);
 void		fanout_forget_ns(const char *ns, size_t ns_len);

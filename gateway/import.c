@@ -324,6 +324,8 @@ import_handle(struct MHD_Connection *c, const AuthResult *auth,
 	MHD_add_response_header(resp, "Content-Type", "text/event-stream");
 	MHD_add_response_header(resp, "Cache-Control", "no-cache");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_SERVER, "EventoDB/" EVENTODB_VERSION);
+	/* §9.3/§10.3 name the header; MHD omits it for HTTP/1.1 unless asked. */
+	MHD_set_response_options(resp, MHD_RF_SEND_KEEP_ALIVE_HEADER, MHD_RO_END);
 	MHD_add_response_header(resp, "Connection", "keep-alive");
 	MHD_add_response_header(resp, "X-Accel-Buffering", "no");
 	ret = MHD_queue_response(c, 200, resp);

@@ -53,6 +53,23 @@ typedef struct Poke
 				deleted;
 } Poke;
 
+/* libpq's message without its trailing newline(s), for one-line logs. */
+static const char *
+pq_message(PGconn *c)
+{
+	static __thread char buf[512];
+	size_t		n;
+
+	snprintf(buf, sizeof(buf), "%s", PQerrorMessage(c));
+	n = strlen(buf);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (buf[i] == '\n')
+			buf[i] = ' ';
+	return buf;
+}
+
 static PGconn *
 listen_connect(void)
 {
@@ -65,14 +82,14 @@ listen_connect(void)
 
 	if (PQstatus(c) != CONNECTION_OK)
 	{
-		log_warn("pokes: cannot connect: %s", PQerrorMessage(c));
+		log_warn("pokes: cannot connect: %s", pq_message(c));
 		PQfinish(c);
 		return NULL;
 	}
 	res = PQexec(c, "LISTEN " CHANNEL);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 	{
-		log_warn("pokes: LISTEN failed: %s", PQerrorMessage(c));
+		log_warn("pokes: LISTEN failed: %s", pq_message(c));
 		PQclear(res);
 		PQfinish(c);
 		return NULL;
@@ -271,7 +288,7 @@ listen_loop(void)
 			return;
 		if (!PQconsumeInput(conn))
 		{
-			log_warn("pokes: LISTEN connection lost: %s", PQerrorMessage(conn));
+			log_warn("pokes: LISTEN connection lost: %s", pq_message(conn));
 			return;
 		}
 		while ((n = PQnotifies(conn)) != NULL)

@@ -19,10 +19,12 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static atomic_bool shutting_down;
 
 #define TEXT_PLAIN "text/plain; charset=utf-8"
+#define SHUTDOWN_GRACE_MS 1000
 
 /* ---- subscriber state (callers hold s->mu) ---- */
 
@@ -349,6 +351,8 @@ sse_subscribe(struct MHD_Connection *c, const AuthResult *auth)
 	MHD_add_response_header(resp, "Content-Type", "text/event-stream");
 	MHD_add_response_header(resp, "Cache-Control", "no-cache");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_SERVER, "EventoDB/" EVENTODB_VERSION);
+	/* §9.3/§10.3 name the header; MHD omits it for HTTP/1.1 unless asked. */
+	MHD_set_response_options(resp, MHD_RF_SEND_KEEP_ALIVE_HEADER, MHD_RO_END);
 	MHD_add_response_header(resp, "Connection", "keep-alive");
 	MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
 
@@ -446,7 +450,14 @@ sse_init(void)
 void
 sse_shutdown(void)
 {
+	struct timespec pause = {0, 10 * 1000 * 1000};
+
 	atomic_store(&shutting_down, true);
 	fanout_foreach(NULL, 0, end_one, NULL);
 	catchup_stop();
+	/* Give readers a moment to receive their terminating chunk before the
+	 * server closes the sockets; clients that do not read are not waited
+	 * for beyond the grace period. */
+	for (int i = 0; i < SHUTDOWN_GRACE_MS / 10 && fanout_count() > 0; i++)
+		nanosleep(&pause, NULL);
 }

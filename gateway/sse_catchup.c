@@ -20,7 +20,9 @@
 #include <time.h>
 
 #define CATCHUP_WORKERS 2
+#ifndef HEARTBEAT_SECONDS
 #define HEARTBEAT_SECONDS 20
+#endif
 
 typedef struct CatchRow
 {
