@@ -372,27 +372,37 @@ config_parse(int argc, char **argv)
 	return -1;
 }
 
-const char *
+char *
 config_validate(void)
 {
 	const char *u = g_config.db_url;
+	const char *sep;
 
-	if (g_config.db_type != NULL && strcmp(g_config.db_type, "postgres") != 0 &&
-		strcmp(g_config.db_type, "postgresql") != 0)
-	{
-		if (strcmp(g_config.db_type, "timescale") == 0)
-			return "unsupported database type: timescale (this server stores in PostgreSQL through the eventodb extension)";
-		return "unsupported database type (use postgres)";
-	}
 	if (g_config.port < 0 || g_config.port > 65535)
-		return "invalid port: must be between 0 and 65535";
+		return strdup("invalid port: must be between 0 and 65535");
 	if (u == NULL)
 	{
 		if (g_config.test_mode)
 			return NULL;
-		return "--db-url is required (use --test-mode for in-memory testing)";
+		return strdup("--db-url is required (use --test-mode for in-memory testing)");
 	}
 	if (strncmp(u, "postgres://", 11) != 0 && strncmp(u, "postgresql://", 13) != 0)
-		return "unsupported database scheme (use postgres:// or postgresql://)";
+	{
+		char	   *msg = NULL;
+
+		sep = strstr(u, "://");
+		if (asprintf(&msg, "unsupported database scheme: %.*s (use postgres:// or postgresql://)",
+					 sep ? (int) (sep - u) : 0, u) < 0)
+			abort();
+		return msg;
+	}
+	if (g_config.db_type != NULL && strcmp(g_config.db_type, "postgres") != 0 &&
+		strcmp(g_config.db_type, "postgresql") != 0)
+	{
+		if (strcmp(g_config.db_type, "timescale") == 0)
+			return strdup("unsupported database type: timescale (this server stores in "
+						  "PostgreSQL through the eventodb extension)");
+		return strdup("unsupported database type (use postgres)");
+	}
 	return NULL;
 }

@@ -33,8 +33,8 @@ extern Config g_config;
  */
 int			config_parse(int argc, char **argv);
 
-/* Start-up check of §13.3 step 1. NULL when fine, else a static message. */
-const char *config_validate(void);
+/* Start-up check of §13.3 step 1. NULL when fine, else a malloc'd message. */
+char	   *config_validate(void);
 
 void		config_usage(FILE *out);
 

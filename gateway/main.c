@@ -28,7 +28,8 @@
 static int
 print_version(int argc, char **argv)
 {
-	if (argc > 2 && (strcmp(argv[2], "--full") == 0 || strcmp(argv[2], "-f") == 0))
+	if (argc > 2 && (strcmp(argv[2], "--full") == 0 || strcmp(argv[2], "-f") == 0 ||
+					 strcmp(argv[2], "--detailed") == 0))
 	{
 		printf("eventodb version %s\n", EVENTODB_VERSION);
 		printf("commit: %s\n", GIT_COMMIT);
@@ -139,7 +140,7 @@ static int
 serve(int argc, char **argv)
 {
 	int			rc = config_parse(argc, argv);
-	const char *bad;
+	char	   *bad;
 	char	   *err = NULL;
 	sigset_t	signals;
 
@@ -149,6 +150,7 @@ serve(int argc, char **argv)
 	if ((bad = config_validate()) != NULL)
 	{
 		log_error("invalid configuration: %s", bad);
+		free(bad);
 		return 1;
 	}
 	if (g_config.token != NULL && !bootstrap_check_token(g_config.token, &err))
