@@ -63,7 +63,7 @@ cleanup() {
   "$CLUSTER" stop >/dev/null 2>&1 || true
   cp "$OUT/cluster/postgres.log" "$OUT/postgres.log" 2>/dev/null || true
   if [ -z "${PROFILE_KEEP:-}" ]; then
-    rm -rf "$OUT/cluster" "$OUT"/*.perf.data
+    rm -rf "$OUT/cluster" "$OUT"/*.perf.data "$OUT/symfs"
   fi
 }
 trap cleanup EXIT
@@ -117,9 +117,17 @@ if perf_usable; then
   for p in "${PERF_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   PERF_PIDS=()
   log "rendering flame graphs"
-  perf script -i "$OUT/gateway.perf.data" 2>/dev/null \
+  # Libraries reinstalled during the run (other builds in this tree) are recovered
+  # from the live processes so that their functions keep their names.
+  SYMFS="$(/usr/bin/python3 "$ROOT/scripts/perf_symfs.py" "$OUT/symfs" "$GW_PID" $(cluster_pids "$DATA"))"
+  SCRIPT_ARGS=()
+  if [ -n "$SYMFS" ]; then
+    SCRIPT_ARGS=(--symfs="$SYMFS" --kallsyms=/proc/kallsyms)
+    log "recovered replaced libraries into $SYMFS"
+  fi
+  perf script "${SCRIPT_ARGS[@]}" -i "$OUT/gateway.perf.data" 2>/dev/null \
     | /usr/bin/python3 "$ROOT/scripts/flamegraph.py" - "$OUT/gateway" --title "gateway (eventodb serve)"
-  perf script -i "$OUT/postgres.perf.data" 2>/dev/null \
+  perf script "${SCRIPT_ARGS[@]}" -i "$OUT/postgres.perf.data" 2>/dev/null \
     | /usr/bin/python3 "$ROOT/scripts/flamegraph.py" - "$OUT/postgres" --title "PostgreSQL processes" \
         --root-map "$OUT/postgres-roles.txt"
 else
