@@ -88,3 +88,15 @@ perf_usable() {
   fi
   perf record -q -o /dev/null -- true >/dev/null 2>&1
 }
+
+# A running cluster keeps the extension library it preloaded at start-up; after a
+# `make install` it would go on serving the old code (or miss new functions), so
+# restart it when its postmaster maps a replaced eventodb.so.
+restart_if_stale_extension() {
+  local data="$1" pm
+  pm="$(head -1 "$data/postmaster.pid" 2>/dev/null)" || return 0
+  if [ -n "$pm" ] && grep -q 'eventodb\.so (deleted)' "/proc/$pm/maps" 2>/dev/null; then
+    echo "the cluster runs a replaced eventodb.so; restarting it" >&2
+    "$ROOT/scripts/cluster.sh" restart >&2
+  fi
+}

@@ -29,7 +29,6 @@ STREAMS="${BENCH_STREAMS:-1000}"
 CATEGORIES="${BENCH_CATEGORIES:-10}"
 DB=eventodb_bench
 MDB=eventodb_bench_mdb
-DEFAULT_TOKEN="ns_ZGVmYXVsdA_0000000000000000000000000000000000000000000000000000000000000000"
 
 # id | section | what | clients | our script | limit script | Message DB runs our script too
 WORKLOADS=(
@@ -54,8 +53,10 @@ WORKLOADS=(
 
 log() { printf '%s\n' "$*" >&2; }
 
+. "$ROOT/scripts/bench-lib.sh"
 eval "$("$ROOT/scripts/cluster.sh" env)"
 "$ROOT/scripts/cluster.sh" start >&2
+restart_if_stale_extension "$PGDATA_DIR"
 mkdir -p "$OUT"
 PSQL=(psql -X -q -v ON_ERROR_STOP=1)
 
