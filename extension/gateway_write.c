@@ -125,15 +125,18 @@ ev_stream_write(PG_FUNCTION_ARGS)
 	}
 
 	SPI_connect();
-	ref = ns_resolve_arg(fcinfo, 0, RowExclusiveLock);
-	/* A NULL stream fails the insert's not-null constraint, lock-free. */
+
+	/*
+	 * The category lock comes before the namespace's table lock, as in
+	 * Message DB's write_message: a writer of either face never holds the
+	 * table while waiting for the category, so none can close a wait cycle
+	 * with namespace_delete queueing for the table. A NULL stream fails the
+	 * insert's not-null constraint, lock-free.
+	 */
 	if (stream != NULL)
-	{
 		store_lock_category(stream, strlen(stream));
-		version = store_stream_version(&ref, stream);
-	}
-	else
-		version = -1;
+	ref = ns_resolve_arg(fcinfo, 0, RowExclusiveLock);
+	version = stream != NULL ? store_stream_version(&ref, stream) : -1;
 
 	if (!PG_ARGISNULL(6) && PG_GETARG_INT64(6) != version)
 		ereport(ERROR,
