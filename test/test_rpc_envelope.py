@@ -324,3 +324,22 @@ def test_import_events_helper_sanity(gw):
     ns, tok = gw.create_ns()
     r = gw.import_(b"", token=tok)
     assert import_events(r) == [b'{"done":true,"imported":0,"elapsed":"0.0s"}']
+
+
+# ------------------------------------------------------------------ sys.* §6.12, §6.13
+
+def test_sys_version_is_major_minor_patch_string(gw):
+    r = gw.rpc("sys.version")
+    assert r.status == 200
+    assert re.fullmatch(rb'"\d+\.\d+\.\d+"\n', r.body), r.body
+
+
+def test_sys_health_shape(gw):
+    r = gw.rpc("sys.health", "ignored")
+    assert r.status == 200
+    doc = r.json
+    assert list(doc.keys()) == ["backend", "connections", "status"]
+    assert isinstance(doc["backend"], str) and doc["backend"] in ("unknown", "postgres")
+    assert isinstance(doc["connections"], int) and not isinstance(doc["connections"], bool)
+    assert doc["connections"] >= 0
+    assert doc["status"] == "ok"

@@ -269,6 +269,7 @@ def test_category_mode_live_tracker_uses_global_position(gw):
 def test_all_mode_has_no_catch_up_and_pokes_every_write(gw):
     ns, tok = gw.create_ns()
     gw.write("before-1", token=tok)
+    time.sleep(0.3)   # let its notification settle: the race is the next test's subject
     with gw.subscribe("all=true&position=0", token=tok) as s:
         s.wait_ready()
         gw.write("a-1", token=tok)
@@ -608,3 +609,19 @@ def test_subscriber_disconnects_are_cleaned_up(gw):
         s.wait_ready()
         gw.write("after-1", token=tok)
         assert s.wait_pokes(1)[0]["stream"] == "after-1"
+
+
+def test_all_mode_never_pokes_writes_acknowledged_before_subscribing(gw):
+    """'No catch-up' (§9.4): a write answered 200 before the subscription was
+    requested must not be poked, even while its notification is in flight."""
+    ns, tok = gw.create_ns()
+    leaked = []
+    for i in range(30):
+        gw.write("pre-%d" % i, token=tok)
+        with gw.subscribe("all=true&position=0", token=tok) as s:
+            s.wait_ready()
+            gw.write("marker-%d" % i, token=tok)
+            pokes = s.wait_pokes(1)
+            if pokes[0]["stream"] != "marker-%d" % i:
+                leaked.append(pokes[0])
+    assert not leaked, "pokes for writes made before the subscription: %s" % leaked
