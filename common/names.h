@@ -19,7 +19,7 @@ bool names_is_category(const char *name, size_t len);
 
 /*
  * The id: bytes after the first '-'. Returns false when there is no '-'
- * (SQL NULL); otherwise *off/*idlen describe the id inside name.
+ * (SQL NULL); otherwise off and idlen describe the id inside name.
  */
 bool names_id(const char *name, size_t len, size_t *off, size_t *idlen);
 
