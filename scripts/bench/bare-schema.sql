@@ -1,6 +1,7 @@
 -- The physical limit: a plain table with Message DB's columns and the same indexes,
 -- built from plain SQL expressions instead of our functions, holding a copy of the
 -- seeded rows. Bench workloads on it are what any implementation must pay at least.
+SET client_min_messages = warning;
 DROP SCHEMA IF EXISTS bare CASCADE;
 CREATE SCHEMA bare;
 CREATE TABLE bare.messages (
