@@ -71,6 +71,11 @@ SELECT eventodb.namespace_exists('bad');
 -- Ids must be non-empty; existing ids are EV003.
 SELECT pg_temp.try($$SELECT eventodb.namespace_create('')$$);
 SELECT pg_temp.try($$SELECT eventodb.namespace_create(NULL)$$);
+-- Pokes and the deletion notice carry the id in a NOTIFY payload (< 8000
+-- bytes), so an id whose JSON form cannot fit is refused up front.
+SELECT pg_temp.try($$SELECT eventodb.namespace_create(repeat(E'\x01', 1400))$$);
+SELECT pg_temp.try($$SELECT eventodb.namespace_create(repeat('x', 2000)) IS NOT NULL$$) AS long_but_fits;
+SELECT eventodb.namespace_delete(repeat('x', 2000));
 SELECT pg_temp.try($$SELECT eventodb.namespace_create('tenant-a')$$);
 SELECT pg_temp.try($$SELECT eventodb.namespace_create('tenant-a', 'x', 'ns_dGVuYW50LWE_$$ || repeat('0', 64) || $$')$$);
 SELECT description FROM eventodb.namespaces WHERE id = 'tenant-a';
