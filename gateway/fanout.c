@@ -15,18 +15,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Namespace high-water marks share the table under their own kind. */
-#define FAN_HWM 3
-
 typedef struct FanTopic
 {
 	struct FanTopic *next;		/* bucket chain */
 	uint64_t	hash;
 	size_t		keylen;
 	FanEntry   *head;
-	int64_t		hwm;
 	char		key[];
 } FanTopic;
+
+/*
+ * Highest global position seen per namespace. Its own lock (taken after
+ * the registry lock or a subscription's, never before) lets code holding
+ * either read it.
+ */
+typedef struct Hwm
+{
+	struct Hwm *next;
+	int64_t		gpos;
+	size_t		ns_len;
+	char		ns[];
+} Hwm;
+
+#define HWM_BUCKETS 256
+static pthread_mutex_t hwm_lock = PTHREAD_MUTEX_INITIALIZER;
+static Hwm *hwm_buckets[HWM_BUCKETS];
+
+static void hwm_note(const char *ns, size_t ns_len, int64_t gpos);
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static FanTopic **buckets;
@@ -126,7 +141,6 @@ topic_get(const char *key, size_t keylen, uint64_t hash)
 	t->hash = hash;
 	t->keylen = keylen;
 	t->head = NULL;
-	t->hwm = -1;
 	memcpy(t->key, key, keylen);
 	t->next = buckets[hash % nbuckets];
 	buckets[hash % nbuckets] = t;
@@ -280,16 +294,9 @@ fanout_publish(const char *ns, size_t ns_len, const char *stream,
 			   size_t stream_len, int64_t pos, int64_t gpos)
 {
 	GroupHash	g = {0};
-	char	   *key;
-	size_t		keylen;
-	FanTopic   *hw;
 
 	pthread_mutex_lock(&lock);
-	keylen = make_key(&key, FAN_HWM, ns, ns_len, NULL, 0);
-	hw = topic_get(key, keylen, fnv1a(key, keylen));
-	free(key);
-	if (gpos > hw->hwm)
-		hw->hwm = gpos;
+	hwm_note(ns, ns_len, gpos);
 	if (deliver_fn)
 	{
 		deliver_topic(FAN_STREAM, ns, ns_len, stream, stream_len,
@@ -324,35 +331,66 @@ fanout_count(void)
 	return n;
 }
 
+static Hwm **
+hwm_slot(const char *ns, size_t ns_len)
+{
+	Hwm		  **pp = &hwm_buckets[fnv1a(ns, ns_len) % HWM_BUCKETS];
+
+	while (*pp && !((*pp)->ns_len == ns_len && memcmp((*pp)->ns, ns, ns_len) == 0))
+		pp = &(*pp)->next;
+	return pp;
+}
+
+static void
+hwm_note(const char *ns, size_t ns_len, int64_t gpos)
+{
+	Hwm		  **pp;
+
+	pthread_mutex_lock(&hwm_lock);
+	pp = hwm_slot(ns, ns_len);
+	if (*pp == NULL)
+	{
+		Hwm		   *h = xmalloc(sizeof(Hwm) + ns_len);
+
+		h->next = NULL;
+		h->gpos = gpos;
+		h->ns_len = ns_len;
+		memcpy(h->ns, ns, ns_len);
+		*pp = h;
+	}
+	else if (gpos > (*pp)->gpos)
+		(*pp)->gpos = gpos;
+	pthread_mutex_unlock(&hwm_lock);
+}
+
 bool
 fanout_ns_high(const char *ns, size_t ns_len, int64_t *gpos)
 {
-	char	   *key;
-	size_t		keylen = make_key(&key, FAN_HWM, ns, ns_len, NULL, 0);
-	FanTopic   *t;
+	Hwm		  **pp;
 	bool		found;
 
-	pthread_mutex_lock(&lock);
-	t = topic_find(key, keylen, fnv1a(key, keylen));
-	found = t != NULL && t->hwm >= 0;
+	pthread_mutex_lock(&hwm_lock);
+	pp = hwm_slot(ns, ns_len);
+	found = *pp != NULL;
 	if (found)
-		*gpos = t->hwm;
-	pthread_mutex_unlock(&lock);
-	free(key);
+		*gpos = (*pp)->gpos;
+	pthread_mutex_unlock(&hwm_lock);
 	return found;
 }
 
 void
 fanout_forget_ns(const char *ns, size_t ns_len)
 {
-	char	   *key;
-	size_t		keylen = make_key(&key, FAN_HWM, ns, ns_len, NULL, 0);
-	FanTopic   *t;
+	Hwm		  **pp;
 
-	pthread_mutex_lock(&lock);
-	t = topic_find(key, keylen, fnv1a(key, keylen));
-	if (t)
-		topic_drop(t);
-	pthread_mutex_unlock(&lock);
-	free(key);
+	pthread_mutex_lock(&hwm_lock);
+	pp = hwm_slot(ns, ns_len);
+	if (*pp)
+	{
+		Hwm		   *h = *pp;
+
+		*pp = h->next;
+		free(h);
+	}
+	pthread_mutex_unlock(&hwm_lock);
 }

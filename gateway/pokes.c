@@ -20,6 +20,8 @@
 #include "sse_hooks.h"
 
 #include <errno.h>
+#include <openssl/rand.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
@@ -36,6 +38,10 @@
 
 static char *url;
 static PGconn *conn;
+static atomic_bool listening;
+/* This process's private channel for barriers (sse_sub.h): notifications
+ * of all channels share one queue, delivered in commit order. */
+static char sync_channel[64];
 static pthread_t thread;
 static bool running;
 static int wake_pipe[2] = {-1, -1};
@@ -86,15 +92,22 @@ listen_connect(void)
 		PQfinish(c);
 		return NULL;
 	}
-	res = PQexec(c, "LISTEN " CHANNEL);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+	for (int i = 0; i < 2; i++)
 	{
-		log_warn("pokes: LISTEN failed: %s", pq_message(c));
+		char		sql[96];
+
+		/* Both names are our own identifiers: [a-z0-9_] only. */
+		snprintf(sql, sizeof(sql), "LISTEN %s", i == 0 ? CHANNEL : sync_channel);
+		res = PQexec(c, sql);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		{
+			log_warn("pokes: LISTEN failed: %s", pq_message(c));
+			PQclear(res);
+			PQfinish(c);
+			return NULL;
+		}
 		PQclear(res);
-		PQfinish(c);
-		return NULL;
 	}
-	PQclear(res);
 	if (PQsetnonblocking(c, 1) != 0)
 		log_warn("pokes: cannot make the connection non-blocking");
 	return c;
@@ -295,6 +308,8 @@ listen_loop(void)
 		{
 			if (strcmp(n->relname, CHANNEL) == 0)
 				handle_notification(n->extra);
+			else if (strcmp(n->relname, sync_channel) == 0)
+				sse_barrier_passed(strtoull(n->extra, NULL, 10));
 			PQfreemem(n);
 		}
 		if (PQstatus(conn) != CONNECTION_OK)
@@ -322,9 +337,11 @@ pokes_main(void *arg)
 			}
 			backoff = BACKOFF_MIN_MS;
 			log_info("pokes: LISTEN connection re-established");
+			atomic_store(&listening, true);
 			sse_connection_restored();
 		}
 		listen_loop();
+		atomic_store(&listening, false);
 		PQfinish(conn);
 		conn = NULL;
 	}
@@ -332,18 +349,52 @@ pokes_main(void *arg)
 }
 
 bool
+pokes_send_barrier(uint64_t seq)
+{
+	char		seq_s[24];
+	const char *values[2] = {sync_channel, seq_s};
+	char	   *err = NULL;
+	PGresult   *res;
+	bool		ok;
+
+	if (!atomic_load(&listening))
+		return false;
+	snprintf(seq_s, sizeof(seq_s), "%" PRIu64, seq);
+	res = pool_exec("pokes_barrier", "SELECT pg_notify($1::text, $2::text)", 2, values, &err);
+	if (res == NULL)
+	{
+		free(err);
+		return false;
+	}
+	ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+	PQclear(res);
+	return ok;
+}
+
+bool
 pokes_start(const char *db_url)
 {
+	unsigned char rnd[8];
+
 	url = strdup(db_url);
 	if (url == NULL || pipe(wake_pipe) != 0)
 		return false;
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		memset(rnd, 0, sizeof(rnd));
+	snprintf(sync_channel, sizeof(sync_channel), "eventodb_sync_%ld_%02x%02x%02x%02x%02x%02x%02x%02x",
+			 (long) getpid(), rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
 	fcntl(wake_pipe[0], F_SETFD, FD_CLOEXEC);
 	fcntl(wake_pipe[1], F_SETFD, FD_CLOEXEC);
-	/* The first connection is made before the server accepts anyone, so no
-	 * subscription can exist yet that would need a catch-up for it. */
 	conn = listen_connect();
 	if (conn == NULL)
 		log_warn("pokes: no LISTEN connection yet; retrying in the background");
+	else
+	{
+		/* The server may already be accepting subscriptions that saw no
+		 * notification so far: let them catch up from their trackers. */
+		atomic_store(&listening, true);
+		sse_connection_restored();
+	}
 	running = true;
 	if (pthread_create(&thread, NULL, pokes_main, NULL) != 0)
 	{
@@ -364,6 +415,7 @@ pokes_stop(void)
 	if (!running)
 		return;
 	__atomic_store_n(&running, false, __ATOMIC_RELEASE);
+	atomic_store(&listening, false);
 	if (write(wake_pipe[1], &b, 1) < 0)
 		log_warn("pokes: cannot wake the LISTEN thread");
 	pthread_join(thread, NULL);

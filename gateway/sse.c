@@ -22,6 +22,7 @@
 #include <time.h>
 
 static atomic_bool shutting_down;
+static _Atomic uint64_t next_barrier = 1;
 
 #define TEXT_PLAIN "text/plain; charset=utf-8"
 #define SHUTDOWN_GRACE_MS 1000
@@ -131,6 +132,23 @@ sub_live(Sub *s, const char *stream, size_t stream_len, int64_t position, int64_
 	sub_poke(s, stream, stream_len, position, gpos, SSE_QUEUE_FRAMES);
 }
 
+void
+sub_release_barrier(Sub *s)
+{
+	int64_t		high;
+
+	s->awaiting_barrier = false;
+	s->phase = SUB_LIVE;
+	if (fanout_ns_high(s->ns, s->fe.ns_len, &high))
+	{
+		s->tracker_known = true;
+		if (high + 1 > s->tracker)
+			s->tracker = high + 1;
+	}
+	sub_frame(s, ": ready\n\n", 9, 2 * SSE_QUEUE_FRAMES);
+	sub_wake(s);
+}
+
 /* FanDeliver: runs under the registry lock. */
 static void
 sse_deliver(FanEntry *e, const char *stream, size_t stream_len,
@@ -141,6 +159,8 @@ sse_deliver(FanEntry *e, const char *stream, size_t stream_len,
 	pthread_mutex_lock(&s->mu);
 	if (s->ending || s->closed)
 		;
+	else if (s->awaiting_barrier)
+		;						/* committed before the barrier: not new */
 	else if (s->phase == SUB_CATCHUP)
 	{
 		if (s->npend < SSE_PENDING_MAX)
@@ -356,32 +376,29 @@ sse_subscribe(struct MHD_Connection *c, const AuthResult *auth)
 	MHD_add_response_header(resp, "Connection", "keep-alive");
 	MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
 
-	/* §9.5 (deviation 3): the go signal precedes any catch-up poke. */
-	sb_puts(&s->out, ": ready\n\n");
-	s->frames = 1;
+	/* §9.5 (deviation 3): the go signal precedes any catch-up poke; in all
+	 * mode it waits for the barrier (see sse_sub.h). */
+	if (!is_all)
+	{
+		sb_puts(&s->out, ": ready\n\n");
+		s->frames = 1;
+	}
 
-	/* Registered before the catch-up query runs (§9.7). */
+	/* Registered before the catch-up query or barrier (§9.7). */
 	fanout_add(&s->fe);
 	pthread_mutex_lock(&s->mu);
+	s->phase = SUB_CATCHUP;
+	s->tracker = start;
 	if (atomic_load(&shutting_down))
 		s->ending = true;
 	else if (is_all)
 	{
-		int64_t		high;
-
-		s->phase = SUB_LIVE;
-		s->tracker = start;
-		if (fanout_ns_high(s->ns, auth->ns_len, &high))
-		{
-			s->tracker_known = true;
-			if (high + 1 > s->tracker)
-				s->tracker = high + 1;
-		}
+		s->awaiting_barrier = true;
+		s->barrier = atomic_fetch_add(&next_barrier, 1);
+		catchup_enqueue(s);
 	}
 	else
 	{
-		s->phase = SUB_CATCHUP;
-		s->tracker = start;
 		s->tracker_known = true;
 		catchup_enqueue(s);
 	}
@@ -420,7 +437,16 @@ restart_one(FanEntry *e, void *arg)
 
 	(void) arg;
 	pthread_mutex_lock(&s->mu);
-	if (s->ending || s->closed || !s->tracker_known)
+	if (s->ending || s->closed)
+		;
+	else if (s->awaiting_barrier)
+	{
+		/* A barrier sent before the reconnect is lost; one not sent yet
+		 * will travel on the new connection. */
+		if (s->barrier_sent)
+			sub_release_barrier(s);
+	}
+	else if (!s->tracker_known)
 		;
 	else if (s->phase == SUB_CATCHUP)
 		s->rerun = true;
@@ -436,6 +462,26 @@ void
 sse_connection_restored(void)
 {
 	fanout_foreach(NULL, 0, restart_one, NULL);
+}
+
+static void
+barrier_one(FanEntry *e, void *arg)
+{
+	Sub		   *s = (Sub *) e;
+	uint64_t	seq = *(const uint64_t *) arg;
+
+	if (e->kind != FAN_ALL)
+		return;
+	pthread_mutex_lock(&s->mu);
+	if (s->awaiting_barrier && !s->ending && !s->closed && s->barrier <= seq)
+		sub_release_barrier(s);
+	pthread_mutex_unlock(&s->mu);
+}
+
+void
+sse_barrier_passed(uint64_t seq)
+{
+	fanout_foreach(NULL, 0, barrier_one, &seq);
 }
 
 /* ---- lifecycle ---- */

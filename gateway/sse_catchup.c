@@ -11,6 +11,7 @@
 #include "json_scan.h"
 #include "log.h"
 #include "pool.h"
+#include "sse_hooks.h"
 #include "sse_sub.h"
 
 #include <inttypes.h>
@@ -244,6 +245,23 @@ rows_contain_gpos(const CatchRow *rows, size_t n, int64_t gpos)
 }
 
 static void
+run_barrier(Sub *s)
+{
+	uint64_t	seq;
+	bool		sent;
+
+	/* Marked before sending, so a reconnect racing the send releases it. */
+	s->barrier_sent = true;
+	seq = s->barrier;
+	pthread_mutex_unlock(&s->mu);
+	sent = pokes_send_barrier(seq);
+	pthread_mutex_lock(&s->mu);
+	if (!sent && s->awaiting_barrier && !s->closed && !s->ending)
+		sub_release_barrier(s);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void
 run_catchup(Sub *s)
 {
 	int64_t		from;
@@ -254,6 +272,11 @@ run_catchup(Sub *s)
 	if (s->closed || s->ending)
 	{
 		pthread_mutex_unlock(&s->mu);
+		return;
+	}
+	if (s->awaiting_barrier)
+	{
+		run_barrier(s);			/* unlocks */
 		return;
 	}
 	from = s->tracker;

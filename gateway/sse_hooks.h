@@ -1,8 +1,10 @@
-/* What the LISTEN connection (pokes.c) tells the open subscriptions. */
+/* Between the LISTEN connection (pokes.c) and the open subscriptions. */
 #ifndef GW_SSE_HOOKS_H
 #define GW_SSE_HOOKS_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* The namespace was deleted: end its streams (PROTOCOL.md §9.8). */
 void		sse_end_namespace(const char *ns, size_t ns_len);
@@ -10,5 +12,12 @@ void		sse_end_namespace(const char *ns, size_t ns_len);
 /* LISTEN (re)connected: notifications may have been lost meanwhile, so
  * every subscription re-runs catch-up from its tracker (DESIGN.md §6). */
 void		sse_connection_restored(void);
+
+/* Every all-mode subscription waiting for a barrier <= seq goes live. */
+void		sse_barrier_passed(uint64_t seq);
+
+/* Sends barrier seq through the database to the LISTEN connection (pokes.c);
+ * false when it cannot arrive (not listening, or the NOTIFY failed). */
+bool		pokes_send_barrier(uint64_t seq);
 
 #endif

@@ -64,6 +64,17 @@ typedef struct Sub
 
 	SubPhase	phase;
 	bool		rerun;			/* another catch-up wanted after this one */
+
+	/*
+	 * All mode has no catch-up, so a write acknowledged before the request
+	 * must not be poked even if its notification is still in flight: the
+	 * subscription goes live (and says ": ready") only once a NOTIFY sent
+	 * after its registration comes back on the LISTEN connection, which
+	 * delivers in commit order. Pokes seen before that are dropped.
+	 */
+	bool		awaiting_barrier;
+	bool		barrier_sent;
+	uint64_t	barrier;
 	bool		suspended;		/* we suspended conn and owe it a resume */
 	bool		ending;			/* send what is queued, then end the stream */
 	bool		closed;			/* the response is gone: never touch conn */
@@ -88,6 +99,8 @@ void		sub_live(Sub *s, const char *stream, size_t stream_len,
 					 int64_t position, int64_t gpos);
 void		sub_wake(Sub *s);
 void		sub_clear_pending(Sub *s);
+/* All mode: the barrier passed (or cannot come): go live. */
+void		sub_release_barrier(Sub *s);
 
 void		sub_ref(Sub *s);	/* caller holds s->mu */
 void		sub_unref(Sub *s);	/* caller does not hold s->mu */
