@@ -183,8 +183,8 @@ ns_lookup_table(const char *id, StoreRef *ref, char *token_hash, Oid *table)
 		if (!ns_registry_read(id, &fresh))
 			return false;
 		e = &fresh;
-		/* An invalidation during the read leaves the answer right (it was
-		 * read after processing it) but the table about to be dropped. */
+		/* An invalidation during the read leaves this answer right (read
+		 * after processing it) but the cache due for a rebuild: don't add. */
 		if (!ns_cache_stale)
 		{
 			bool		found;
