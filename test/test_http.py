@@ -1,5 +1,6 @@
 """Routing, /health, /version, content types, CORS and robustness
 (PROTOCOL.md §1, §2.1, §12, §14; DESIGN.md §3 invariant 6)."""
+import json
 import re
 import socket
 import threading
@@ -7,7 +8,7 @@ import time
 
 import pytest
 
-from harness import DEFAULT_TOKEN, NOT_FOUND_BODY, dumps, unique
+from harness import DEFAULT_TOKEN, NOT_FOUND_BODY, check_error, dumps, unique
 
 VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
 
@@ -304,3 +305,125 @@ def test_large_request_is_not_misrouted_by_json_content(gw):
     r = gw.rpc_raw(b"[" + b" " * 100000 + b"\"sys.version\"]", token=DEFAULT_TOKEN)
     assert r.status == 200
     assert unique()
+
+
+def test_expect_100_continue(gw):
+    body = b'["sys.version"]'
+    s = socket.create_connection((gw.host, gw.port), timeout=10)
+    try:
+        s.sendall(b"POST /rpc HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + DEFAULT_TOKEN.encode()
+                  + b"\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body))
+        first = s.recv(65536)
+        if first.startswith(b"HTTP/1.1 100"):
+            s.sendall(body)
+            out = b""
+            while b'"\n' not in out:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                out += chunk
+        else:
+            out = first
+        assert b"HTTP/1.1 200" in out, out
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("raw", [
+    b'["stream.get","oor-1",{"position":1e300}]',
+    b'["stream.get","oor-1",{"position":-1e300,"batchSize":5}]',
+    b'["stream.get","oor-1",{"globalPosition":9.3e18}]',
+    b'["stream.write","oor-1",{"type":"T","data":{}},{"expectedVersion":1e19}]',
+    b'["category.get","oor",{"consumerGroup":{"member":1e300,"size":1e301}}]',
+    b'["category.get","oor",{"consumerGroup":{"member":0,"size":9.2e18}}]',
+    b'["ns.streams",{"limit":1e300}]',
+    b'["stream.get","oor-1",{"batchSize":-1e300}]',
+])
+def test_numbers_outside_int64_do_not_crash(gw, raw):
+    ns, tok = gw.create_ns()
+    r = gw.rpc_raw(raw, token=tok)
+    assert r.status in (200, 400, 409, 500), r
+    assert r.header("Content-Type") == "application/json"
+    json.loads(r.body)
+    assert gw.ok("sys.version")
+
+
+def test_invalid_utf8_in_request_comes_back_as_replacement_character(gw):
+    r = gw.rpc_raw(b'["a\xffb"]', token=DEFAULT_TOKEN)
+    assert r.status in (400, 404), r
+    if r.status == 404:
+        assert r.body == ('{"error":{"code":"METHOD_NOT_FOUND","message":"Unknown method: a\ufffdb"}}\n'
+                          .encode()), r.body
+    else:
+        check_error(r, 400, "INVALID_REQUEST", "Malformed JSON request")
+
+
+def test_non_utf8_namespace_in_token_is_rendered_as_replacement_character(gw):
+    # base64url "gA" = the single byte 0x80, not UTF-8 (§4.2: ids need not be UTF-8)
+    r = gw.rpc("sys.version", token="ns_gA_" + "0" * 64)
+    check_error(r, 403, "AUTH_UNAUTHORIZED", "Token not authorized for namespace", {"namespace": "\ufffd"})
+
+
+def test_created_tokens_are_never_logged(gw):
+    ns, tok = gw.create_ns()
+    gw.write("log-1", token=tok)
+    gw.rpc("stream.get", "log-1", token=tok)
+    gw.request("GET", "/subscribe?all=true&token=" + tok[:-1] + "f")
+    gw.rpc("sys.version", token=tok[:-1] + "e")
+    log = gw.log_text()
+    assert tok[-64:] not in log
+    assert tok[-64:-1] not in log
+
+
+def test_backend_connections_killed_server_recovers(databases, spawn, sql):
+    """DESIGN.md §7: requests fail with BACKEND_ERROR while the database is
+    unreachable, never hang or crash; pokes resume after the LISTEN
+    connection reconnects (DESIGN.md §6)."""
+    from conftest import db_url, pg_connect
+    dbname = databases.new("kill")
+    g = spawn("killed", ["serve", "--port={port}", "--db-url=" + db_url(dbname), "--token=" + DEFAULT_TOKEN])
+    ns, tok = g.create_ns()
+    g.write("k-1", token=tok)
+    sub = g.subscribe("stream=k-1&position=1", token=tok)
+    sub.wait_ready()
+    admin = pg_connect("postgres")
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid()", (dbname,))
+    admin.close()
+    statuses = []
+    deadline = time.monotonic() + 30
+    ok = False
+    while time.monotonic() < deadline:
+        r = g.rpc("stream.write", "k-1", {"type": "T", "data": {}}, token=tok)
+        statuses.append(r.status)
+        if r.status == 200:
+            ok = True
+            break
+        assert r.status in (403, 500), r
+        if r.status == 500:
+            check_error(r, 500, "BACKEND_ERROR")
+        time.sleep(0.2)
+    assert ok, statuses
+    assert g.ok("stream.version", "k-1", token=tok) >= 1
+    pokes = sub.wait_pokes(1, timeout=30)
+    assert pokes and pokes[0]["stream"] == "k-1" and pokes[0]["position"] >= 1, sub.body
+    sub.close()
+    assert g.alive()
+
+
+def test_acknowledged_writes_survive_gateway_kill(databases, spawn):
+    from conftest import db_url
+    import signal as _signal
+    dbname = databases.new("durable")
+    args = ["serve", "--port={port}", "--db-url=" + db_url(dbname), "--token=" + DEFAULT_TOKEN]
+    g = spawn("durable1", args)
+    acked = []
+    for i in range(50):
+        acked.append(g.write("dur-%d" % (i % 5), data={"i": i})["globalPosition"])
+    g.proc.send_signal(_signal.SIGKILL)
+    g.proc.wait(10)
+    g2 = spawn("durable2", args)
+    got = [m[4] for m in g2.ok("category.get", "dur", {"batchSize": -1})]
+    assert got == sorted(acked)

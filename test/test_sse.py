@@ -616,7 +616,7 @@ def test_all_mode_never_pokes_writes_acknowledged_before_subscribing(gw):
     requested must not be poked, even while its notification is in flight."""
     ns, tok = gw.create_ns()
     leaked = []
-    for i in range(30):
+    for i in range(100):
         gw.write("pre-%d" % i, token=tok)
         with gw.subscribe("all=true&position=0", token=tok) as s:
             s.wait_ready()

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from harness import CANONICAL_UUID_RE, check_error
+from harness import CANONICAL_UUID_RE, DEFAULT_TOKEN, check_error
 
 W = "stream.write"
 MSG = {"type": "T", "data": {}}
@@ -299,3 +299,17 @@ def test_failed_writes_may_leave_gaps_but_positions_increase(gw):
 def test_global_positions_start_at_one_in_new_namespace(gw):
     ns, tok = gw.create_ns()
     assert gw.write("gp-1", token=tok)["globalPosition"] == 1
+
+
+def test_empty_metadata_object_is_kept(gw):
+    ns, tok = gw.create_ns()
+    gw.ok(W, "em-1", {"type": "T", "data": {}, "metadata": {}}, token=tok)
+    r = gw.rpc("stream.get", "em-1", token=tok)
+    assert b',{},{},"' in r.body, r.body
+
+
+def test_namespace_id_with_nul_is_rejected_cleanly(gw):
+    r = gw.rpc_raw(b'["ns.create","bad\\u0000id"]', token=DEFAULT_TOKEN)
+    assert r.status in (400, 500), r
+    check_error(r, r.status, "INVALID_REQUEST" if r.status == 400 else "BACKEND_ERROR")
+    assert gw.ok("sys.version")
