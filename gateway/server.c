@@ -200,7 +200,7 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		*con_cls = NULL;
 	}
 	if (c != NULL)
-		set_timeout(c, IDLE_TIMEOUT_S);
+		set_timeout(c, IDLE_TIMEOUT_S);	/* keep-alive until the next request */
 }
 
 static void
@@ -257,12 +257,12 @@ start_daemon(unsigned flags, int port, int threads)
 {
 	return MHD_start_daemon(flags, (uint16_t) port, NULL, NULL,
 							on_request, NULL,
+							MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 							MHD_OPTION_THREAD_POOL_SIZE, (unsigned int) threads,
 							MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) IDLE_TIMEOUT_S,
 							MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) HEADER_MEMORY,
 							MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 							MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
-							MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 							MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int) 1,
 							MHD_OPTION_END);
 }
