@@ -7,6 +7,7 @@ runs against the ASan build.
 """
 import os
 import shlex
+import shutil
 import subprocess
 import tempfile
 import urllib.parse
@@ -96,9 +97,13 @@ class Databases:
             drop_database(n)
 
 
+_logdir = []
+
+
 @pytest.fixture(scope="session")
 def logdir():
     d = tempfile.mkdtemp(prefix="eventodb-bb-")
+    _logdir.append(d)
     return d
 
 
@@ -193,24 +198,53 @@ def pytest_runtest_makereport(item, call):
     setattr(item, "rep_" + rep.when, rep)
 
 
+SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "runtime error:", "ThreadSanitizer")
+
+
+def sanitizer_reports(text):
+    return [m for m in SANITIZER_MARKS if m in text]
+
+
 @pytest.fixture(autouse=True)
 def _watch_gateways(request):
-    """Fails a test when a gateway died during it; attaches gateway output to failures."""
+    """Fails a test when a gateway died or a sanitizer reported during it;
+    attaches gateway output to failures."""
     marks = {id(g): g.log_size() for g in _gateways}
+    finished_before = {id(g) for g in _gateways if g.proc.returncode is not None}
     yield
     dead = [g for g in _gateways if g.proc.returncode is None and not g.alive()]
+    # killed by a signal other than the ones the tests send themselves
+    crashed = [g for g in _gateways if id(g) not in finished_before and g not in dead
+               and g.proc.returncode is not None and g.proc.returncode < 0
+               and g.proc.returncode not in (-9, -15)]
+    reports = [(g, sanitizer_reports(g.log_text(marks.get(id(g), 0)))) for g in _gateways]
+    reports = [(g, r) for g, r in reports if r]
     report = getattr(request.node, "rep_call", None)
-    if dead or (report is not None and report.failed):
+    if dead or crashed or reports or (report is not None and report.failed):
         for g in _gateways:
             text = g.log_text(marks.get(id(g), 0))
             if text:
                 print("\n----- gateway %s output during this test -----\n%s" % (g.name, text[-20000:]))
-    if dead:
-        names = ", ".join("%s (exit %s)" % (g.name, g.proc.returncode) for g in dead)
+    if dead or crashed:
+        names = ", ".join("%s (exit %s)" % (g.name, g.proc.returncode) for g in dead + crashed)
         pytest.fail("gateway process died: " + names, pytrace=False)
+    if reports:
+        pytest.fail("sanitizer report from " + ", ".join("%s: %s" % (g.name, r) for g, r in reports),
+                    pytrace=False)
 
 
 def pytest_sessionfinish(session, exitstatus):
     for g in _gateways:
         if g.alive():
             g.stop()
+    bad = [g for g in _gateways if sanitizer_reports(g.log_text())]
+    for g in bad:
+        print("\n----- sanitizer report in gateway %s (%s) -----\n%s"
+              % (g.name, g.logpath, g.log_text()[-20000:]))
+    if bad:
+        session.exitstatus = 1
+    if _logdir:
+        if session.exitstatus == 0:
+            shutil.rmtree(_logdir[0], ignore_errors=True)
+        else:
+            print("\ngateway logs kept in %s" % _logdir[0])

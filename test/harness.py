@@ -80,13 +80,18 @@ class Resp:
 class Gateway:
     """A running gateway process plus a client for it."""
 
+    counter = 0
+
     def __init__(self, name, argv, port, logdir, env=None):
         self.name = name
         self.port = port
         self.host = "127.0.0.1"
         self.argv = argv
-        self.logpath = os.path.join(logdir, "gateway-%s.log" % name)
+        Gateway.counter += 1
+        self.logpath = os.path.join(logdir, "gateway-%s-%d.log" % (name, Gateway.counter))
         self.log = open(self.logpath, "wb")
+        self.log.write(("# %s\n" % " ".join(argv)).encode())
+        self.log.flush()
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, env=env,
                                      start_new_session=True)
