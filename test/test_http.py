@@ -1,6 +1,7 @@
 """Routing, /health, /version, content types, CORS and robustness
 (PROTOCOL.md §1, §2.1, §12, §14; DESIGN.md §3 invariant 6)."""
 import json
+import os
 import re
 import socket
 import threading
@@ -427,3 +428,43 @@ def test_acknowledged_writes_survive_gateway_kill(databases, spawn):
     g2 = spawn("durable2", args)
     got = [m[4] for m in g2.ok("category.get", "dur", {"batchSize": -1})]
     assert got == sorted(acked)
+
+
+@pytest.mark.parametrize("size", [8 * 1024, 100 * 1024, 900 * 1024])
+def test_large_request_headers_are_accepted(gw, size):
+    """Go's server accepts ~1 MiB of headers; §14: the documented limits must not be lower."""
+    r = gw.request("POST", "/rpc", body=b'["sys.version"]', token=DEFAULT_TOKEN, headers={"X-Pad": "a" * size})
+    assert r.status == 200, r
+
+
+def test_sse_connections_pin_neither_threads_nor_database_connections(gw):
+    """DESIGN.md §7: thousands of idle subscribers cost memory, not threads."""
+    from conftest import pg_connect
+    ns, tok = gw.create_ns()
+
+    def counts():
+        threads = len(os.listdir("/proc/%d/task" % gw.proc.pid))
+        c = pg_connect("postgres")
+        try:
+            with c.cursor() as cur:
+                cur.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (gw.dbname,))
+                conns = cur.fetchone()[0]
+        finally:
+            c.close()
+        return threads, conns
+
+    t0, c0 = counts()
+    subs = []
+    try:
+        for i in range(300):
+            subs.append(gw.subscribe(["stream=p-%d" % i, "category=p", "all=true"][i % 3], token=tok, timeout=30))
+        for s in subs:
+            s.wait_ready(timeout=30)
+        t1, c1 = counts()
+        assert t1 - t0 < 100, (t0, t1)
+        assert c1 - c0 < 100, (c0, c1)
+        gw.write("p-3", token=tok)
+        assert subs[3].wait_pokes(1)[0]["stream"] == "p-3"
+    finally:
+        for s in subs:
+            s.close()

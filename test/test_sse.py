@@ -625,3 +625,26 @@ def test_all_mode_never_pokes_writes_acknowledged_before_subscribing(gw):
             if pokes[0]["stream"] != "marker-%d" % i:
                 leaked.append(pokes[0])
     assert not leaked, "pokes for writes made before the subscription: %s" % leaked
+
+
+@pytest.mark.parametrize("method", ["POST", "DELETE", "PUT"])
+def test_subscribe_accepts_any_method(gw, method):
+    ns, tok = gw.create_ns()
+    with gw.subscribe("stream=m-1", token=tok, method=method) as s:
+        assert s.status == 200
+        s.wait_ready()
+        gw.write("m-1", token=tok)
+        assert s.wait_pokes(1)[0]["stream"] == "m-1"
+
+
+def test_poke_for_stream_name_too_long_for_notify_payload(gw):
+    """SQL-API.md §11.2: a truncated notification must still yield a full poke."""
+    ns, tok = gw.create_ns()
+    name = "trunc-" + "a" * 7990
+    with gw.subscribe("stream=" + name, token=tok) as s, gw.subscribe("category=trunc", token=tok) as c, \
+            gw.subscribe("all=true", token=tok) as a:
+        for x in (s, c, a):
+            x.wait_ready()
+        assert gw.write(name, token=tok) == {"globalPosition": 1, "position": 0}
+        for x in (s, c, a):
+            assert x.wait_pokes(1) == [{"stream": name, "position": 0, "globalPosition": 1}]

@@ -237,3 +237,28 @@ def test_bare_test_mode_sigterm_closes_sse_and_exits(logdir):
         assert g.proc.wait(30) is not None
     finally:
         g.stop()
+
+
+def test_test_mode_with_db_url_keeps_existing_data(databases, spawn):
+    from conftest import db_url
+    dbname = databases.new("keep")
+    args = ["serve", "--test-mode", "--port={port}", "--db-url=" + db_url(dbname), "--token=" + DEFAULT_TOKEN]
+    g = spawn("keep1", args)
+    g.write("kept-1", token=None)
+    g.stop()
+    g2 = spawn("keep2", args)
+    assert g2.ok("stream.version", "kept-1", token=None) == 0
+
+
+def test_test_reset_opt_in_starts_empty(databases, spawn):
+    from conftest import clean_env, db_url
+    dbname = databases.new("reset")
+    args = ["serve", "--test-mode", "--port={port}", "--db-url=" + db_url(dbname), "--token=" + DEFAULT_TOKEN]
+    g = spawn("reset1", args)
+    g.write("gone-1", token=None)
+    g.create_ns("resetme", token=None)
+    g.stop()
+    g2 = spawn("reset2", args, env=clean_env(EVENTODB_TEST_RESET="1"))
+    assert g2.ok("stream.version", "gone-1", token=None) is None
+    assert [x["namespace"] for x in g2.ok("ns.list", token=None)] == ["default"]
+    assert g2.write("new-1", token=None)["globalPosition"] == 1
