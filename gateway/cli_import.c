@@ -53,6 +53,9 @@ confirm_force(bool data_on_stdin)
 	fflush(stderr);
 	if (fgets(answer, sizeof(answer), in) != NULL)
 	{
+		/* A piped answer is not echoed: end the prompt line ourselves. */
+		if (!isatty(fileno(in)))
+			fputc('\n', stderr);
 		char	   *a = answer;
 		size_t		n;
 
