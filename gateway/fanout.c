@@ -4,11 +4,7 @@
  * independent of the number of idle subscriptions. */
 #include "fanout.h"
 
-/* names.h nests a comment opener in a comment; keep -Werror builds going. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wcomment"
 #include "names.h"
-#pragma GCC diagnostic pop
 
 #include <openssl/evp.h>
 #include <pthread.h>
