@@ -79,7 +79,17 @@ running() { is_ours && as_owner "$PG_BINDIR/pg_ctl" -D "$DATA" status >/dev/null
 
 cmd_start() {
   is_ours || cmd_init
-  if running; then echo "cluster: already running"; return 0; fi
+  if running; then
+    # A preloaded library is mapped at postmaster start: after `make install`
+    # replaced it, backends would run the old code against the new SQL.
+    local so; so="$(pg_config --pkglibdir)/eventodb.so"
+    if [ -f "$so" ] && [ "$so" -nt "$DATA/postmaster.pid" ]; then
+      echo "cluster: extension library changed since start; restarting"
+      as_owner "$PG_BINDIR/pg_ctl" -D "$DATA" -m fast -w -t 60 stop >/dev/null
+    else
+      echo "cluster: already running"; return 0
+    fi
+  fi
   # Preload the extension's library when it is installed (it must be for the
   # server to start with it); the extension also works without preloading.
   local opts=""
