@@ -1,0 +1,182 @@
+/*
+ * A stand-in for gateway/pool.c: no database, canned results built with
+ * libpq's public result constructors. fake_pool_mode (set by a harness from
+ * its input) picks what every call answers: success, a failed statement, or
+ * "no connection".
+ *
+ * Checked on every call (violations abort):
+ *   - a statement name always comes with the same SQL text, so no client
+ *     byte ever reaches SQL text (DESIGN.md §2: parameters only);
+ *   - nparams equals the highest $N placeholder of the SQL;
+ *   - parameters are NUL-terminated strings (PostgreSQL text cannot hold
+ *     NUL; the gateway must have refused such values before this point).
+ */
+#include "fake_pool.h"
+
+#include "json_oracle.h"
+#include "token.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHECK(cond, ...) \
+	do { if (!(cond)) { fprintf(stderr, "fake_pool: " __VA_ARGS__); fputc('\n', stderr); abort(); } } while (0)
+
+FakePoolMode fake_pool_mode = FAKE_DB_OK;
+unsigned	fake_pool_calls;
+
+#define MAX_STATEMENTS 64
+static struct
+{
+	char	   *name;
+	char	   *sql;
+}			seen[MAX_STATEMENTS];
+static int	nseen;
+
+static void
+check_statement(const char *name, const char *sql, int nparams)
+{
+	int			highest = 0;
+
+	for (const char *p = strchr(sql, '$'); p; p = strchr(p + 1, '$'))
+	{
+		int			k = atoi(p + 1);
+
+		if (k > highest)
+			highest = k;
+	}
+	CHECK(highest == nparams, "%s: %d parameters for SQL with $%d", name, nparams, highest);
+	for (int i = 0; i < nseen; i++)
+	{
+		if (strcmp(seen[i].name, name) == 0)
+		{
+			CHECK(strcmp(seen[i].sql, sql) == 0, "statement %s changed its SQL:\n%s\n%s",
+				  name, seen[i].sql, sql);
+			return;
+		}
+	}
+	CHECK(nseen < MAX_STATEMENTS, "too many statements");
+	seen[nseen].name = strdup(name);
+	seen[nseen].sql = strdup(sql);
+	nseen++;
+}
+
+static PGresult *
+one_value(const char *value)
+{
+	PGresult   *r = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+	PGresAttDesc att = {.name = (char *) "v", .typid = 25, .typlen = -1, .atttypmod = -1};
+
+	CHECK(r != NULL && PQsetResultAttrs(r, 1, &att), "cannot build a result");
+	if (value != NULL)
+		CHECK(PQsetvalue(r, 0, 0, (char *) value, (int) strlen(value)), "cannot set a value");
+	else
+		CHECK(PQsetvalue(r, 0, 0, NULL, -1), "cannot set NULL");
+	return r;
+}
+
+/* What the extension answers for a successful call (README's SQL API). */
+static const char *
+canned(const char *name, int nparams, const char *const *values, char *nsbuf, size_t nsbufsz)
+{
+	if (strcmp(name, "auth_namespace_of_token") == 0)
+	{
+		/* a token is "registered" when its random part is all zeros */
+		size_t		len = strlen(values[0]);
+		size_t		nslen;
+		char		err[TOKEN_ERROR_MAX];
+
+		if (len + 1 > nsbufsz || !token_parse(values[0], len, nsbuf, &nslen, err, sizeof(err)))
+			return NULL;
+		if (len < 64 || strspn(values[0] + len - 64, "0") != 64 || memchr(nsbuf, '\0', nslen))
+			return NULL;
+		return nsbuf;
+	}
+	if (strcmp(name, "stream_write") == 0)
+		return "{\"globalPosition\":1,\"position\":0}";
+	if (strcmp(name, "stream_get") == 0 || strcmp(name, "category_get") == 0 ||
+		strcmp(name, "namespace_list") == 0 || strcmp(name, "ns_streams") == 0 ||
+		strcmp(name, "ns_categories") == 0)
+		return "[]";
+	if (strcmp(name, "stream_last") == 0)
+		return NULL;
+	if (strcmp(name, "stream_version") == 0 || strcmp(name, "namespace_delete") == 0)
+		return "0";
+	if (strcmp(name, "namespace_create") == 0)
+		return nparams >= 3 && values[2] ? values[2] :
+			"ns_ZGVmYXVsdA_0000000000000000000000000000000000000000000000000000000000000000";
+	if (strcmp(name, "namespace_info") == 0)
+		return "{\"createdAt\":\"2025-03-01T09:15:02Z\",\"description\":\"\",\"lastActivity\":null,"
+			"\"messageCount\":0,\"namespace\":\"x\",\"streamCount\":0}";
+	if (strcmp(name, "import_batch") == 0)
+		return "1";
+	return "";
+}
+
+static bool
+data_statement(const char *name)
+{
+	static const char *const data[] = {
+		"stream_write", "stream_get", "stream_last", "stream_version", "category_get",
+		"ns_streams", "ns_categories", "import_batch", "import_clear", NULL
+	};
+
+	for (int i = 0; data[i]; i++)
+		if (strcmp(name, data[i]) == 0)
+			return true;
+	return false;
+}
+
+PGresult *
+pool_exec(const char *name, const char *sql, int nparams,
+		  const char *const *values, char **err)
+{
+	static char nsbuf[4096];
+
+	fake_pool_calls++;
+	check_statement(name, sql, nparams);
+	for (int i = 0; i < nparams; i++)
+		if (values[i] != NULL)
+			(void) strlen(values[i]);	/* ASan: must be a terminated string */
+	/*
+	 * Text parameters must be UTF-8: Go's decoder turned invalid bytes into
+	 * U+FFFD, and PostgreSQL would refuse them. The namespace ($1 of the
+	 * data statements) is exempt: in test mode it is whatever a token
+	 * decodes to, unverified, and can only name a missing namespace.
+	 */
+	for (int i = data_statement(name) ? 1 : 0; i < nparams; i++)
+		if (values[i] != NULL)
+			CHECK(oracle_utf8(values[i], strlen(values[i])), "%s: $%d is not UTF-8: %.200s",
+				  name, i + 1, values[i]);
+	if (strcmp(name, "stream_write") == 0)
+	{
+		CHECK(oracle_json(values[3], strlen(values[3])) == ORACLE_VALID &&
+			  oracle_top_kind(values[3], strlen(values[3])) == '{',
+			  "stream_write data is not a JSON object: %.300s", values[3]);
+		CHECK(values[4] == NULL || (oracle_json(values[4], strlen(values[4])) == ORACLE_VALID &&
+									oracle_top_kind(values[4], strlen(values[4])) == '{'),
+			  "stream_write metadata is not a JSON object: %.300s", values[4]);
+	}
+	if (strcmp(name, "import_batch") == 0)
+		CHECK(oracle_json(values[1], strlen(values[1])) == ORACLE_VALID &&
+			  oracle_top_kind(values[1], strlen(values[1])) == '[',
+			  "import batch is not a JSON array: %.300s", values[1]);
+	switch (fake_pool_mode)
+	{
+		case FAKE_DB_DOWN:
+			*err = strdup("could not connect to server: Connection refused\n\tIs the server running?");
+			return NULL;
+		case FAKE_DB_ERROR:
+			return PQmakeEmptyPGresult(NULL, PGRES_FATAL_ERROR);
+		case FAKE_DB_OK:
+		default:
+			return one_value(canned(name, nparams, values, nsbuf, sizeof(nsbuf)));
+	}
+}
+
+int
+pool_open_count(void)
+{
+	return 1;
+}
