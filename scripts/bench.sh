@@ -5,7 +5,8 @@
 # cluster, repetitions interleaved so that drift hits every column alike.
 #
 # Reports the median tps of BENCH_RUNS runs of BENCH_SECONDS each, with ratios,
-# on stdout and in bench/results/latest.md (raw runs: latest.csv).
+# on stdout and in bench/results/latest.md (raw runs: latest.csv; every run also
+# keeps bench-<stamp>-<pid>.md/.csv).
 #
 #   BENCH_RUNS=3 BENCH_SECONDS=5    repetitions and seconds per run
 #   BENCH_ONLY=REGEX                only workloads whose id matches (e.g. 'write|version')
@@ -120,8 +121,11 @@ elif setup_messagedb; then
   HAVE_MDB=yes
 fi
 
-CSV="$OUT/latest.csv"
-ERRLOG="$OUT/latest-errors.log"
+# Private files while running (several checkouts' benches may share bench/results),
+# published as latest.* and bench-<stamp>.* at the end.
+STAMP="$(date +%Y%m%d-%H%M%S)"
+CSV="$OUT/bench-$STAMP-$$.csv"
+ERRLOG="$OUT/bench-$STAMP-$$-errors.log"
 echo "id,section,what,clients,impl,run,tps,latency_ms" >"$CSV"
 : >"$ERRLOG"
 
@@ -191,5 +195,8 @@ done
   echo "table (scripts/bench/bare-*.sql; writes: version lookup + INSERT under one advisory lock held to commit);"
   echo "Message DB = its 1.3 PL/pgSQL from npm, in its own database. Ratios of medians; > 1 means faster."
   if [ -s "$ERRLOG" ]; then echo; echo "Failed runs (err): see bench/results/latest-errors.log"; fi
-} >"$OUT/latest.md"
+} >"$OUT/bench-$STAMP-$$.md"
+cp "$OUT/bench-$STAMP-$$.md" "$OUT/latest.md"
+cp "$CSV" "$OUT/latest.csv"
+cp "$ERRLOG" "$OUT/latest-errors.log"
 cat "$OUT/latest.md"
