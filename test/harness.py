@@ -152,7 +152,17 @@ class Gateway:
                 body = body.encode()
             conn.request(method, path, body=body, headers=hdrs)
             r = conn.getresponse()
-            data = r.read()
+            # a total deadline: an unexpected event stream must fail the test, not hang it
+            deadline = time.monotonic() + timeout
+            data = b""
+            while True:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("response to %s %s did not end within %ss: %r"
+                                       % (method, path, timeout, data[:300]))
+                chunk = r.read1(65536) if method != "HEAD" else b""
+                if not chunk:
+                    break
+                data += chunk
             return Resp(r.status, r.getheaders(), data)
         finally:
             conn.close()

@@ -468,3 +468,70 @@ def test_sse_connections_pin_neither_threads_nor_database_connections(gw):
     finally:
         for s in subs:
             s.close()
+
+
+def _raw_response(gw, data):
+    s = socket.create_connection((gw.host, gw.port), timeout=10)
+    try:
+        s.sendall(data)
+        out = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            out += chunk
+            head, _, body = out.partition(b"\r\n\r\n")
+            m = re.search(rb"content-length:\s*(\d+)", head, re.I)
+            if m and len(body) >= int(m.group(1)):
+                break
+        return out
+    finally:
+        s.close()
+
+
+def test_http_1_0_request_without_host(gw):
+    body = b'["sys.version"]'
+    out = _raw_response(gw, b"POST /rpc HTTP/1.0\r\nAuthorization: Bearer " + DEFAULT_TOKEN.encode()
+                        + b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    assert re.match(rb"HTTP/1\.[01] 200", out), out
+    assert out.endswith(b'"\n'), out
+
+
+def test_header_names_are_case_insensitive(gw):
+    body = b'["sys.version"]'
+    out = _raw_response(gw, b"POST /rpc HTTP/1.1\r\nHost: x\r\nauthorization: Bearer " + DEFAULT_TOKEN.encode()
+                        + b"\r\ncontent-length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
+    assert out.startswith(b"HTTP/1.1 200"), out
+
+
+def test_query_parameter_names_are_case_sensitive(gw):
+    r = gw.request("POST", "/rpc?TOKEN=" + DEFAULT_TOKEN, body=b'["sys.version"]')
+    check_error(r, 401, "AUTH_REQUIRED", "Authorization header required")
+
+
+def test_chunked_rpc_request(gw):
+    body = b'["stream.version","chunked-rpc-1"]'
+    out = _raw_response(gw, b"POST /rpc HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + DEFAULT_TOKEN.encode()
+                        + b"\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                        + b"%x\r\n%s\r\n" % (10, body[:10]) + b"%x\r\n%s\r\n" % (len(body) - 10, body[10:])
+                        + b"0\r\n\r\n")
+    assert out.startswith(b"HTTP/1.1 200"), out
+    assert out.endswith(b"null\n"), out
+
+
+def test_subscribe_parameter_names_are_case_sensitive(gw):
+    r = gw.request("GET", "/subscribe?STREAM=a-1", token=DEFAULT_TOKEN, timeout=5)
+    assert r.status == 400 and r.body.startswith(b"Either 'stream', 'category', or 'all=true'"), r
+    r = gw.request("GET", "/subscribe?All=true", token=DEFAULT_TOKEN, timeout=5)
+    assert r.status == 400 and r.body.startswith(b"Either 'stream', 'category', or 'all=true'"), r
+
+
+def test_import_force_parameter_name_is_case_sensitive(gw):
+    ns, tok = gw.create_ns()
+    gw.write("keep-1", token=tok)
+    r = gw.request("POST", "/import?FORCE=true", body=b"", token=tok)
+    assert r.status == 200
+    assert len(gw.ok("stream.get", "keep-1", token=tok)) == 1, "FORCE=true cleared the namespace"

@@ -140,7 +140,8 @@ def _single_error(r):
 
 @pytest.mark.parametrize("bad", [b"{bad", b'{"pos":"1"}', b'{"gpos":"1"}', b'{"data":[1]}', b'{"meta":[]}',
                                  b'{"data":5}', b"[1]", b"5", b'"x"', b'{"id":5}', b'{"stream":{}}',
-                                 b'{"pos":1.5}', b"{} x"])
+                                 b'{"pos":1.5}', b'{"pos":1.0}', b'{"gpos":1e2}', b'{"gpos":9223372036854775808}',
+                                 b'{"type":true}', b"{} x"])
 def test_invalid_json_with_line_number(gw, bad):
     ns, tok = gw.create_ns()
     body = dumps(record("ij-1", 0, 1)) + b"\n" + bad + b"\n" + dumps(record("ij-1", 1, 2)) + b"\n"

@@ -343,3 +343,21 @@ def test_sys_health_shape(gw):
     assert isinstance(doc["connections"], int) and not isinstance(doc["connections"], bool)
     assert doc["connections"] >= 0
     assert doc["status"] == "ok"
+
+
+def test_lone_surrogate_escape_becomes_replacement_character(gw):
+    """The original's decoder turns an unpaired \\ud800 into U+FFFD (§2.2, §2.5)."""
+    ns, tok = gw.create_ns()
+    r = gw.rpc_raw(b'["stream.write","sur-1",{"type":"T","data":{"s":"a\\ud800b","p":"\\ud83d\\ude00"}}]',
+                   token=tok)
+    assert r.status == 200, r
+    body = gw.rpc("stream.get", "sur-1", token=tok).body
+    assert '{"p":"😀","s":"a\ufffdb"}'.encode() in body, body
+
+
+def test_number_beyond_double_range_is_malformed(gw):
+    """Numbers are read as doubles (§2.5); 1e400 has none."""
+    ns, tok = gw.create_ns()
+    r = gw.rpc_raw(b'["stream.write","inf-1",{"type":"T","data":{"n":1e400}}]', token=tok)
+    check_error(r, 400, "INVALID_REQUEST", "Malformed JSON request")
+    assert gw.ok("stream.version", "inf-1", token=tok) is None
