@@ -361,7 +361,7 @@ sse_subscribe(struct MHD_Connection *c, const AuthResult *auth)
 	s->fe.member = member;
 	s->fe.size = size;
 
-	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024,
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096,
 											 sse_read, s, sse_free);
 	if (resp == NULL)
 	{
