@@ -139,11 +139,19 @@ drop_all_namespaces(PGconn *conn, char **err)
 	return true;
 }
 
+/*
+ * PROTOCOL.md §4.8 has the original log the default token at every start.
+ * We print it only when it was generated here and really authenticates
+ * (otherwise nobody could ever learn it); a supplied token is already known
+ * to the operator and is never written to the log.
+ */
 static void
-log_token(const char *token)
+log_token(const char *token, bool generated, bool works)
 {
-	/* the one place a token is logged, as the original does (§4.8) */
-	log_info("DEFAULT NAMESPACE TOKEN: %s", token);
+	if (!generated)
+		log_info("default namespace token: supplied with --token/EVENTODB_TOKEN (not logged)");
+	else if (works)
+		log_info("DEFAULT NAMESPACE TOKEN: %s", token);
 }
 
 bool
@@ -154,6 +162,7 @@ bootstrap_database(const char *db_url, const char *token, bool reset, char **err
 	char	   *why = NULL;
 	char	   *generated = NULL;
 	bool		exists;
+	bool		works = true;
 	bool		ok = false;
 
 	conn = pool_connect(db_url, &why);
@@ -214,16 +223,17 @@ bootstrap_database(const char *db_url, const char *token, bool reset, char **err
 		if (res == NULL)
 			goto out;
 		matches = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+		works = matches;
 		PQclear(res);
 		log_info("the default namespace already exists");
 		if (!matches)
 			log_warn(generated ?
-					 "the default namespace already existed: the token below was just generated and "
-					 "does NOT authenticate; use the token printed when it was created" :
+					 "the default namespace already existed: no token is printed because a "
+					 "generated one would not authenticate; use the token printed when it was created" :
 					 "the default namespace already existed with a different token: "
-					 "the token below does NOT authenticate");
+					 "the supplied token does NOT authenticate");
 	}
-	log_token(token);
+	log_token(token, generated != NULL, works);
 	ok = true;
 out:
 	free(generated);

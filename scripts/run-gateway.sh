@@ -35,4 +35,12 @@ if [ -z "${EVENTODB_TOKEN:-}" ]; then
   export EVENTODB_TOKEN
 fi
 
+# The gateway never logs a supplied token; show it to the person at the
+# terminal who ran `make run`, and only the file's path otherwise.
+if [ -t 1 ]; then
+  echo "default namespace token: $EVENTODB_TOKEN"
+else
+  echo "default namespace token: in $TOKEN_FILE"
+fi
+echo "serving on http://localhost:${EVENTODB_PORT:-8080}"
 exec "$ROOT/gateway/eventodb" serve --port="${EVENTODB_PORT:-8080}" --db-url="$DB_URL"
