@@ -1,0 +1,487 @@
+"""Hostile input through the real server (DESIGN.md §3 invariant 6, §2 "all
+SQL parameterised"): SQL injection through every client-controlled string,
+oversized and deeply nested bodies, invalid UTF-8, NUL bytes, numbers beyond
+int64, trickling clients, connection floods and SSE clients that never read.
+
+These tests run against a gateway of their own (own database with a marker
+table), so floods and injections cannot disturb other test modules. Memory
+is read from /proc/<pid>/status (VmRSS), descriptors from /proc/<pid>/fd.
+"""
+import http.client
+import json
+import os
+import socket
+import threading
+import time
+import urllib.parse
+
+import pytest
+
+from conftest import db_url, pg_connect, start_gateway
+from harness import DEFAULT_TOKEN, SSE, b64url, check_error, dumps
+
+INJECTIONS = [
+    "x'); DROP TABLE hostile_marker; --",
+    "'; DELETE FROM message_store.messages; --",
+    "\" OR \"1\"=\"1",
+    "$1); SELECT pg_sleep(3); --",
+    "%s%s%n%x",
+    "\\'; TRUNCATE hostile_marker; --",
+    "a'||(SELECT current_user)||'",
+    "acc%_\\",
+    "1; COPY hostile_marker TO PROGRAM 'touch /tmp/eventodb-hostile-pwned'; --",
+    "x\"; DROP SCHEMA message_store CASCADE; --",
+    "$$; DROP TABLE hostile_marker; $$",
+]
+PWNED = "/tmp/eventodb-hostile-pwned"
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def fd_count(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+@pytest.fixture(scope="module")
+def hgw(databases, logdir):
+    """A production-mode gateway on a fresh database holding a marker table."""
+    name = databases.new("hostile")
+    conn = pg_connect(name)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("CREATE TABLE public.hostile_marker (x int)")
+        cur.execute("INSERT INTO public.hostile_marker VALUES (42)")
+    conn.close()
+    g = start_gateway("hostile", ["serve", "--port={port}", "--db-url=" + db_url(name),
+                                  "--token=" + DEFAULT_TOKEN], logdir)
+    g.dbname = name
+    yield g
+    g.stop()
+
+
+def relation_count(dbname):
+    conn = pg_connect(dbname)
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'")
+        n = cur.fetchone()[0]
+        cur.execute("SELECT x FROM public.hostile_marker")
+        marker = cur.fetchall()
+    conn.close()
+    return n, marker
+
+
+def category_of(name):
+    return name.split("-", 1)[0]
+
+
+# ---- SQL injection -----------------------------------------------------------
+
+def test_sql_injection_through_every_rpc_string_is_stored_literally(hgw):
+    before = relation_count(hgw.dbname)
+    assert before[1] == [(42,)]
+    ns, tok = hgw.create_ns()
+    for i, p in enumerate(INJECTIONS):
+        stream = p + "-%d" % i
+        t0 = time.monotonic()
+        meta = {"correlationStreamName": p, p: p}
+        res = hgw.ok("stream.write", stream, {"type": p, "data": {p: p, "k": [p]}, "metadata": meta},
+                     token=tok)
+        assert res["position"] == 0
+        got = hgw.ok("stream.get", stream, token=tok)
+        assert len(got) == 1 and got[0][1] == p and got[0][4] == {p: p, "k": [p]} and got[0][5] == meta
+        assert hgw.ok("stream.last", stream, {"type": p}, token=tok)[1] == p
+        assert hgw.ok("stream.version", stream, token=tok) == 0
+        cat = hgw.ok("category.get", category_of(stream), {"batchSize": -1}, token=tok)
+        assert [m[1] for m in cat] == [stream]
+        hgw.ok("category.get", category_of(stream), {"correlation": category_of(p)}, token=tok)
+        assert [s["stream"] for s in hgw.ok("ns.streams", {"prefix": stream}, token=tok)] == [stream]
+        hgw.ok("ns.streams", {"prefix": p, "cursor": p}, token=tok)
+        # a namespace named by the payload
+        nsid = p + "/ns"
+        r = hgw.rpc("ns.create", nsid, {"description": p})
+        if "_" in b64url(nsid):
+            # PROTOCOL.md §4.2 hazard: such a token can never parse; the
+            # gateway may refuse the id
+            assert r.status in (200, 400), r
+        else:
+            assert r.status == 200 and r.json["namespace"] == nsid, r
+            info = hgw.ok("ns.info", nsid)
+            assert info["namespace"] == nsid and info["description"] == p
+            hgw.ok("stream.write", stream, {"type": p, "data": {}}, token=r.json["token"])
+        if r.status == 200:
+            assert hgw.ok("ns.delete", nsid)["namespace"] == nsid
+        assert time.monotonic() - t0 < 2.5, "a payload slept in the database: %r" % p
+    # the payload streams are all there, nothing else changed
+    streams = {s["stream"] for s in hgw.ok("ns.streams", {"limit": 1000}, token=tok)}
+    assert streams == {p + "-%d" % i for i, p in enumerate(INJECTIONS)}
+    assert hgw.ok("ns.delete", ns)
+    assert relation_count(hgw.dbname) == before
+    assert not os.path.exists(PWNED)
+
+
+def test_sql_injection_through_subscribe_import_and_tokens(hgw):
+    before = relation_count(hgw.dbname)
+    ns, tok = hgw.create_ns()
+    for i, p in enumerate(INJECTIONS):
+        stream = p + "-%d" % i
+        q = urllib.parse.urlencode({"stream": stream, "position": "0"}, quote_via=urllib.parse.quote)
+        with hgw.subscribe(q, token=tok) as sub:
+            sub.wait_ready()
+            hgw.ok("stream.write", stream, {"type": "T", "data": {}}, token=tok)
+            pokes = sub.wait_pokes(1)
+            assert pokes[0]["stream"] == stream, pokes
+        q = urllib.parse.urlencode({"category": category_of(p), "consumer": "0", "size": "1"},
+                                   quote_via=urllib.parse.quote)
+        with hgw.subscribe(q, token=tok) as sub:
+            sub.wait_ready()
+        # query parameters that must be integers refuse the payload (§9.2)
+        r = hgw.request("GET", "/subscribe?" + urllib.parse.urlencode(
+            {"stream": "s", "position": p}, quote_via=urllib.parse.quote), token=tok)
+        assert r.status == 400 and r.body == b"Invalid position parameter"
+        # token parameter: a parse failure, nothing else
+        r = hgw.request("POST", "/rpc?" + urllib.parse.urlencode({"token": p}, quote_via=urllib.parse.quote),
+                        body=b'["sys.version"]')
+        check_error(r, 401, "AUTH_INVALID_TOKEN")
+    # import: every string field of a record carries a payload
+    lines = []
+    for i, p in enumerate(INJECTIONS):
+        lines.append(json.dumps({"id": "0195b3c2-7d1e-7a80-9c55-%012d" % i, "stream": "imp" + p + "-x",
+                                 "type": p, "pos": 0, "gpos": 1000 + i, "data": {p: p},
+                                 "meta": {p: [p]}, "time": "2025-03-01T09:15:02Z", p: p}))
+    r = hgw.import_(("\n".join(lines) + "\n").encode(), token=tok)
+    assert r.status == 200 and b'"done":true' in r.body, r.body
+    for i, p in enumerate(INJECTIONS):
+        got = hgw.ok("stream.get", "imp" + p + "-x", token=tok)
+        assert got[0][1] == p and got[0][4] == {p: p} and got[0][5] == {p: [p]} and got[0][3] == 1000 + i
+    for field in ("id", "time"):
+        rec = {"id": "0195b3c2-7d1e-7a80-9c55-000000000999", "stream": "imp-1", "type": "T",
+               "pos": 0, "gpos": 5000, "data": {}, "meta": None, "time": "2025-03-01T09:15:02Z"}
+        rec[field] = INJECTIONS[0]
+        r = hgw.import_(json.dumps(rec).encode(), token=tok)
+        assert r.status == 200 and b'"error":' in r.body, r.body
+    assert hgw.ok("ns.delete", ns)
+    assert relation_count(hgw.dbname) == before
+    assert not os.path.exists(PWNED)
+
+
+# ---- bodies ------------------------------------------------------------------
+
+def _send_chunked(gw, path, total, token=DEFAULT_TOKEN):
+    """Streams `total` bytes of body in 1 MiB chunks (never held in memory at
+    once); returns the response head and body bytes read."""
+    s = socket.create_connection((gw.host, gw.port), timeout=60)
+    try:
+        s.sendall(("POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                   "Transfer-Encoding: chunked\r\n\r\n" % (path, token)).encode())
+        piece = b"[" + b" " * (1024 * 1024 - 1)
+        sent = 0
+        while sent < total:
+            n = min(len(piece), total - sent)
+            try:
+                s.sendall(b"%x\r\n" % n + piece[:n] + b"\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            piece = b" " * len(piece)
+            sent += n
+        try:
+            s.sendall(b"0\r\n\r\n")
+        except OSError:
+            pass
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            d = s.recv(65536)
+            if not d:
+                break
+            buf += d
+        return buf
+    finally:
+        s.close()
+
+
+def test_oversized_bodies_are_refused_and_memory_stays_bounded(hgw):
+    pid = hgw.proc.pid
+    base = rss_kb(pid)
+    # declared too large: refused before a byte of it is read
+    s = socket.create_connection((hgw.host, hgw.port), timeout=10)
+    s.sendall(b"POST /rpc HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + DEFAULT_TOKEN.encode() +
+              b"\r\nContent-Length: 18446744073709551615\r\n\r\n")
+    t0 = time.monotonic()
+    head = s.recv(65536)
+    s.close()
+    assert head.startswith(b"HTTP/1.1 413"), head[:200]
+    assert time.monotonic() - t0 < 2
+    # streamed without a length: read, dropped past 100 MiB, answered 413
+    for path in ("/rpc", "/import"):
+        out = _send_chunked(hgw, path, 100 * 1024 * 1024 + 4096)
+        assert out.startswith(b"HTTP/1.1 413"), out[:200]
+    grown = rss_kb(pid) - base
+    # one request may buffer up to the 100 MiB limit, never more
+    assert grown < 160 * 1024, "RSS grew by %d KiB" % grown
+    assert hgw.ok("sys.version")
+
+
+def test_deep_nesting(hgw):
+    ns, tok = hgw.create_ns()
+    for depth in (10001, 100000):
+        r = hgw.rpc_raw(b"[" * depth + b"]" * depth, token=tok)
+        check_error(r, 400, "INVALID_REQUEST", "Malformed JSON request")
+        r = hgw.rpc_raw(b'["stream.write","deep-1",{"type":"T","data":' + b'{"a":' * depth + b"1" +
+                        b"}" * depth + b"}]", token=tok)
+        check_error(r, 400, "INVALID_REQUEST", "Malformed JSON request")
+    # within Go's limit of 10000 levels: accepted, stored, read back intact
+    d = 4990
+    body = b'["stream.write","deep-1",{"type":"T","data":' + b'{"a":[' * d + b"1" + b"]}" * d + b"}]"
+    r = hgw.rpc_raw(body, token=tok)
+    assert r.status == 200, r
+    got = hgw.rpc_raw(dumps(["stream.get", "deep-1"]), token=tok)
+    assert got.status == 200 and got.body.count(b'{"a":[') == d
+    # an import line nested beyond the limit is an INVALID_JSON event
+    line = b'{"id":"0195b3c2-7d1e-7a80-9c55-1f2e3d4c5b6a","stream":"deep-2","data":' + \
+        b'{"a":' * 20000 + b"1" + b"}" * 20000 + b"}\n"
+    r = hgw.import_(line, token=tok)
+    assert r.status == 200 and b'"error":"INVALID_JSON"' in r.body, r.body[:300]
+    assert hgw.ok("sys.version")
+
+
+def test_invalid_utf8_is_stored_as_replacement_characters(hgw, sql):
+    ns, tok = hgw.create_ns()
+    r = hgw.rpc_raw(b'["stream.write","bad\xff\xfe-1",{"type":"T\xc3\x28","data":{"k\xed\xa0\x80":"v\xf4\x90\x80\x80"}}]',
+                    token=tok)
+    assert r.status == 200, r
+    got = hgw.ok("stream.get", "bad\ufffd\ufffd-1", token=tok)
+    assert got[0][1] == "T\ufffd(" and list(got[0][4].values())[0].startswith("v\ufffd")
+    # lone surrogate escapes become U+FFFD too (Go's decoder)
+    r = hgw.rpc_raw(b'["stream.write","sur-1",{"type":"\\ud800x","data":{}}]', token=tok)
+    assert r.status == 200, r
+    assert hgw.ok("stream.last", "sur-1", token=tok)[1] == "\ufffdx"
+    # import lines with invalid UTF-8
+    line = b'{"id":"0195b3c2-7d1e-7a80-9c55-1f2e3d4c5b6a","stream":"imp\xff-1","type":"\xc0\xaf","pos":0,"gpos":77,"data":{},"meta":null,"time":"2025-03-01T09:15:02Z"}\n'
+    r = hgw.import_(line, token=tok)
+    assert r.status == 200 and b'"done":true' in r.body, r.body
+    assert hgw.ok("stream.get", "imp\ufffd-1", token=tok)[0][1] == "\ufffd\ufffd"
+
+
+def test_nul_bytes(hgw):
+    ns, tok = hgw.create_ns()
+    # a raw NUL inside a JSON string is a syntax error
+    r = hgw.rpc_raw(b'["stream.write","a\x00b",{"type":"T","data":{}}]', token=tok)
+    check_error(r, 400, "INVALID_REQUEST", "Malformed JSON request")
+    # \u0000 in any string that reaches storage: 500 BACKEND_ERROR (PROTOCOL.md §7), nothing stored
+    cases = [
+        ("stream.write", "n\u0000-1", {"type": "T", "data": {}}),
+        ("stream.write", "n-1", {"type": "T\u0000", "data": {}}),
+        ("stream.write", "n-1", {"type": "T", "data": {"a": "\u0000"}}),
+        ("stream.write", "n-1", {"type": "T", "data": {}, "metadata": {"\u0000": 1}}),
+        ("stream.write", "n-1", {"type": "T", "data": {}}, {"id": "\u0000"}),
+        ("stream.get", "n\u0000"), ("stream.last", "n-1", {"type": "\u0000"}),
+        ("stream.version", "\u0000"), ("category.get", "n\u0000"),
+        ("category.get", "n", {"correlation": "\u0000"}),
+        ("ns.streams", {"prefix": "\u0000"}), ("ns.streams", {"cursor": "\u0000"}),
+        ("ns.create", "x\u0000"), ("ns.info", "x\u0000"), ("ns.delete", "x\u0000"),
+    ]
+    for method, *args in cases:
+        # ns.* administration needs the default token (DESIGN.md §7)
+        r = hgw.rpc(method, *args, token=DEFAULT_TOKEN if method in ("ns.create", "ns.info", "ns.delete")
+                    else tok)
+        check_error(r, 500, "BACKEND_ERROR")
+    assert hgw.ok("ns.streams", token=tok) == []
+    # NUL in the token parameter: part of the token, so it fails to parse
+    r = hgw.request("POST", "/rpc?token=ns_%00", body=b'["sys.version"]')
+    check_error(r, 401, "AUTH_INVALID_TOKEN")
+    r = hgw.request("GET", "/subscribe?token=" + urllib.parse.quote(tok + "\x00") + "&all=true", timeout=5)
+    check_error(r, 401, "AUTH_INVALID_TOKEN")
+    r = hgw.import_(b'{"stream":"a\x00b"}\n', token=tok)
+    assert r.status == 200 and b'"error":"INVALID_JSON"' in r.body, r.body
+    assert hgw.ok("sys.version")
+
+
+def _subscribe_status(gw, query, token):
+    with SSE(gw, query, token=token, timeout=5) as sub:
+        return sub.status, sub.body
+
+
+@pytest.mark.xfail(reason="FINDING: sse.c reads query values as C strings, so %00 truncates them: "
+                          "position=0%00 is accepted as 0 (Go: Invalid position parameter) and "
+                          "stream=a%00b subscribes to stream 'a' (fix request: "
+                          "MHD_lookup_connection_value_n in sse.c)", strict=False)
+def test_nul_in_subscribe_parameters_is_not_truncated(hgw):
+    ns, tok = hgw.create_ns()
+    for q in ("stream=a&position=0%00", "category=a&consumer=0%00&size=1", "category=a&size=1%001"):
+        status, body = _subscribe_status(hgw, q, tok)
+        assert status == 400, (q, status, body)
+    # a NUL-carrying name is another stream than its prefix: no pokes for "a"
+    with hgw.subscribe("stream=a%00b", token=tok) as sub:
+        sub.wait_ready()
+        hgw.ok("stream.write", "a", {"type": "T", "data": {}}, token=tok)
+        sub.quiet(1.0)
+        assert sub.pokes() == [], sub.body
+
+
+@pytest.mark.parametrize("num", ["9223372036854775808", "-9.3e18", "1e19", "-1e30",
+                                 "18446744073709551616", "1e308"])
+def test_numbers_beyond_int64_are_refused(hgw, num):
+    n = num.encode()
+    for body, message in [
+        (b'["stream.get","a-1",{"position":' + n + b"}]", "options.position must be a number"),
+        (b'["stream.get","a-1",{"globalPosition":' + n + b"}]", "options.globalPosition must be a number"),
+        (b'["stream.get","a-1",{"batchSize":' + n + b"}]", "options.batchSize must be a number"),
+        (b'["stream.write","a-1",{"type":"T","data":{}},{"expectedVersion":' + n + b"}]",
+         "options.expectedVersion must be a number"),
+        (b'["category.get","a",{"consumerGroup":{"member":0,"size":' + n + b"}}]",
+         "options.consumerGroup.size must be a number"),
+        (b'["ns.streams",{"limit":' + n + b"}]", "limit must be a number"),
+    ]:
+        r = hgw.rpc_raw(body, token=DEFAULT_TOKEN)
+        check_error(r, 400, "INVALID_REQUEST", message)
+    for q in ("stream=a&position=", "category=a&consumer=0&size=", "category=a&consumer="):
+        r = hgw.request("GET", "/subscribe?" + q + num, token=DEFAULT_TOKEN, timeout=5)
+        assert r.status == 400, r
+
+
+# ---- slow and greedy clients ------------------------------------------------
+
+def test_trickling_clients_do_not_block_others(hgw):
+    """Slowloris: 200 connections trickle their request head and body one byte
+    at a time; other clients keep being served promptly."""
+    socks = []
+    head = ("POST /rpc HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+            "Content-Length: 1000\r\n\r\n" % DEFAULT_TOKEN).encode()
+    try:
+        for _ in range(200):
+            socks.append(socket.create_connection((hgw.host, hgw.port), timeout=5))
+        worst = 0.0
+        for step in range(60):
+            for k, s in enumerate(socks):
+                # half trickle the head, half send the head and trickle the body
+                if k % 2 == 0 and step < len(head):
+                    s.sendall(head[step:step + 1])
+                elif k % 2 == 1:
+                    s.sendall(head if step == 0 else b" ")
+            t0 = time.monotonic()
+            assert hgw.ok("sys.version")
+            worst = max(worst, time.monotonic() - t0)
+            time.sleep(0.05)
+        assert worst < 1.0, "a request took %.2fs while others trickled" % worst
+    finally:
+        for s in socks:
+            s.close()
+    assert hgw.ok("sys.health")["status"] == "ok"
+
+
+def _open_idle(gw, n):
+    socks = []
+    for _ in range(n):
+        s = socket.socket()
+        s.settimeout(5)
+        s.connect((gw.host, gw.port))
+        socks.append(s)
+    return socks
+
+
+@pytest.mark.xfail(reason="FINDING: libmicrohttpd's default connection limit (FD_SETSIZE-4 = 1020) "
+                          "plus a 120 s timeout for connections that never sent a request: ~1000 "
+                          "idle sockets lock every other client out (fix request to gateway core: "
+                          "MHD_OPTION_CONNECTION_LIMIT from RLIMIT_NOFILE, raise the soft limit, "
+                          "a 30 s timeout until the first request)", strict=False)
+def test_thousands_of_connections_do_not_lock_others_out(hgw):
+    pid = hgw.proc.pid
+    fds0 = fd_count(pid)
+    socks = _open_idle(hgw, 2500)
+    try:
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        r = hgw.request("GET", "/health", timeout=5)
+        assert r.status == 200 and time.monotonic() - t0 < 5
+        assert hgw.ok("sys.version")
+    finally:
+        for s in socks:
+            s.close()
+    deadline = time.monotonic() + 10
+    while fd_count(pid) > fds0 + 5 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert fd_count(pid) <= fds0 + 5
+
+
+@pytest.mark.xfail(reason="FINDING: the same 1020-connection limit caps SSE subscribers (DESIGN.md "
+                          "§7 wants thousands of idle subscribers)", strict=False)
+def test_two_thousand_idle_subscribers(hgw):
+    pid = hgw.proc.pid
+    ns, tok = hgw.create_ns()
+    subs = []
+    rss0 = rss_kb(pid)
+    try:
+        for i in range(2000):
+            subs.append(SSE(hgw, "stream=idle-%d" % i, token=tok, timeout=5))
+        hgw.ok("stream.write", "idle-1999", {"type": "T", "data": {}}, token=tok)
+        assert subs[-1].wait_pokes(1, timeout=10)
+        grown = rss_kb(pid) - rss0
+        assert grown < 200 * 1024, "2000 subscribers cost %d KiB" % grown
+    finally:
+        for s in subs:
+            s.close()
+
+
+def test_sse_clients_that_never_read(hgw):
+    """Subscribers with tiny receive buffers that never read while 1600 pokes
+    with 2 KB stream names are produced: writers and other clients stay fast,
+    the gateway's memory stays bounded (per-subscriber queues are capped)."""
+    pid = hgw.proc.pid
+    ns, tok = hgw.create_ns()
+    fds0 = fd_count(pid)
+    stuck = [SSE(hgw, "all=true", token=tok, rcvbuf=4096, timeout=10) for _ in range(10)]
+    stuck += [SSE(hgw, "category=stuck0", token=tok, rcvbuf=4096, timeout=10) for _ in range(10)]
+    for s in stuck[:10]:
+        s.wait_ready()
+    rss0 = rss_kb(pid)
+    long_name = "n" * 2000
+    errors = []
+    worst = [0.0]
+
+    def writer(k):
+        c = http.client.HTTPConnection(hgw.host, hgw.port, timeout=30)
+        try:
+            for i in range(200):
+                # one category per writer: category writes serialise on a lock
+                body = dumps(["stream.write", "stuck%d-%s%d" % (k, long_name, i % 7),
+                              {"type": "T", "data": {}}])
+                t0 = time.monotonic()
+                c.request("POST", "/rpc", body=body, headers={"Authorization": "Bearer " + tok})
+                r = c.getresponse()
+                r.read()
+                worst[0] = max(worst[0], time.monotonic() - t0)
+                if r.status != 200:
+                    errors.append(r.status)
+        except Exception as e:  # noqa: BLE001 - reported by the assertion
+            errors.append(e)
+        finally:
+            c.close()
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    # a live reader elsewhere keeps getting its pokes meanwhile
+    with hgw.subscribe("stream=alive-1", token=tok) as live:
+        live.wait_ready()
+        hgw.ok("stream.write", "alive-1", {"type": "T", "data": {}}, token=tok)
+        assert live.wait_pokes(1, timeout=10)
+    for t in threads:
+        t.join(120)
+    assert not errors, errors[:3]
+    assert worst[0] < 5, "a write took %.2fs" % worst[0]
+    grown = rss_kb(pid) - rss0
+    # 20 stuck subscribers x (queue cap 4 MiB) is the ceiling
+    assert grown < 100 * 1024, "RSS grew by %d KiB with 20 stuck subscribers" % grown
+    for s in stuck:
+        s.close()
+    deadline = time.monotonic() + 10
+    while fd_count(pid) > fds0 + 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert fd_count(pid) <= fds0 + 2, "descriptors not released: %d -> %d" % (fds0, fd_count(pid))
+    assert hgw.ok("sys.version")
