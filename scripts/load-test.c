@@ -14,6 +14,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,7 @@ typedef struct worker {
 } worker;
 
 static _Atomic int stop_flag;
+static volatile sig_atomic_t got_signal; /* SIGINT/SIGTERM: stop early, still report */
 static struct timespec measure_start; /* set before workers start, read-only after */
 
 static uint64_t now_ns(void)
@@ -446,6 +448,12 @@ static void snapshot(worker *ws, int n, uint64_t out[OP_KINDS + 1])
     }
 }
 
+static void on_signal(int sig)
+{
+    (void) sig;
+    got_signal = 1;
+}
+
 static void sleep_until(uint64_t t)
 {
     uint64_t now = now_ns();
@@ -472,6 +480,10 @@ int main(int argc, char **argv)
             cfg.categories, cfg.categories == 1 ? "y" : "ies", cfg.batch, cfg.payload_size,
             cfg.rate > 0 ? ", rate-limited" : "");
 
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     worker *ws = calloc((size_t) cfg.workers, sizeof *ws);
     if (!ws)
         return 1;
@@ -500,7 +512,7 @@ int main(int argc, char **argv)
     int nseries = 0;
     uint64_t prev[OP_KINDS + 1] = {0}, cur[OP_KINDS + 1];
     uint64_t t_prev = t_measure;
-    while (now_ns() < t_end) {
+    while (now_ns() < t_end && !got_signal) {
         uint64_t next = cfg.progress_s > 0 ? t_prev + (uint64_t) (cfg.progress_s * 1e9) : t_end;
         sleep_until(next < t_end ? next : t_end);
         if (cfg.progress_s <= 0 || now_ns() < next)
