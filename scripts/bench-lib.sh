@@ -100,3 +100,11 @@ restart_if_stale_extension() {
     "$ROOT/scripts/cluster.sh" restart >&2
   fi
 }
+
+# First TCP port from $1 upwards that nothing listens on (test clusters and
+# gateways of other checkouts come and go on this machine).
+free_port() {
+  local p="$1"
+  while ss -Htln "sport = :$p" 2>/dev/null | grep -q .; do p=$((p + 1)); done
+  echo "$p"
+}
