@@ -101,10 +101,12 @@ restart_if_stale_extension() {
   fi
 }
 
-# First TCP port from $1 upwards that nothing listens on (test clusters and
-# gateways of other checkouts come and go on this machine).
+# First TCP port from $1 upwards that no socket uses, listening or not (test
+# clusters and gateways come and go). Keep $1 below the ephemeral range
+# (/proc/sys/net/ipv4/ip_local_port_range, usually from 32768): there any outgoing
+# connection may hold the port for a moment and a server then fails to bind it.
 free_port() {
   local p="$1"
-  while ss -Htln "sport = :$p" 2>/dev/null | grep -q .; do p=$((p + 1)); done
+  while ss -Htan "sport = :$p" 2>/dev/null | grep -q .; do p=$((p + 1)); done
   echo "$p"
 }

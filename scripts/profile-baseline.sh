@@ -15,7 +15,7 @@
 #   PROFILE_LOAD_ARGS="--workers 10 ..."   extra load-test flags (default: reference workload)
 #   PROFILE_PERF_FREQ=199 PROFILE_CALLGRAPH=dwarf|fp   perf sampling
 #   EVENTODB_PROFILE_PGPORT, EVENTODB_PROFILE_PORT   ports of the fresh stack (default:
-#                     the first free ones from 54339 and 18080)
+#                     the first free ones from 25439 and 18080)
 #   PROFILE_KEEP=1   keep the cluster data and perf.data files
 set -euo pipefail
 
@@ -29,7 +29,7 @@ WARMUP="${PROFILE_WARMUP:-5}"
 LOAD_ARGS="${PROFILE_LOAD_ARGS:-}"
 FREQ="${PROFILE_PERF_FREQ:-199}"
 CALLGRAPH="${PROFILE_CALLGRAPH:-dwarf}"
-PGPORT_P="${EVENTODB_PROFILE_PGPORT:-$(free_port 54339)}"
+PGPORT_P="${EVENTODB_PROFILE_PGPORT:-$(free_port 25439)}"
 PORT="${EVENTODB_PROFILE_PORT:-$(free_port 18080)}"
 STAMP="$(date +%Y%m%d-%H%M%S)"
 OUT="$ROOT/profiles/$STAMP"
