@@ -106,7 +106,8 @@ if perf_usable; then
   log "profiled run (${PERF_DURATION}s, perf -F $FREQ --call-graph $CALLGRAPH)"
   cg="$CALLGRAPH"; [ "$cg" = dwarf ] && cg="dwarf,8192"
   PG_PIDS="$(cluster_pids "$DATA" | paste -sd, -)"
-  for pid in $(cluster_pids "$DATA"); do echo "$pid pg-$(pg_role "$pid")"; done >"$OUT/postgres-roles.txt"
+  pg_roles() { for pid in $(cluster_pids "$DATA"); do r="$(pg_role "$pid")"; echo "$pid pg-${r#pg-}"; done; }
+  pg_roles >"$OUT/postgres-roles.txt"
   perf record -q -F "$FREQ" --call-graph "$cg" -p "$GW_PID" -o "$OUT/gateway.perf.data" >"$OUT/perf-gateway.log" 2>&1 &
   PERF_PIDS+=($!)
   perf record -q -F "$FREQ" --call-graph "$cg" -p "$PG_PIDS" -o "$OUT/postgres.perf.data" >"$OUT/perf-postgres.log" 2>&1 &
@@ -117,6 +118,8 @@ if perf_usable; then
   for p in "${PERF_PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
   for p in "${PERF_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   PERF_PIDS=()
+  # perf follows processes forked during the run (new backends); name them too.
+  pg_roles >>"$OUT/postgres-roles.txt"
   log "rendering flame graphs"
   # Libraries reinstalled during the run (other builds in this tree) are recovered
   # from the live processes so that their functions keep their names.
