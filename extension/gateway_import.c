@@ -1,7 +1,10 @@
 /*
  * Bulk import with preserved positions (PROTOCOL.md §10.5): import_batch and
  * import_clear. Rows go straight into the table - no write path, so no lock
- * and no poke (the original never poked for imports).
+ * and no poke (the original never poked for imports). An import still
+ * publishes a horizon bound for its whole namespace (horizon.h), so category
+ * readers do not page past its rows while it is in flight - except rows
+ * below the namespace's current position, which it inserts into the past.
  */
 #include "postgres.h"
 
@@ -15,6 +18,7 @@
 #include "utils/numeric.h"
 #include "utils/resowner.h"
 
+#include "horizon.h"
 #include "namespace.h"
 
 PG_FUNCTION_INFO_V1(ev_import_batch);
@@ -219,6 +223,12 @@ ev_import_batch(PG_FUNCTION_ARGS)
 	run.schema = ref.schema;
 	if (run.count > 0)
 	{
+		if (horizon_enabled())
+		{
+			HorizonNs	ns = horizon_ns(ref.schema);
+
+			horizon_publish(&ns, true, 0);
+		}
 		err = in_subxact(insert_batch, &run);
 		if (err != NULL)
 		{

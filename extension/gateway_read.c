@@ -15,8 +15,10 @@
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/uuid.h"
 
+#include "horizon.h"
 #include "names.h"
 #include "namespace.h"
 #include "render.h"
@@ -233,8 +235,9 @@ text_has_dash(text *t)
 
 /*
  * One statement per combination of filters, each a plain ordered index scan
- * that stops after the batch: the category index from (category, position)
- * for a category, the primary key for ''.
+ * that stops after the batch, or at the commit horizon $7 (horizon.h): the
+ * category index from (category, position) for a category, the primary key
+ * for ''.
  *
  * Plans are generic, so the planner cannot know how small a category is; an
  * equality on the category would let it walk the primary key in order and
@@ -245,14 +248,15 @@ text_has_dash(text *t)
 static SPIPlanPtr
 category_plan(const char *schema, bool by_category, bool by_correlation, bool by_group)
 {
-	static Oid	argtypes[6] = {INT8OID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID};
+	static Oid	argtypes[7] = {INT8OID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID};
 	char		key[NAMEDATALEN];
 	StringInfoData sql;
 
 	snprintf(key, sizeof(key), "gw_category_%c%c%c",
 			 by_category ? 'c' : '-', by_correlation ? 'r' : '-', by_group ? 'g' : '-');
 	initStringInfo(&sql);
-	appendStringInfoString(&sql, MESSAGE_COLUMNS " WHERE global_position >= $1");
+	appendStringInfoString(&sql, MESSAGE_COLUMNS " WHERE global_position >= $1"
+						   " AND global_position < $7");
 	if (by_category)
 		appendStringInfoString(&sql,
 							   " AND message_store.category(stream_name) >= $2"
@@ -267,7 +271,7 @@ category_plan(const char *schema, bool by_category, bool by_correlation, bool by
 							   " ORDER BY message_store.category(stream_name), global_position LIMIT $6");
 	else
 		appendStringInfoString(&sql, " ORDER BY global_position LIMIT $6");
-	return plan_for(schema, key, sql.data, 6, argtypes);
+	return plan_for(schema, key, sql.data, 7, argtypes);
 }
 
 /*
@@ -313,8 +317,8 @@ ev_category_get(PG_FUNCTION_ARGS)
 	bool		by_correlation = !PG_ARGISNULL(4);
 	bool		by_group = !PG_ARGISNULL(5) && !PG_ARGISNULL(6);
 	int64		batch = PG_ARGISNULL(3) ? DEFAULT_BATCH : PG_GETARG_INT64(3);
-	Datum		values[6];
-	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	Datum		values[7];
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
 
 	initStringInfo(&buf);
 	SPI_connect();
@@ -342,9 +346,21 @@ ev_category_get(PG_FUNCTION_ARGS)
 		nulls[4] = by_group ? ' ' : 'n';
 		values[5] = Int64GetDatum(batch);
 		nulls[5] = batch == -1 ? 'n' : ' ';
+		if (by_category)
+		{
+			text	   *c = PG_GETARG_TEXT_PP(1);
+
+			values[6] = Int64GetDatum(horizon_for_category(ref.schema, VARDATA_ANY(c),
+														   VARSIZE_ANY_EXHDR(c)));
+		}
+		else
+			values[6] = Int64GetDatum(horizon_for_category(ref.schema, NULL, 0));
+		/* Invariant 1 (DESIGN.md §3): the snapshot is taken after the horizon. */
+		horizon_push_read_snapshot();
 		render_messages(&buf,
 						category_plan(ref.schema, by_category, by_correlation, by_group),
 						values, nulls, true);
+		PopActiveSnapshot();
 	}
 	SPI_finish();
 	PG_RETURN_TEXT_P(result_text(&buf));

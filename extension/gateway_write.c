@@ -1,8 +1,8 @@
 /*
  * stream_write: the gateway's stream.write (PROTOCOL.md §6.1) over the
  * shared write path (DESIGN.md §4): lock -> version -> expected-version
- * check -> insert -> poke, answering position and global position from one
- * call.
+ * check -> horizon bound -> insert -> poke, answering position and global
+ * position from one call.
  */
 #include "postgres.h"
 
@@ -108,6 +108,7 @@ ev_stream_write(PG_FUNCTION_ARGS)
 	char	   *stream = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
 	char	   *type = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
 	StoreRef	ref;
+	StoreWrite	w = {false, InvalidOid};
 	int64		version;
 	int64		gpos;
 	StringInfoData buf;
@@ -127,14 +128,15 @@ ev_stream_write(PG_FUNCTION_ARGS)
 	SPI_connect();
 
 	/*
-	 * The category lock comes before the namespace's table lock, as in
-	 * Message DB's write_message: a writer of either face never holds the
-	 * table while waiting for the category, so none can close a wait cycle
-	 * with namespace_delete queueing for the table. A NULL stream fails the
-	 * insert's not-null constraint, lock-free.
+	 * The write lock comes before the namespace's table lock, as in Message
+	 * DB's write_message: a writer of either face never holds the table
+	 * while waiting for the stream or category, so none can close a wait
+	 * cycle with namespace_delete queueing for the table. A NULL stream
+	 * fails the insert's not-null constraint, lock-free; a NULL namespace
+	 * fails resolving.
 	 */
-	if (stream != NULL)
-		store_lock_category(stream, strlen(stream));
+	if (stream != NULL && !PG_ARGISNULL(0))
+		store_write_lock(&w, text_to_cstring(PG_GETARG_TEXT_PP(0)), stream, strlen(stream));
 	ref = ns_resolve_arg(fcinfo, 0, RowExclusiveLock);
 	version = stream != NULL ? store_stream_version(&ref, stream) : -1;
 
@@ -146,10 +148,12 @@ ev_stream_write(PG_FUNCTION_ARGS)
 				 errdetail("{\"actual\":" INT64_FORMAT ",\"expected\":" INT64_FORMAT "}",
 						   version, PG_GETARG_INT64(6))));
 
+	if (stream != NULL)
+		store_write_bound(&w, &ref, stream, strlen(stream));
 	gpos = store_insert(&ref, UUIDPGetDatum(id), false, stream, type,
 						PG_GETARG_DATUM(3), PG_ARGISNULL(3),
 						PG_GETARG_DATUM(4), PG_ARGISNULL(4), version + 1);
-	store_poke(&ref, stream, version + 1, gpos);
+	store_write_poke(&w, &ref, stream, version + 1, gpos);
 	SPI_finish();
 
 	initStringInfo(&buf);

@@ -7,9 +7,9 @@
 
 #include "read.h"
 
-void
-read_into_result(FunctionCallInfo fcinfo, SPIPlanPtr plan,
-				 const ReadParam *params, int nparams)
+static void
+read_into(FunctionCallInfo fcinfo, SPIPlanPtr plan,
+		  const ReadParam *params, int nparams, bool read_only)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ParamListInfo plist = makeParamList(nparams);
@@ -36,7 +36,7 @@ read_into_result(FunctionCallInfo fcinfo, SPIPlanPtr plan,
 
 	memset(&opts, 0, sizeof(opts));
 	opts.params = plist;
-	opts.read_only = false;
+	opts.read_only = read_only;
 	opts.dest = dest;
 	rc = SPI_execute_plan_extended(plan, &opts);
 	if (rc != SPI_OK_SELECT)
@@ -57,4 +57,18 @@ read_prepare_dynamic(const char *sql, const ReadParam *params, int nparams)
 		elog(ERROR, "eventodb: SPI_prepare failed: %s",
 			 SPI_result_code_string(SPI_result));
 	return plan;
+}
+
+void
+read_into_result(FunctionCallInfo fcinfo, SPIPlanPtr plan,
+				 const ReadParam *params, int nparams)
+{
+	read_into(fcinfo, plan, params, nparams, false);
+}
+
+void
+read_into_result_active(FunctionCallInfo fcinfo, SPIPlanPtr plan,
+						const ReadParam *params, int nparams)
+{
+	read_into(fcinfo, plan, params, nparams, true);
 }

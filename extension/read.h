@@ -28,6 +28,10 @@ typedef struct ReadParam
 void		read_into_result(FunctionCallInfo fcinfo, SPIPlanPtr plan,
 							 const ReadParam *params, int nparams);
 
+/* The same under the caller's active snapshot (SPI read-only mode). */
+void		read_into_result_active(FunctionCallInfo fcinfo, SPIPlanPtr plan,
+									const ReadParam *params, int nparams);
+
 /* Prepares a one-off (unsaved) plan for dynamic SQL with these parameters. */
 SPIPlanPtr	read_prepare_dynamic(const char *sql, const ReadParam *params,
 								 int nparams);

@@ -4,6 +4,11 @@
  * each on or off), or dynamic SQL when a `condition` is given. The consumer
  * group filter calls the C hash_64/cardinal_id, so it costs a function call
  * per row instead of a PL/pgSQL call.
+ *
+ * Every query also stops below the commit horizon ($7, horizon.h), read
+ * before the query's snapshot: a page never ends past a message that is
+ * still to commit with a smaller global position (DESIGN.md §3, invariant
+ * 1). The debug notices show Message DB's command, without that bound.
  */
 #include "postgres.h"
 
@@ -11,7 +16,9 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/snapmgr.h"
 
+#include "horizon.h"
 #include "msgdb_settings.h"
 #include "names.h"
 #include "read.h"
@@ -19,7 +26,7 @@
 
 PG_FUNCTION_INFO_V1(msgdb_get_category_messages);
 
-#define NPARAMS 6
+#define NPARAMS 7
 
 typedef struct CategoryArgs
 {
@@ -86,7 +93,7 @@ validate(const CategoryArgs *a)
 }
 
 static char *
-build_sql(const CategoryArgs *a)
+build_sql(const CategoryArgs *a, bool with_horizon)
 {
 	StringInfoData sql;
 
@@ -105,6 +112,9 @@ build_sql(const CategoryArgs *a)
 							   " AND pg_catalog.mod(@message_store.hash_64(message_store.cardinal_id(stream_name)), $6) = $5");
 	if (a->condition != NULL)
 		appendStringInfo(&sql, " AND (%s)", a->condition);
+	/* Last, so that error positions within the condition stay Message DB's. */
+	if (with_horizon)
+		appendStringInfoString(&sql, " AND global_position < $7");
 	appendStringInfoString(&sql, " ORDER BY global_position LIMIT $3");
 	return sql.data;
 }
@@ -149,9 +159,9 @@ msgdb_get_category_messages(PG_FUNCTION_ARGS)
 	a.condition = opt_text(fcinfo, 6);
 
 	validate(&a);
-	sql = build_sql(&a);
 	if (msgdb_debug_enabled("message_store.debug_get"))
-		notices(&a, sql);
+		notices(&a, build_sql(&a, false));
+	sql = build_sql(&a, true);
 
 	/* Message DB passes the size as consumer_group_size::smallint when it
 	 * runs the query - after the notices (SQL-API.md §5.3 quirks). */
@@ -166,16 +176,22 @@ msgdb_get_category_messages(PG_FUNCTION_ARGS)
 	params[3] = (ReadParam) {TEXTOID, PG_GETARG_DATUM(3), PG_ARGISNULL(3)};
 	params[4] = (ReadParam) {INT8OID, Int64GetDatum(a.member), a.member_null};
 	params[5] = (ReadParam) {INT2OID, Int16GetDatum((int16) a.size), a.size_null};
+	params[6] = (ReadParam) {INT8OID, Int64GetDatum(PG_INT64_MAX), false};
 	for (int i = 0; i < NPARAMS; i++)
 		types[i] = params[i].type;
 
 	SPI_connect();
+	if (a.category != NULL)
+		params[6].value = Int64GetDatum(horizon_for_category(store_message_store.schema,
+															 a.category, strlen(a.category)));
+	horizon_push_read_snapshot();
 	if (a.condition == NULL)
 		plan = plan_for(store_message_store.schema,
 						keys[a.correlation != NULL][!a.member_null], sql, NPARAMS, types);
 	else
 		plan = read_prepare_dynamic(sql, params, NPARAMS);
-	read_into_result(fcinfo, plan, params, NPARAMS);
+	read_into_result_active(fcinfo, plan, params, NPARAMS);
+	PopActiveSnapshot();
 	SPI_finish();
 	return (Datum) 0;
 }

@@ -13,6 +13,7 @@
 
 #include "postgres.h"
 #include "executor/spi.h"
+#include "lib/stringinfo.h"
 
 /* Where one namespace's messages live. */
 typedef struct StoreRef
@@ -52,6 +53,30 @@ void		plans_forget_schema(const char *schema);
  */
 int64		store_lock_category(const char *stream, size_t len);
 
+/* One write's mode, chosen by store_write_lock, followed by the later steps. */
+typedef struct StoreWrite
+{
+	bool		deferred_poke;	/* the poke worker pokes after commit */
+	Oid			nsp;			/* set by store_write_bound */
+} StoreWrite;
+
+/*
+ * First step of every write through either face (before the namespace's
+ * table is locked). With the library preloaded and eventodb.write_mode =
+ * horizon, a transaction lock on (namespace, stream) only: enough for exact
+ * versions; category readers are kept gap-free by the commit horizon
+ * (horizon.h). Otherwise Message DB's category lock held to commit. Returns
+ * hash_64 of the category (acquire_lock's key).
+ */
+int64		store_write_lock(StoreWrite *w, const char *ns_id, const char *stream, size_t len);
+
+/* Right before store_insert: the write's horizon bound (horizon.h). */
+void		store_write_bound(StoreWrite *w, const StoreRef *s, const char *stream, size_t len);
+
+/* After store_insert: the poke, in this transaction or from the worker. */
+void		store_write_poke(const StoreWrite *w, const StoreRef *s, const char *stream,
+							 int64 position, int64 global_position);
+
 /* Highest position of the stream, or -1 when it has no messages. */
 int64		store_stream_version(const StoreRef *s, const char *stream);
 
@@ -73,5 +98,9 @@ int64		store_insert(const StoreRef *s, Datum id, bool id_null,
  */
 void		store_poke(const StoreRef *s, const char *stream, int64 position,
 					   int64 global_position);
+
+/* The notification's payload (SQL-API.md §11.2), appended to buf. */
+void		store_poke_payload(StringInfo buf, const char *ns_id, const char *stream,
+							   int64 position, int64 global_position);
 
 #endif

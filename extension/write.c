@@ -1,6 +1,6 @@
 /*
- * The write path (DESIGN.md §4) shared by both faces - category lock, stream
- * version, insert, poke - and the Message DB face's write_message and
+ * The write path (DESIGN.md §4) shared by both faces - lock, stream version,
+ * horizon bound, insert, poke - and the Message DB face's write_message and
  * acquire_lock (SQL-API.md §5.1, §5.10) on top of it.
  */
 #include "postgres.h"
@@ -13,8 +13,10 @@
 #include "utils/fmgrprotos.h"
 #include "utils/json.h"
 
+#include "horizon.h"
 #include "msgdb_settings.h"
 #include "names.h"
+#include "poke_queue.h"
 #include "store.h"
 
 #define NOTIFY_PAYLOAD_LIMIT 8000	/* PostgreSQL rejects payloads >= this */
@@ -29,6 +31,66 @@ store_lock_category(const char *stream, size_t len)
 
 	DirectFunctionCall1(pg_advisory_xact_lock_int8, Int64GetDatum(key));
 	return key;
+}
+
+/*
+ * Writers of one stream exclude each other until commit: the version they
+ * read is the stream's last committed one, so positions stay dense and an
+ * expected version is checked exactly. The two-int4 advisory lock space is
+ * separate from Message DB's bigint category locks.
+ */
+static void
+lock_stream(const char *ns_id, const char *stream, size_t len)
+{
+	size_t		ns_len = strlen(ns_id);
+	char	   *key = palloc(ns_len + 1 + len);
+	uint64		h;
+
+	memcpy(key, ns_id, ns_len + 1);
+	memcpy(key + ns_len + 1, stream, len);
+	h = (uint64) store_hash64(key, ns_len + 1 + len);
+	pfree(key);
+	DirectFunctionCall2(pg_advisory_xact_lock_int4,
+						Int32GetDatum((int32) (h >> 32)), Int32GetDatum((int32) h));
+}
+
+int64
+store_write_lock(StoreWrite *w, const char *ns_id, const char *stream, size_t len)
+{
+	int64		category_key = store_hash64(stream, names_category_len(stream, len));
+	bool		horizon_mode = horizon_enabled() && eventodb_write_mode == WRITE_MODE_HORIZON;
+
+	w->deferred_poke = horizon_mode && pokeq_available();
+	w->nsp = InvalidOid;
+	if (!w->deferred_poke)
+		DirectFunctionCall1(pg_advisory_xact_lock_int8, Int64GetDatum(category_key));
+	/* Category-locked writers of a horizon-mode database (no worker could
+	 * be had) must still exclude the stream's other writers. */
+	if (horizon_mode)
+		lock_stream(ns_id, stream, len);
+	return category_key;
+}
+
+void
+store_write_bound(StoreWrite *w, const StoreRef *s, const char *stream, size_t len)
+{
+	HorizonNs	ns;
+
+	if (!horizon_enabled())
+		return;
+	ns = horizon_ns(s->schema);
+	horizon_publish(&ns, false, store_hash64(stream, names_category_len(stream, len)));
+	w->nsp = ns.nsp;
+}
+
+void
+store_write_poke(const StoreWrite *w, const StoreRef *s, const char *stream,
+				 int64 position, int64 global_position)
+{
+	if (w->deferred_poke)
+		pokeq_note(w->nsp, global_position);
+	else
+		store_poke(s, stream, position, global_position);
 }
 
 int64
@@ -91,68 +153,76 @@ store_insert(const StoreRef *s, Datum id, bool id_null,
 }
 
 void
+store_poke_payload(StringInfo buf, const char *ns_id, const char *stream,
+				   int64 position, int64 global_position)
+{
+	int			start = buf->len;
+
+	appendStringInfoString(buf, "{\"ns\":");
+	escape_json(buf, ns_id);
+	appendStringInfoString(buf, ",\"stream\":");
+	escape_json(buf, stream);
+	appendStringInfo(buf, ",\"position\":" INT64_FORMAT ",\"globalPosition\":" INT64_FORMAT "}",
+					 position, global_position);
+	if (buf->len - start >= NOTIFY_PAYLOAD_LIMIT)
+	{
+		/* Too long for NOTIFY: the listener reads the row by its position. */
+		buf->len = start;
+		buf->data[start] = '\0';
+		appendStringInfoString(buf, "{\"ns\":");
+		escape_json(buf, ns_id);
+		appendStringInfo(buf, ",\"globalPosition\":" INT64_FORMAT ",\"truncated\":true}",
+						 global_position);
+	}
+}
+
+void
 store_poke(const StoreRef *s, const char *stream, int64 position,
 		   int64 global_position)
 {
 	StringInfoData buf;
 
 	initStringInfo(&buf);
-	appendStringInfoString(&buf, "{\"ns\":");
-	escape_json(&buf, s->ns_id);
-	appendStringInfoString(&buf, ",\"stream\":");
-	escape_json(&buf, stream);
-	appendStringInfo(&buf, ",\"position\":" INT64_FORMAT ",\"globalPosition\":" INT64_FORMAT "}",
-					 position, global_position);
-	if (buf.len >= NOTIFY_PAYLOAD_LIMIT)
-	{
-		/* Too long for NOTIFY: the listener reads the row by its position. */
-		resetStringInfo(&buf);
-		appendStringInfoString(&buf, "{\"ns\":");
-		escape_json(&buf, s->ns_id);
-		appendStringInfo(&buf, ",\"globalPosition\":" INT64_FORMAT ",\"truncated\":true}",
-						 global_position);
-	}
+	store_poke_payload(&buf, s->ns_id, stream, position, global_position);
 	Async_Notify(POKE_CHANNEL, buf.data);
 	pfree(buf.data);
 }
 
-/*
- * Message DB's acquire_lock: lock on hash_64(category(stream)), notices,
- * the key. NULL takes no lock (pg_advisory_xact_lock is strict) but still
- * prints its notices.
- */
-static bool
-acquire_lock(const char *stream, int64 *key)
+/* Message DB's acquire_lock notices (SQL-API.md §5.10). */
+static void
+acquire_lock_notices(const char *stream, int64 key)
 {
 	char	   *category = NULL;
 
+	if (!msgdb_debug_enabled("message_store.debug_write"))
+		return;
 	if (stream != NULL)
-	{
-		size_t		len = strlen(stream);
-
-		*key = store_lock_category(stream, len);
-		category = pnstrdup(stream, names_category_len(stream, len));
-	}
-	if (msgdb_debug_enabled("message_store.debug_write"))
-	{
-		ereport(NOTICE, (errmsg_internal("\xc2\xbb acquire_lock")));
-		ereport(NOTICE, (errmsg_internal("stream_name: %s", msgdb_or_null(stream))));
-		ereport(NOTICE, (errmsg_internal("_category: %s", msgdb_or_null(category))));
-		if (stream != NULL)
-			ereport(NOTICE, (errmsg_internal("_category_name_hash: " INT64_FORMAT, *key)));
-		else
-			ereport(NOTICE, (errmsg_internal("_category_name_hash: <NULL>")));
-	}
-	return stream != NULL;
+		category = pnstrdup(stream, names_category_len(stream, strlen(stream)));
+	ereport(NOTICE, (errmsg_internal("\xc2\xbb acquire_lock")));
+	ereport(NOTICE, (errmsg_internal("stream_name: %s", msgdb_or_null(stream))));
+	ereport(NOTICE, (errmsg_internal("_category: %s", msgdb_or_null(category))));
+	if (stream != NULL)
+		ereport(NOTICE, (errmsg_internal("_category_name_hash: " INT64_FORMAT, key)));
+	else
+		ereport(NOTICE, (errmsg_internal("_category_name_hash: <NULL>")));
 }
 
+/*
+ * Message DB's acquire_lock: lock on hash_64(category(stream)), notices,
+ * the key - whatever the write mode, so callers that serialise on it
+ * themselves keep working. NULL takes no lock (pg_advisory_xact_lock is
+ * strict) but still prints its notices.
+ */
 Datum
 msgdb_acquire_lock(PG_FUNCTION_ARGS)
 {
 	char	   *stream = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
-	int64		key;
+	int64		key = 0;
 
-	if (!acquire_lock(stream, &key))
+	if (stream != NULL)
+		key = store_lock_category(stream, strlen(stream));
+	acquire_lock_notices(stream, key);
+	if (stream == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_INT64(key);
 }
@@ -186,7 +256,8 @@ write_message_notices(FunctionCallInfo fcinfo, const char *id, const char *strea
 
 /*
  * write_message(id, stream_name, type, data, metadata, expected_version):
- * lock -> version -> expected-version check -> uuid parse -> insert, in
+ * lock -> version -> expected-version check -> uuid parse -> bound ->
+ * insert, in
  * Message DB's order (SQL-API.md §5.1), so a wrong version is reported even
  * for an invalid id, and constraint errors surface unchanged.
  */
@@ -196,13 +267,16 @@ msgdb_write_message(PG_FUNCTION_ARGS)
 	char	   *id = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
 	char	   *stream = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
 	char	   *type = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
-	int64		key;
+	int64		key = 0;
 	int64		version;
 	int64		next;
 	int64		gpos;
 	Datum		uuid = (Datum) 0;
+	StoreWrite	w = {false, InvalidOid};
 
-	acquire_lock(stream, &key);
+	if (stream != NULL)
+		key = store_write_lock(&w, store_message_store.ns_id, stream, strlen(stream));
+	acquire_lock_notices(stream, key);
 
 	SPI_connect();
 	/* stream_version(NULL) matches no row. */
@@ -218,6 +292,9 @@ msgdb_write_message(PG_FUNCTION_ARGS)
 	if (id != NULL)
 		uuid = DirectFunctionCall1(uuid_in, CStringGetDatum(id));
 
+	/* A NULL stream fails the insert's not-null constraint: no bound. */
+	if (stream != NULL)
+		store_write_bound(&w, &store_message_store, stream, strlen(stream));
 	gpos = store_insert(&store_message_store, uuid, id == NULL, stream, type,
 						PG_GETARG_DATUM(3), PG_ARGISNULL(3),
 						PG_GETARG_DATUM(4), PG_ARGISNULL(4), next);
@@ -227,7 +304,7 @@ msgdb_write_message(PG_FUNCTION_ARGS)
 		write_message_notices(fcinfo, id, stream, type, version, next);
 
 	/* The insert succeeded, so the stream name is not NULL here. */
-	store_poke(&store_message_store, stream, next, gpos);
+	store_write_poke(&w, &store_message_store, stream, next, gpos);
 
 	PG_RETURN_INT64(next);
 }

@@ -1,0 +1,46 @@
+/*
+ * SQL entry points of the deferred pokes (poke_queue.h):
+ *
+ * poke_barrier(channel, payload): NOTIFY channel once every poke of writes
+ * committed before the call has been sent. The gateway's all mode uses it
+ * as its barrier: writes acknowledged before a subscription must not be
+ * poked to it, and with pokes sent by the worker a plain NOTIFY could
+ * overtake them.
+ *
+ * poke_sync(timeout_ms): waits until the pokes of writes committed before
+ * the call are sent; false on timeout. For tests and tools.
+ *
+ * write_mode(): the write mode in effect ('horizon' or 'category_lock').
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/builtins.h"
+
+#include "horizon.h"
+#include "poke_queue.h"
+
+PG_FUNCTION_INFO_V1(ev_poke_barrier);
+PG_FUNCTION_INFO_V1(ev_poke_sync);
+PG_FUNCTION_INFO_V1(ev_write_mode);
+
+Datum
+ev_poke_barrier(PG_FUNCTION_ARGS)
+{
+	pokeq_barrier(text_to_cstring(PG_GETARG_TEXT_PP(0)), text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	PG_RETURN_VOID();
+}
+
+Datum
+ev_poke_sync(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(pokeq_sync(PG_GETARG_INT32(0)));
+}
+
+Datum
+ev_write_mode(PG_FUNCTION_ARGS)
+{
+	bool		horizon = horizon_enabled() && eventodb_write_mode == WRITE_MODE_HORIZON;
+
+	PG_RETURN_TEXT_P(cstring_to_text(horizon ? "horizon" : "category_lock"));
+}

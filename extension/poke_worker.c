@@ -1,0 +1,433 @@
+/*
+ * The poke worker of one database (see poke_queue.h): takes committed runs
+ * from the ring, and for each namespace NOTIFYs eventodb_poke for the rows
+ * below the namespace's horizon, in global-position order, many per
+ * transaction.
+ *
+ * Ordering: in every round the worker first computes the horizon H of each
+ * namespace with pending runs, then takes the ring's runs again. A run whose
+ * rows are below H belongs to a writer that withdrew its bound before H was
+ * computed, and writers queue their runs before withdrawing - so all runs
+ * below H are in hand when the worker pokes, and it never pokes a position
+ * after a larger one. A reader that gets the poke computes its own horizon
+ * later, and horizons only grow, so it sees the poked row.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/async.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+
+#include "horizon.h"
+#include "poke_queue.h"
+#include "store.h"
+
+/* Rows poked per namespace and round: bounds one transaction's NOTIFY list. */
+#define ROUND_ROWS 10000
+#define IDLE_WAKE_MS 1000
+#define BUSY_WAKE_MS 10
+
+typedef struct PendingRun
+{
+	PokeRun		r;
+	uint64		ord;
+} PendingRun;
+
+typedef struct NsState
+{
+	Oid			nsp;
+	int64		released;		/* highest position poked (coarse runs skip below) */
+	bool		have_h;
+	int64		h;
+} NsState;
+
+static int	db_index;
+static PokeDb *db;
+
+static PendingRun *pend;
+static int	npend,
+			maxpend;
+static PokeBarrier *bars;
+static int	nbars,
+			maxbars;
+static NsState *nss;
+static int	nns,
+			maxns;
+static uint64 drained;			/* ring ordinal up to which runs are taken */
+
+void		pokeq_worker_detach(int code, Datum arg);
+
+static void *
+grow(void *arr, int *max, Size elem)
+{
+	*max = *max == 0 ? 64 : *max * 2;
+	return arr == NULL ? MemoryContextAlloc(TopMemoryContext, *max * elem)
+		: repalloc(arr, *max * elem);
+}
+
+static NsState *
+ns_state(Oid nsp)
+{
+	for (int i = 0; i < nns; i++)
+		if (nss[i].nsp == nsp)
+			return &nss[i];
+	if (nns == maxns)
+		nss = grow(nss, &maxns, sizeof(NsState));
+	nss[nns].nsp = nsp;
+	nss[nns].released = 0;
+	nss[nns].have_h = false;
+	return &nss[nns++];
+}
+
+/* Moves queued runs and barriers into local memory, freeing ring space. */
+static void
+drain(void)
+{
+	SpinLockAcquire(&db->mutex);
+	while (db->tail < db->head)
+	{
+		if (npend == maxpend)
+		{
+			SpinLockRelease(&db->mutex);
+			pend = grow(pend, &maxpend, sizeof(PendingRun));
+			SpinLockAcquire(&db->mutex);
+			continue;
+		}
+		pend[npend].r = db->ring[db->tail % POKEQ_RING];
+		pend[npend].ord = db->tail;
+		npend++;
+		db->tail++;
+	}
+	drained = db->tail;
+	while (db->btail < db->bhead)
+	{
+		if (nbars == maxbars)
+		{
+			SpinLockRelease(&db->mutex);
+			bars = grow(bars, &maxbars, sizeof(PokeBarrier));
+			SpinLockAcquire(&db->mutex);
+			continue;
+		}
+		bars[nbars++] = db->barriers[db->btail % POKEQ_BARRIERS];
+		db->btail++;
+	}
+	SpinLockRelease(&db->mutex);
+}
+
+static void
+drop_runs_of(Oid nsp)
+{
+	int			n = 0;
+
+	for (int i = 0; i < npend; i++)
+		if (pend[i].r.nsp != nsp)
+			pend[n++] = pend[i];
+	npend = n;
+}
+
+/* The namespace id pokes carry for a schema, NULL when it is not one. */
+static char *
+ns_id_of(const char *schema)
+{
+	static Oid	argtypes[1] = {TEXTOID};
+	Oid			evo;
+	Datum		values[1];
+	bool		isnull;
+	Datum		id;
+
+	if (strcmp(schema, "message_store") == 0)
+		return "default";
+	evo = get_namespace_oid("eventodb", true);
+	if (!OidIsValid(evo) || !OidIsValid(get_relname_relid("namespaces", evo)))
+		return NULL;
+	values[0] = CStringGetTextDatum(schema);
+	if (SPI_execute_plan(plan_for("eventodb", "poke_ns_id",
+								  "SELECT id FROM @S.namespaces WHERE schema_name = $1",
+								  1, argtypes),
+						 values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "eventodb: namespace lookup failed");
+	if (SPI_processed == 0)
+		return NULL;
+	id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? NULL : TextDatumGetCString(id);
+}
+
+/* NOTIFYs every row of [lo, hi]; returns the highest position poked. */
+static int64
+poke_rows(const char *schema, const char *ns_id, int64 lo, int64 hi, int64 released)
+{
+	static Oid	argtypes[2] = {INT8OID, INT8OID};
+	SPIPlanPtr	plan = plan_for(schema, "poke_rows",
+								"SELECT stream_name, position, global_position FROM @S.messages"
+								" WHERE global_position >= $1 AND global_position <= $2"
+								" ORDER BY global_position",
+								2, argtypes);
+	Datum		values[2] = {Int64GetDatum(lo), Int64GetDatum(hi)};
+	StringInfoData payload;
+
+	/* Not read-only: a snapshot taken now, after the horizon was computed. */
+	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "eventodb: poke rows query failed");
+	initStringInfo(&payload);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	row = SPI_tuptable->vals[i];
+		TupleDesc	td = SPI_tuptable->tupdesc;
+		bool		isnull;
+		char	   *stream = TextDatumGetCString(SPI_getbinval(row, td, 1, &isnull));
+		int64		position = DatumGetInt64(SPI_getbinval(row, td, 2, &isnull));
+		int64		gpos = DatumGetInt64(SPI_getbinval(row, td, 3, &isnull));
+
+		resetStringInfo(&payload);
+		store_poke_payload(&payload, ns_id, stream, position, gpos);
+		Async_Notify(POKE_CHANNEL, payload.data);
+		if (gpos > released)
+			released = gpos;
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return released;
+}
+
+static int
+run_cmp(const void *a, const void *b)
+{
+	const PendingRun *x = a;
+	const PendingRun *y = b;
+
+	if (x->r.nsp != y->r.nsp)
+		return x->r.nsp < y->r.nsp ? -1 : 1;
+	if (x->r.lo != y->r.lo)
+		return x->r.lo < y->r.lo ? -1 : 1;
+	return 0;
+}
+
+/*
+ * Pokes the rows of ns's runs below its horizon (at most ROUND_ROWS
+ * positions past the first); runs [first, last) of the sorted pending
+ * array are ns's. Returns whether rows below the horizon remain.
+ */
+static bool
+release_namespace(NsState *ns, int first, int last)
+{
+	char	   *schema = get_namespace_name(ns->nsp);
+	char	   *ns_id = schema ? ns_id_of(schema) : NULL;
+	int64		limit;
+	int64		cur_lo = 0,
+				cur_hi = -1;
+
+	if (ns_id == NULL)
+	{
+		for (int i = first; i < last; i++)
+			pend[i].r.lo = pend[i].r.hi + 1;	/* dropped below */
+		return false;
+	}
+	limit = Min(ns->h, pend[first].r.lo + ROUND_ROWS);
+	for (int i = first; i < last; i++)
+	{
+		PokeRun    *r = &pend[i].r;
+		int64		lo = r->coarse ? Max(r->lo, ns->released + 1) : r->lo;
+		int64		hi = Min(r->hi, limit - 1);
+
+		if (lo > hi)
+		{
+			if (r->coarse && hi == r->hi)
+				r->lo = r->hi + 1;
+			continue;
+		}
+		/* Adjacent or overlapping ranges go out as one query. */
+		if (cur_hi >= cur_lo && lo <= cur_hi + 1)
+			cur_hi = Max(cur_hi, hi);
+		else
+		{
+			if (cur_hi >= cur_lo)
+				ns->released = poke_rows(schema, ns_id, cur_lo, cur_hi, ns->released);
+			cur_lo = lo;
+			cur_hi = hi;
+		}
+		r->lo = hi + 1;
+	}
+	if (cur_hi >= cur_lo)
+		ns->released = poke_rows(schema, ns_id, cur_lo, cur_hi, ns->released);
+	for (int i = first; i < last; i++)
+		if (pend[i].r.lo <= pend[i].r.hi && pend[i].r.lo < ns->h)
+			return true;
+	return false;
+}
+
+/* Barriers whose earlier runs are all poked; after the commit of the round. */
+static void
+release_barriers(uint64 done)
+{
+	int			n = 0;
+
+	for (int i = 0; i < nbars; i++)
+	{
+		if (bars[i].after <= done)
+			Async_Notify(bars[i].channel, bars[i].payload);
+		else
+			bars[n++] = bars[i];
+	}
+	nbars = n;
+}
+
+/* One round; returns whether more work is ready right away. */
+static bool
+poke_round(void)
+{
+	bool		more = false;
+	uint64		done;
+	int			n;
+
+	drain();
+	if (npend == 0 && nbars == 0)
+	{
+		SpinLockAcquire(&db->mutex);
+		db->done = drained;
+		more = db->tail < db->head;
+		SpinLockRelease(&db->mutex);
+		return more;
+	}
+
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "poking");
+	for (int i = 0; i < nns; i++)
+		nss[i].have_h = false;
+	for (int i = 0; i < npend; i++)
+	{
+		NsState    *ns = ns_state(pend[i].r.nsp);
+		HorizonNs	hns;
+
+		if (ns->have_h)
+			continue;
+		hns.nsp = ns->nsp;
+		hns.seq = get_relname_relid("messages_global_position_seq", ns->nsp);
+		if (!OidIsValid(hns.seq))
+		{
+			drop_runs_of(ns->nsp);
+			i = -1;				/* the array changed: rescan */
+			continue;
+		}
+		ns->h = horizon_read(&hns, true, 0);
+		ns->have_h = true;
+		/* import_clear restarted the sequence: positions are reused. */
+		if (ns->h <= ns->released)
+			ns->released = 0;
+	}
+	drain();
+
+	qsort(pend, npend, sizeof(PendingRun), run_cmp);
+	for (int first = 0; first < npend;)
+	{
+		int			last = first;
+		NsState    *ns = ns_state(pend[first].r.nsp);
+
+		while (last < npend && pend[last].r.nsp == ns->nsp)
+			last++;
+		if (ns->have_h && pend[first].r.lo < ns->h)
+			more |= release_namespace(ns, first, last);
+		first = last;
+	}
+
+	/* Runs fully poked leave; the rest keep their ordinals. */
+	n = 0;
+	done = drained;
+	for (int i = 0; i < npend; i++)
+		if (pend[i].r.lo <= pend[i].r.hi)
+		{
+			pend[n++] = pend[i];
+			done = Min(done, pend[i].ord);
+		}
+	npend = n;
+	release_barriers(done);
+
+	PopActiveSnapshot();
+	SPI_finish();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+
+	SpinLockAcquire(&db->mutex);
+	db->done = done;
+	more |= db->tail < db->head;
+	SpinLockRelease(&db->mutex);
+	return more;
+}
+
+void
+eventodb_poke_worker_main(Datum arg)
+{
+	Oid			dboid;
+	int			failures = 0;
+
+	db_index = DatumGetInt32(arg);
+	memcpy(&dboid, MyBgworkerEntry->bgw_extra, sizeof(Oid));
+	db = pokeq_db(db_index);
+
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	before_shmem_exit(pokeq_worker_detach, Int32GetDatum(db_index));
+
+	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
+	pokeq_worker_attach(db_index, dboid);
+	/* Its NOTIFYs are hints, and their commit writes nothing durable. */
+	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
+	pgstat_report_appname("eventodb poke worker");
+
+	for (;;)
+	{
+		bool		more = false;
+		MemoryContext cxt = CurrentMemoryContext;
+
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (db->exit_requested)
+			break;
+
+		PG_TRY();
+		{
+			more = poke_round();
+			failures = 0;
+		}
+		PG_CATCH();
+		{
+			MemoryContextSwitchTo(cxt);
+			EmitErrorReport();
+			FlushErrorState();
+			AbortCurrentTransaction();
+			/* Something in the pending runs keeps failing: drop them
+			 * rather than loop (subscribers re-read on the next poke). */
+			if (++failures >= 3)
+			{
+				ereport(WARNING,
+						(errmsg("eventodb: dropping %d pending poke runs after repeated failures", npend)));
+				npend = 0;
+				failures = 0;
+			}
+			more = false;
+			pg_usleep(100 * 1000L);
+		}
+		PG_END_TRY();
+
+		if (!more)
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 npend > 0 || nbars > 0 ? BUSY_WAKE_MS : IDLE_WAKE_MS,
+							 PG_WAIT_EXTENSION);
+	}
+	proc_exit(0);
+}
