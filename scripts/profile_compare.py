@@ -82,7 +82,8 @@ def main(da, db):
         for p in ("avg", "p50", "p90", "p99", "max"):
             row(f"{label} latency {p} (ms)", get(a, "load", kind, p), get(b, "load", kind, p), lower=True, nd=3)
     roles = [r for r in ("gateway", "backend", "walwriter", "checkpointer", "bgwriter", "autovacuum",
-                         "postgres (all)") if get(a, "cpu", r) or get(b, "cpu", r)]
+                         "pg-other", "postgres (all)")
+             if get(a, "cpu", r, "us_per_op") or get(b, "cpu", r, "us_per_op")]
     for r in roles:
         row(f"CPU µs/op: {r}", get(a, "cpu", r, "us_per_op"), get(b, "cpu", r, "us_per_op"), lower=True, nd=2)
     ga = get(a, "cpu", "gateway", "us_per_op") or 0
