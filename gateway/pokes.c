@@ -348,6 +348,37 @@ pokes_main(void *arg)
 	return NULL;
 }
 
+/*
+ * When writes poke through the extension's deferred poke worker, a plain
+ * NOTIFY could overtake pokes of earlier commits, so the barrier goes
+ * through eventodb.poke_barrier(), which notifies only after those. An
+ * extension without it pokes inside the writing transaction, where
+ * pg_notify() is ordered correctly by itself.
+ */
+static atomic_bool no_poke_barrier;
+
+static PGresult *
+notify_barrier(const char *const *values, char **err)
+{
+	PGresult   *res;
+	const char *state;
+
+	if (!atomic_load(&no_poke_barrier))
+	{
+		res = pool_exec("pokes_barrier",
+						"SELECT eventodb.poke_barrier($1::text, $2::text)", 2, values, err);
+		if (res == NULL || PQresultStatus(res) == PGRES_TUPLES_OK)
+			return res;
+		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		if (state == NULL || strcmp(state, "42883") != 0)
+			return res;
+		PQclear(res);
+		atomic_store(&no_poke_barrier, true);
+	}
+	return pool_exec("pokes_barrier_notify", "SELECT pg_notify($1::text, $2::text)",
+					 2, values, err);
+}
+
 bool
 pokes_send_barrier(uint64_t seq)
 {
@@ -360,13 +391,15 @@ pokes_send_barrier(uint64_t seq)
 	if (!atomic_load(&listening))
 		return false;
 	snprintf(seq_s, sizeof(seq_s), "%" PRIu64, seq);
-	res = pool_exec("pokes_barrier", "SELECT pg_notify($1::text, $2::text)", 2, values, &err);
+	res = notify_barrier(values, &err);
 	if (res == NULL)
 	{
 		free(err);
 		return false;
 	}
 	ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+	if (!ok)
+		log_warn("sse: barrier failed: %s", PQresultErrorMessage(res));
 	PQclear(res);
 	return ok;
 }
