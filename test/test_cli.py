@@ -307,3 +307,15 @@ def test_cli_clients_ignore_server_settings(gw, source):
     code, o, e = run(["export", "--url", url(gw), "--token", tok], env=clean_env(EVENTODB_DB_URL="sqlite://x"))
     assert code == 0, e
     assert len(o.splitlines()) == 5
+
+
+def test_json_log_format_lines_are_json(spawn, prod_db):
+    g = spawn("jsonlog", ["serve", "--port={port}", "--db-url=" + db_url(prod_db), "--token=" + DEFAULT_TOKEN,
+                          "--log-format=json", "--log-level=debug"])
+    g.ok("sys.version")
+    g.rpc("stream.get", token="ns_ZGVmYXVsdA_" + "1" * 64)
+    g.stop()
+    lines = [x for x in g.log_text().splitlines()[1:] if x.strip()]
+    assert lines
+    for line in lines:
+        assert isinstance(json.loads(line), dict), line

@@ -222,7 +222,8 @@ def test_bare_test_mode_starts_empty_each_time(logdir):
             assert g.stop() is not None
 
 
-def test_bare_test_mode_sigterm_closes_sse_and_exits(logdir):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_bare_test_mode_signal_closes_sse_and_exits(logdir, sig):
     from conftest import BIN, clean_env
     port = free_port()
     g = Gateway("bare-sse", [BIN, "--test-mode", "--port=%d" % port, "--token=" + DEFAULT_TOKEN],
@@ -231,7 +232,7 @@ def test_bare_test_mode_sigterm_closes_sse_and_exits(logdir):
         g.wait_healthy(30)
         s = g.subscribe("all=true", token=None)
         s.wait_ready()
-        g.proc.send_signal(signal.SIGTERM)
+        g.proc.send_signal(sig)
         s.read_until(lambda x: x.ended, 20)
         assert s.ended
         assert g.proc.wait(30) is not None
