@@ -92,19 +92,22 @@ eventodb_xact_callback(XactEvent event, void *arg)
 void
 _PG_init(void)
 {
+	/*
+	 * Loaded on first use instead: no shared memory, Message DB's locking.
+	 * (A postmaster-only setting cannot even be defined after start-up.)
+	 */
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
 	DefineCustomEnumVariable("eventodb.write_mode",
 							 "How writers keep category readers gap-free.",
 							 "horizon: writers lock only their stream, readers stop at the commit "
 							 "horizon, a background worker sends the pokes. category_lock: Message "
-							 "DB's category lock held to commit, pokes sent by the writers. Takes "
-							 "effect only with eventodb in shared_preload_libraries; without it, "
-							 "writes always take the category lock.",
+							 "DB's category lock held to commit, pokes sent by the writers. Without "
+							 "eventodb in shared_preload_libraries, writes always take the category "
+							 "lock.",
 							 &eventodb_write_mode, WRITE_MODE_HORIZON, write_modes,
 							 PGC_POSTMASTER, 0, NULL, NULL, NULL);
-
-	/* Loaded on first use instead: no shared memory, Message DB's locking. */
-	if (!process_shared_preload_libraries_in_progress)
-		return;
 
 	prev_shmem_request = shmem_request_hook;
 	shmem_request_hook = eventodb_shmem_request;
