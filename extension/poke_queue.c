@@ -393,7 +393,13 @@ pokeq_wake(void)
 {
 	PokeDb	   *d = this_database();
 
-	if (d != NULL)
+	if (d == NULL)
+		return;
+	/* Pairs with the worker's barrier between announcing its sleep and its
+	 * last look: either it sees our runs and withdrawn bounds, or we see it
+	 * sleeping. */
+	pg_memory_barrier();
+	if (d->sleeping)
 		set_worker_latch(d);
 }
 

@@ -59,6 +59,10 @@ typedef struct PokeDb
 	int			procno;			/* the worker's PGPROC, -1 when none */
 	bool		exit_requested;
 
+	/* Set by the worker when it waits for its latch; writers wake it only
+	 * then (while busy it polls: a signal per commit costs writers CPU). */
+	volatile bool sleeping;
+
 	/* Under mutex. Ordinals count runs ever queued in this database. */
 	slock_t		mutex;
 	uint64		head;			/* next ordinal to queue */

@@ -40,7 +40,11 @@
 /* Rows poked per namespace and round: bounds one transaction's NOTIFY list. */
 #define ROUND_ROWS 10000
 #define IDLE_WAKE_MS 1000
-#define BUSY_WAKE_MS 10
+/* While there is work, rounds every POLL_MS without being woken; after
+ * POLL_IDLE_ROUNDS rounds without progress the worker sleeps until a
+ * writer wakes it. */
+#define POLL_MS 1
+#define POLL_IDLE_ROUNDS 20
 
 typedef struct PendingRun
 {
@@ -285,15 +289,20 @@ release_barriers(uint64 done)
 	nbars = n;
 }
 
-/* One round; returns whether more work is ready right away. */
+/* One round; returns whether more work is ready right away, and in
+ * *progress whether it took or sent anything. */
 static bool
-poke_round(void)
+poke_round(bool *progress)
 {
 	bool		more = false;
 	uint64		done;
+	uint64		tail_before = db->tail;
 	int			n;
+	int			nbars_before;
 
+	*progress = false;
 	drain();
+	*progress = db->tail != tail_before;
 	if (npend == 0 && nbars == 0)
 	{
 		SpinLockAcquire(&db->mutex);
@@ -346,6 +355,7 @@ poke_round(void)
 	}
 
 	/* Runs fully poked leave; the rest keep their ordinals. */
+	*progress |= drained != tail_before;
 	n = 0;
 	done = drained;
 	for (int i = 0; i < npend; i++)
@@ -354,8 +364,11 @@ poke_round(void)
 			pend[n++] = pend[i];
 			done = Min(done, pend[i].ord);
 		}
+	*progress |= npend != n;
 	npend = n;
+	nbars_before = nbars;
 	release_barriers(done);
+	*progress |= nbars != nbars_before;
 
 	PopActiveSnapshot();
 	SPI_finish();
@@ -369,11 +382,45 @@ poke_round(void)
 	return more;
 }
 
+/* A round that survives errors: logged, and after repeated failures the
+ * pending runs are dropped rather than retried forever. */
+static bool
+guarded_round(bool *progress, int *failures)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	bool		more = false;
+
+	*progress = false;
+	PG_TRY();
+	{
+		more = poke_round(progress);
+		*failures = 0;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		if (++*failures >= 3)
+		{
+			ereport(WARNING,
+					(errmsg("eventodb: dropping %d pending poke runs after repeated failures", npend)));
+			npend = 0;
+			*failures = 0;
+		}
+		pg_usleep(100 * 1000L);
+	}
+	PG_END_TRY();
+	return more;
+}
+
 void
 eventodb_poke_worker_main(Datum arg)
 {
 	Oid			dboid;
 	int			failures = 0;
+	int			idle = 0;
 
 	db_index = DatumGetInt32(arg);
 	memcpy(&dboid, MyBgworkerEntry->bgw_extra, sizeof(Oid));
@@ -391,43 +438,37 @@ eventodb_poke_worker_main(Datum arg)
 
 	for (;;)
 	{
-		bool		more = false;
-		MemoryContext cxt = CurrentMemoryContext;
+		bool		more;
+		bool		progress;
 
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 		if (db->exit_requested)
 			break;
-
-		PG_TRY();
+		more = guarded_round(&progress, &failures);
+		if (more)
+			continue;
+		idle = progress ? 0 : idle + 1;
+		if (idle < POLL_IDLE_ROUNDS)
 		{
-			more = poke_round();
-			failures = 0;
-		}
-		PG_CATCH();
-		{
-			MemoryContextSwitchTo(cxt);
-			EmitErrorReport();
-			FlushErrorState();
-			AbortCurrentTransaction();
-			/* Something in the pending runs keeps failing: drop them
-			 * rather than loop (subscribers re-read on the next poke). */
-			if (++failures >= 3)
-			{
-				ereport(WARNING,
-						(errmsg("eventodb: dropping %d pending poke runs after repeated failures", npend)));
-				npend = 0;
-				failures = 0;
-			}
-			more = false;
-			pg_usleep(100 * 1000L);
-		}
-		PG_END_TRY();
-
-		if (!more)
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 npend > 0 || nbars > 0 ? BUSY_WAKE_MS : IDLE_WAKE_MS,
-							 PG_WAIT_EXTENSION);
+							 POLL_MS, PG_WAIT_EXTENSION);
+			continue;
+		}
+
+		/*
+		 * Announce the sleep, then look once more: a writer that queued
+		 * runs or withdrew a bound before seeing the announcement is seen
+		 * by this round (pokeq_wake has the other half).
+		 */
+		db->sleeping = true;
+		pg_memory_barrier();
+		more = guarded_round(&progress, &failures);
+		if (!more && !progress)
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 IDLE_WAKE_MS, PG_WAIT_EXTENSION);
+		db->sleeping = false;
+		idle = 0;
 	}
 	proc_exit(0);
 }
