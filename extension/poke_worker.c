@@ -25,6 +25,7 @@
 #include "postmaster/bgworker.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lmgr.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
@@ -56,6 +57,7 @@ typedef struct NsState
 {
 	Oid			nsp;
 	int64		released;		/* highest position poked (coarse runs skip below) */
+	bool		tried;			/* this round */
 	bool		have_h;
 	int64		h;
 } NsState;
@@ -317,22 +319,30 @@ poke_round(bool *progress)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, "poking");
 	for (int i = 0; i < nns; i++)
-		nss[i].have_h = false;
+		nss[i].tried = nss[i].have_h = false;
 	for (int i = 0; i < npend; i++)
 	{
 		NsState    *ns = ns_state(pend[i].r.nsp);
 		HorizonNs	hns;
+		Oid			table;
 
-		if (ns->have_h)
+		if (ns->tried)
 			continue;
+		ns->tried = true;
 		hns.nsp = ns->nsp;
 		hns.seq = get_relname_relid("messages_global_position_seq", ns->nsp);
-		if (!OidIsValid(hns.seq))
+		table = get_relname_relid("messages", ns->nsp);
+		if (!OidIsValid(hns.seq) || !OidIsValid(table))
 		{
 			drop_runs_of(ns->nsp);
 			i = -1;				/* the array changed: rescan */
 			continue;
 		}
+		/* A namespace locked by DDL (delete, clear) waits for a later
+		 * round; the others' pokes go on. */
+		if (!ConditionalLockRelationOid(table, AccessShareLock) ||
+			!ConditionalLockRelationOid(hns.seq, AccessShareLock))
+			continue;
 		ns->h = horizon_read(&hns, true, 0);
 		ns->have_h = true;
 		/* import_clear restarted the sequence: positions are reused. */

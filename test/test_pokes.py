@@ -235,3 +235,30 @@ def test_prepared_transactions_with_writes_are_refused(db):
         q(w, "PREPARE TRANSACTION 'eventodb_poke_test'")
     assert "PREPARE" in str(e.value)
     w.rollback()
+
+
+def test_a_namespace_locked_by_ddl_does_not_hold_up_the_others(db):
+    connect, lis = db
+    w = connect(autocommit=False)
+    if not horizon_mode(w):
+        pytest.skip("category_lock: writers poke in their own transactions")
+    schema = q(w, "SELECT schema_name FROM eventodb.namespaces WHERE id = 'pk'")[0][0]
+    locker = connect(autocommit=False)
+    q(w, "SELECT eventodb.stream_write('pk', 'lk-1', 'T', '{}', NULL, NULL, NULL)")
+    # Queued behind the writer, it holds the table as soon as the writer commits.
+    with locker.cursor() as cur:
+        cur.execute("SET lock_timeout = '5s'")
+        locker_thread = __import__("threading").Thread(
+            target=cur.execute, args=('LOCK TABLE "%s".messages IN ACCESS EXCLUSIVE MODE' % schema,))
+        locker_thread.start()
+        time.sleep(0.2)
+        w.commit()
+        locker_thread.join()
+    w.autocommit = True
+    write(w, "free-1")
+    got = lis.payloads(0.5)
+    assert msgdb_poke("free-1", 0, 1) in got
+    locker.rollback()
+    sync(w)
+    got += lis.payloads()
+    assert {"ns": "pk", "stream": "lk-1", "position": 0, "globalPosition": 1} in got
