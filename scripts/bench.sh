@@ -44,12 +44,14 @@ WORKLOADS=(
   "gw_category_get_100|gateway|eventodb.category_get, batch 100 (JSON)|1 10|gw-category-get-100|bare-json-category-get-100|no"
   "gw_stream_last|gateway|eventodb.stream_last (JSON)|1 10|gw-stream-last|bare-json-stream-last|no"
   "gw_stream_version|gateway|eventodb.stream_version|1 10|gw-stream-version|bare-version|no"
-  "write_1cat|write|write_message, one category|10|msgdb-write|bare-write-locked|yes"
-  "write_10cat|write|write_message, 10 categories|10|msgdb-write-10cat|bare-write-locked-10cat|yes"
-  "gw_stream_write|write|eventodb.stream_write, one category|10|gw-stream-write|bare-write-locked|no"
+  "write_1cat|write|write_message, one category|10|msgdb-write|bare-write-stream-locked|yes"
+  "write_10cat|write|write_message, 10 categories|10|msgdb-write-10cat|bare-write-stream-locked-10cat|yes"
+  "gw_stream_write|write|eventodb.stream_write, one category|10|gw-stream-write|bare-write-stream-locked|no"
   "ref_insert_unlocked|write|reference: INSERT without lock|10|-|bare-write-unlocked|no"
-  "ref_insert_locked_notify|write|reference: serialised INSERT + NOTIFY, one category|10|-|bare-write-locked-notify|no"
-  "ref_insert_10cat_notify|write|reference: per-category serialised INSERT + NOTIFY, 10 categories|10|-|bare-write-locked-10cat-notify|no"
+  "ref_insert_category_lock|write|reference: INSERT under one category lock held to commit (Message DB's design)|10|-|bare-write-locked|no"
+  "ref_insert_locked_notify|write|reference: the same + NOTIFY|10|-|bare-write-locked-notify|no"
+  "ref_insert_10cat_lock|write|reference: 10 categories, category lock held to commit|10|-|bare-write-locked-10cat|no"
+  "ref_insert_10cat_notify|write|reference: 10 categories, category lock + NOTIFY|10|-|bare-write-locked-10cat-notify|no"
 )
 
 log() { printf '%s\n' "$*" >&2; }
@@ -192,7 +194,8 @@ done
   /usr/bin/python3 "$BENCH_DIR/report.py" "$CSV"
   echo
   echo "ours = this extension (message_store.* / eventodb.*); limit = the same work in plain SQL on an identical"
-  echo "table (scripts/bench/bare-*.sql; writes: version lookup + INSERT under one advisory lock held to commit);"
+  echo "table (scripts/bench/bare-*.sql; writes: version lookup + INSERT under a per-stream advisory lock held to"
+  echo "commit, i.e. our commit-horizon write path; the reference rows show Message DB's category-lock design);"
   echo "Message DB = its 1.3 PL/pgSQL from npm, in its own database. Ratios of medians; > 1 means faster."
   if [ -s "$ERRLOG" ]; then echo; echo "Failed runs (err): see bench/results/latest-errors.log"; fi
 } >"$OUT/bench-$STAMP-$$.md"

@@ -1,4 +1,4 @@
--- limit for write_message over 10 categories: one advisory lock per category
+-- reference (Message DB's write design) over 10 categories: one advisory lock per category held to commit
 \set s random(0, 999)
 \set c :s % 10
 \startpipeline

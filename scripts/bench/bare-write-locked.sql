@@ -1,4 +1,4 @@
--- limit for write_message: version lookup + INSERT serialised by one advisory lock held to commit.
+-- reference (Message DB's write design): version lookup + INSERT serialised by one category lock held to commit.
 -- Pipelined, so that the lock is not held across client round trips (a function call is one).
 \set s random(0, 99)
 \startpipeline
