@@ -6,6 +6,7 @@
 #include "http_client.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -279,7 +280,15 @@ hc_read_head(HcConn *hc, StrBuf *err)
 			v++;
 		if (strcasecmp(line.data, "Content-Length") == 0)
 		{
-			hc->remaining = atoll(v);
+			char	   *end;
+
+			errno = 0;
+			hc->remaining = strtoll(v, &end, 10);
+			if (errno != 0 || end == v || hc->remaining < 0)
+			{
+				sb_puts(err, "invalid Content-Length in the response");
+				goto out;
+			}
 			have_length = true;
 		}
 		else if (strcasecmp(line.data, "Transfer-Encoding") == 0 && strcasestr(v, "chunked"))
@@ -319,8 +328,10 @@ hc_read_body(HcConn *hc, char *out, size_t max)
 			sb_free(&line);
 			return -1;
 		}
+		errno = 0;
 		size = strtoull(line.data, &end, 16);
-		if (end == line.data)
+		/* A size beyond what a long long holds is garbage, not a body. */
+		if (end == line.data || errno != 0 || size > (unsigned long long) LLONG_MAX)
 		{
 			sb_free(&line);
 			return -1;
