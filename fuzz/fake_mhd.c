@@ -140,8 +140,8 @@ find(struct MHD_Connection *c, enum MHD_ValueKind kind, const char *key, size_t 
 
 		if (!(v->kind & kind) || strlen(v->key) != klen)
 			continue;
-		if (kind == MHD_HEADER_KIND ? strncasecmp(v->key, key, klen) == 0
-			: memcmp(v->key, key, klen) == 0)
+		/* libmicrohttpd compares names without regard to case, for every kind */
+		if (strncasecmp(v->key, key, klen) == 0)
 			return v;
 	}
 	return NULL;
@@ -170,6 +170,27 @@ MHD_lookup_connection_value_n(struct MHD_Connection *c, enum MHD_ValueKind kind,
 	if (value_size_ptr)
 		*value_size_ptr = v->value ? v->value_len : 0;
 	return MHD_YES;
+}
+
+int
+MHD_get_connection_values_n(struct MHD_Connection *c, enum MHD_ValueKind kind,
+							MHD_KeyValueIteratorN iterator, void *iterator_cls)
+{
+	int			n = 0;
+
+	for (int i = 0; i < c->nvalues; i++)
+	{
+		const FakeValue *v = &c->values[i];
+
+		if (!(v->kind & kind))
+			continue;
+		n++;
+		if (iterator != NULL &&
+			iterator(iterator_cls, v->kind, v->key, strlen(v->key), v->value,
+					 v->value ? v->value_len : 0) != MHD_YES)
+			break;
+	}
+	return n;
 }
 
 struct MHD_Response *

@@ -212,4 +212,22 @@ seeds("cli_flags", ARGV)
 dictionary("cli_flags", ["--", "-", "=", "url", "token", "input", "gzip", "force", "port",
                          "db-url", "test-mode", "log-level", "log-format", "db-type", "data-dir",
                          "open-admin", "true", "false", "postgres://", "\x00"])
+# ---- HTTP responses read by the export/import CLI (gateway/http_client.c) ----
+RESP = [
+    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 3\r\n\r\n[]\n",
+    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\ndata:\r\n3;ext=1\r\n {}\r\n0\r\nTrailer: x\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\ndata: {\"done\":true,\"imported\":0,\"elapsed\":\"0.0s\"}\n\n",
+    "HTTP/1.0 500 Internal Server Error\r\n\r\n{\"error\":{\"code\":\"BACKEND_ERROR\",\"message\":\"x\"}}",
+    "HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\nx",
+    "HTTP/1.1 200\r\n\r\n", "HTTP/1.1 999 X\nFoo: bar\n\nbody", "garbage\r\n\r\n", "",
+    "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+]
+URLS = ["http://127.0.0.1:8080", "http://[::1]:9/x/", "https://x", "http://h", "http://:80", "x", "",
+        "http://u@h:1/p?q#f", "HTTP://H:65536"]
+hc_items = []
+for i, r in enumerate(RESP):
+    hc_items.append(bytes([i & 1]) + URLS[i % len(URLS)].encode() + b"\n" + r.encode())
+seeds("http_client", hc_items)
+dictionary("http_client", ["HTTP/1.1 ", "200 OK", "\r\n", "Content-Length: ", "Transfer-Encoding: chunked",
+                           "Connection: close", "0\r\n\r\n", "http://", ":", "/"])
 print("corpora written under", os.path.join(HERE, "corpus"))

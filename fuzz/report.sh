@@ -5,10 +5,10 @@
 h=$1
 log=build/logs/$h.log
 [ -f "$log" ] || exit 0
-execs=$(grep 'stat::number_of_executed_units:' "$log" | tail -1 | awk '{print $2}')
-speed=$(grep 'stat::average_exec_per_sec:' "$log" | tail -1 | awk '{print $2}')
-last=$(grep -E '^#[0-9]+' "$log" | tail -1)
-cov=$(echo "$last" | grep -o 'cov: [0-9]*' | awk '{print $2}')
-ft=$(echo "$last" | grep -o 'ft: [0-9]*' | awk '{print $2}')
-corp=$(echo "$last" | grep -o 'corp: [0-9]*/[0-9]*[a-zA-Z]*' | awk '{print $2}')
+execs=$(grep -a 'stat::number_of_executed_units:' "$log" | tail -1 | awk '{print $2}')
+speed=$(grep -a 'stat::average_exec_per_sec:' "$log" | tail -1 | awk '{print $2}')
+last=$(grep -a -E '^#[0-9]+' "$log" | tail -1)
+cov=$(echo "$last" | grep -a -o 'cov: [0-9]*' | awk '{print $2}')
+ft=$(echo "$last" | grep -a -o 'ft: [0-9]*' | awk '{print $2}')
+corp=$(echo "$last" | grep -a -o 'corp: [0-9]*/[0-9]*[a-zA-Z]*' | awk '{print $2}')
 printf '%-14s execs=%-10s exec/s=%-7s cov=%-6s ft=%-6s corpus=%s\n' "$h" "${execs:-?}" "${speed:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}"
