@@ -9,6 +9,7 @@ PACKAGES=(
   build-essential pkg-config
   python3-pytest python3-psycopg2 python3-requests
   curl
+  clang-14 libclang-rt-14-dev   # fuzz/ harnesses and test/test_fuzz_smoke.py (libFuzzer)
 )
 if [ "${EVENTODB_DEPS_EXTRA:-}" != "" ]; then
   # shellcheck disable=SC2206
