@@ -9,7 +9,7 @@ is an expected failure here (and its harness's smoke run too), so the suite
 stays green for everyone while the finding stays visible; once fixed, the
 line goes and the input becomes an ordinary regression test.
 
-EVENTODB_FUZZ_SMOKE_SECONDS sets the seconds per harness (default 8).
+EVENTODB_FUZZ_SMOKE_SECONDS sets the seconds per harness (default 6).
 """
 import concurrent.futures
 import os
@@ -20,7 +20,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FUZZ = os.path.join(ROOT, "fuzz")
-SECONDS = int(os.environ.get("EVENTODB_FUZZ_SMOKE_SECONDS", "8"))
+SECONDS = int(os.environ.get("EVENTODB_FUZZ_SMOKE_SECONDS", "6"))
 
 
 def _harnesses():
