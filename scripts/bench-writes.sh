@@ -30,6 +30,7 @@ log() { printf '%s\n' "$*" >&2; }
 BASE="$(mktemp -d /var/tmp/eventodb-bench-writes-XXXXXX)"
 [ "$(id -u)" -eq 0 ] && chown "$RUN_USER" "$BASE"
 PORT=$(( 56000 + RANDOM % 4000 ))
+while [ -e "/tmp/.s.PGSQL.$PORT" ] || ss -ltn 2>/dev/null | grep -q ":$PORT "; do PORT=$(( 56000 + RANDOM % 4000 )); done
 cleanup() {
   as_owner "$PG_BINDIR/pg_ctl" -D "$BASE/data" -m immediate -w stop >/dev/null 2>&1 || true
   rm -rf "$BASE"
@@ -58,14 +59,15 @@ psql -X -q -v ON_ERROR_STOP=1 -f "$BENCH_DIR/bare-schema.sql" >/dev/null
 psql -X -q -c "VACUUM ANALYZE"
 
 # id | script | modes it runs in ("both" or "ref": mode-independent, horizon round only)
+# (the references run next to the cells they are compared with)
 CELLS=(
+  "bare INSERT, no lock|bare-write-unlocked|ref"
   "write_message, one category|msgdb-write|both"
+  "bare INSERT, one lock held to commit|bare-write-locked|ref"
   "write_message, 10 categories|msgdb-write-10cat|both"
   "eventodb.stream_write, one category|gw-stream-write|both"
   "get_category_messages, batch 100|msgdb-category-get-100|both"
   "eventodb.category_get, batch 100 (JSON)|gw-category-get-100|both"
-  "bare INSERT, no lock|bare-write-unlocked|ref"
-  "bare INSERT, one lock held to commit|bare-write-locked|ref"
 )
 
 CSV="$BASE/runs.csv"

@@ -56,17 +56,23 @@ case "$MODE" in
       as_owner "$PG_BINDIR/pg_ctl" -D "$BASE/data" -m immediate -w stop >/dev/null 2>&1 || true
       rm -rf "$BASE"
     }
-    [ -n "${CHECKER_KEEP_CLUSTER:-}" ] || trap cleanup EXIT
-    echo "checker: cluster in $BASE" >&2
+    # CHECKER_KEEP_CLUSTER=1 leaves the cluster running for a post-mortem.
+    if [ -n "${CHECKER_KEEP_CLUSTER:-}" ]; then echo "checker: cluster in $BASE" >&2; else trap cleanup EXIT; fi
     as_owner "$PG_BINDIR/initdb" -D "$BASE/data" -U "$RUN_USER" --auth=trust --encoding=UTF8 \
       --locale=C.UTF-8 >"$BASE/initdb.log" 2>&1 || { cat "$BASE/initdb.log" >&2; exit 1; }
-    PORT=$(( 56000 + RANDOM % 4000 ))
-    opts="-c port=$PORT -c listen_addresses='' -c unix_socket_directories=$BASE -c max_connections=100"
+    extra=""
     if [ "$MODE" = category_lock ]; then
-      opts="$opts -c shared_preload_libraries=eventodb -c eventodb.write_mode=category_lock"
+      extra="-c shared_preload_libraries=eventodb -c eventodb.write_mode=category_lock"
     fi
-    as_owner "$PG_BINDIR/pg_ctl" -D "$BASE/data" -l "$BASE/postgres.log" -o "$opts" -w -t 60 start >/dev/null || {
-      tail -n 30 "$BASE/postgres.log" >&2; exit 1; }
+    # A random port, another one if something else holds it.
+    for try in 1 2 3 4 5; do
+      PORT=$(( 56000 + RANDOM % 4000 ))
+      opts="-c port=$PORT -c listen_addresses='' -c unix_socket_directories=$BASE -c max_connections=100 $extra"
+      if as_owner "$PG_BINDIR/pg_ctl" -D "$BASE/data" -l "$BASE/postgres.log" -o "$opts" -w -t 60 start >/dev/null; then
+        break
+      fi
+      [ "$try" = 5 ] && { tail -n 30 "$BASE/postgres.log" >&2; exit 1; }
+    done
     export PGHOST="$BASE" PGPORT="$PORT" PGUSER="$RUN_USER"
     run_checker
     ;;
