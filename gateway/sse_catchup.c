@@ -170,6 +170,8 @@ query_rows(const Sub *s, int64_t from, size_t *nrows)
 		return NULL;
 	if (grouped && s->fe.member < 0)
 		return NULL;			/* §9.2: accepted, matches no stream */
+	if (s->name && memchr(s->name, '\0', s->fe.name_len) != NULL)
+		return NULL;			/* no stream or category can hold NUL */
 	snprintf(from_s, sizeof(from_s), "%" PRId64, from);
 	values[0] = s->ns;
 	values[2] = from_s;
