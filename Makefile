@@ -40,6 +40,8 @@ extension/eventodb--$(EXTVERSION).sql: $(sort $(wildcard extension/sql/*.sql))
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 CLUSTER = scripts/cluster.sh
+# No single black-box test may hang the suite (CI has a hard limit).
+TEST_TIMEOUT ?= 300
 
 .PHONY: deps gateway tools asan run test test-extension test-gateway bench \
         profile-baseline profile-compare fuzz cluster-start cluster-stop
@@ -79,7 +81,7 @@ test-extension:
 
 test-gateway:
 	@if [ -d test ] && ls test/test_*.py >/dev/null 2>&1; then \
-	  eval "$$($(CLUSTER) env)" && /usr/bin/python3 -m pytest -q test; \
+	  eval "$$($(CLUSTER) env)" && /usr/bin/python3 -m pytest -q --timeout=$(TEST_TIMEOUT) -ra test; \
 	else echo "no gateway tests yet"; fi
 
 bench: cluster-start

@@ -7,7 +7,7 @@ PACKAGES=(
   postgresql-15 postgresql-client-15 postgresql-contrib postgresql-server-dev-15
   libpq-dev libmicrohttpd-dev libjson-c-dev libssl-dev zlib1g-dev
   build-essential pkg-config
-  python3-pytest python3-psycopg2 python3-requests
+  python3-pytest python3-pytest-timeout python3-psycopg2 python3-requests
   curl
   clang-14 libclang-rt-14-dev   # fuzz/ harnesses and test/test_fuzz_smoke.py (libFuzzer)
 )
