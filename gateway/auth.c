@@ -239,8 +239,7 @@ auth_request(struct MHD_Connection *c, AuthResult *out, enum MHD_Result *ret)
 
 	memset(out, 0, sizeof(*out));
 	*ret = MHD_YES;
-	if (MHD_lookup_connection_value_n(c, MHD_GET_ARGUMENT_KIND, "token", 5,
-									  &token, &len) != MHD_YES || token == NULL)
+	if (!http_query_n(c, "token", &token, &len))
 		len = 0;
 	if (len == 0)
 	{

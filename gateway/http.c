@@ -6,6 +6,7 @@
 #include "log.h"
 #include "strbuf.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 enum MHD_Result
@@ -58,10 +59,59 @@ http_error_n(struct MHD_Connection *c, unsigned status, const char *code,
 	return ret;
 }
 
+/* State of one exact-name query lookup: the first occurrence wins. */
+typedef struct QueryLookup
+{
+	const char *name;
+	size_t		name_len;
+	const char *value;
+	size_t		value_len;
+	bool		found;
+} QueryLookup;
+
+static enum MHD_Result
+query_match(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_len,
+			const char *value, size_t value_len)
+{
+	QueryLookup *q = cls;
+
+	(void) kind;
+	if (key_len != q->name_len || memcmp(key, q->name, key_len) != 0)
+		return MHD_YES;
+	q->value = value;
+	q->value_len = value ? value_len : 0;
+	q->found = true;
+	return MHD_NO;				/* stop: first occurrence wins */
+}
+
+/*
+ * Go's url.Values are case-sensitive; libmicrohttpd's lookup functions are
+ * not (they would let "?FORCE=true" clear a namespace). So walk the arguments
+ * and compare names byte for byte.
+ */
+bool
+http_query_n(struct MHD_Connection *c, const char *name,
+			 const char **value, size_t *value_len)
+{
+	QueryLookup q = {name, strlen(name), NULL, 0, false};
+
+	MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, query_match, &q);
+	if (!q.found || q.value == NULL || q.value_len == 0)
+	{
+		*value = NULL;
+		*value_len = 0;
+		return false;
+	}
+	*value = q.value;
+	*value_len = q.value_len;
+	return true;
+}
+
 const char *
 http_query(struct MHD_Connection *c, const char *name)
 {
-	const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
+	const char *v;
+	size_t		len;
 
-	return (v != NULL && *v != '\0') ? v : NULL;
+	return http_query_n(c, name, &v, &len) ? v : NULL;
 }

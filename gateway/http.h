@@ -3,6 +3,7 @@
 #define GW_HTTP_H
 
 #include <microhttpd.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Queues body (copied) with status and Content-Type. */
@@ -23,7 +24,12 @@ enum MHD_Result http_error_n(struct MHD_Connection *c, unsigned status,
 							 const char *code, const char *message, size_t message_len,
 							 const char *details_json);
 
-/* First value of a query parameter, or NULL; empty values count as absent. */
+/*
+ * First value of a query parameter, or NULL; empty values count as absent.
+ * Names are compared case-sensitively, as Go's url.Values does.
+ */
 const char *http_query(struct MHD_Connection *c, const char *name);
+bool		http_query_n(struct MHD_Connection *c, const char *name,
+						 const char **value, size_t *value_len);
 
 #endif

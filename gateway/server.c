@@ -21,7 +21,14 @@
 
 #define READ_TIMEOUT_S 30		/* to read one request */
 #define IDLE_TIMEOUT_S 120		/* keep-alive between requests */
-#define HEADER_MEMORY (256 * 1024)	/* per-connection header buffer */
+/*
+ * Per-connection memory pool of libmicrohttpd (request head + buffers). It is
+ * what an idle SSE subscription costs: measured with 1000 idle subscribers,
+ * 1 MiB gives 564 MB RSS, 256 KiB 148 MB, 64 KiB 52 MB (target < 64 MB).
+ * 64 KiB still takes request heads of about 30 KiB - far above any real
+ * client's - while Go's server would take up to 1 MiB (noted in README).
+ */
+#define HEADER_MEMORY (64 * 1024)
 
 typedef enum Route
 {
