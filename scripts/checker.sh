@@ -7,7 +7,7 @@
 #
 #   scripts/checker.sh [--mode MODE] [--short] [checker.py options...]
 #
-#   --mode horizon        (default) the project cluster (scripts/cluster.sh:
+#   --mode horizon        (default) the running project cluster (scripts/cluster.sh:
 #                         EVENTODB_CLUSTER_DIR / EVENTODB_PGPORT apply), which
 #                         preloads the library: the commit horizon
 #   --mode category_lock  a throw-away cluster with eventodb.write_mode =
@@ -37,8 +37,8 @@ run_checker() { /usr/bin/python3 "$ROOT/test/checker.py" "${ARGS[@]}"; }
 
 case "$MODE" in
   horizon)
+    # Not started or restarted here: a test session may be using it.
     eval "$("$ROOT/scripts/cluster.sh" env)"
-    "$ROOT/scripts/cluster.sh" start >/dev/null
     mode="$(psql -X -Atd postgres -c "SELECT current_setting('eventodb.write_mode', true)")"
     if [ "$mode" != horizon ]; then
       echo "checker: the project cluster does not run the horizon write mode (eventodb.write_mode='$mode')" >&2
