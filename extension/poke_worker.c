@@ -57,6 +57,7 @@ typedef struct NsState
 {
 	Oid			nsp;
 	int64		released;		/* highest position poked (coarse runs skip below) */
+	int64		released_before;	/* at the start of the round */
 	bool		tried;			/* this round */
 	bool		have_h;
 	int64		h;
@@ -75,6 +76,13 @@ static NsState *nss;
 static int	nns,
 			maxns;
 static uint64 drained;			/* ring ordinal up to which runs are taken */
+
+/* The pending runs as they were before a round's pokes: a round that fails
+ * after changing them is undone, its NOTIFYs having gone with it. */
+static PendingRun *backup;
+static int	nbackup,
+			maxbackup;
+static bool backup_valid = false;
 
 void		pokeq_worker_detach(int code, Datum arg);
 
@@ -275,20 +283,56 @@ release_namespace(NsState *ns, int first, int last)
 	return false;
 }
 
-/* Barriers whose earlier runs are all poked; after the commit of the round. */
+/* NOTIFYs the barriers whose earlier runs are all poked; they leave the
+ * list once the round commits (forget_barriers). */
 static void
 release_barriers(uint64 done)
+{
+	for (int i = 0; i < nbars; i++)
+		if (bars[i].after <= done)
+			Async_Notify(bars[i].channel, bars[i].payload);
+}
+
+static void
+forget_barriers(uint64 done)
 {
 	int			n = 0;
 
 	for (int i = 0; i < nbars; i++)
-	{
-		if (bars[i].after <= done)
-			Async_Notify(bars[i].channel, bars[i].payload);
-		else
+		if (bars[i].after > done)
 			bars[n++] = bars[i];
-	}
 	nbars = n;
+}
+
+static void
+save_pending(void)
+{
+	if (npend > maxbackup)
+	{
+		maxbackup = npend;
+		backup = backup == NULL
+			? MemoryContextAlloc(TopMemoryContext, maxbackup * sizeof(PendingRun))
+			: repalloc(backup, maxbackup * sizeof(PendingRun));
+	}
+	if (npend > 0)
+		memcpy(backup, pend, npend * sizeof(PendingRun));
+	nbackup = npend;
+	for (int i = 0; i < nns; i++)
+		nss[i].released_before = nss[i].released;
+	backup_valid = true;
+}
+
+static void
+restore_pending(void)
+{
+	if (!backup_valid)
+		return;
+	if (nbackup > 0)
+		memcpy(pend, backup, nbackup * sizeof(PendingRun));
+	npend = nbackup;
+	for (int i = 0; i < nns; i++)
+		nss[i].released = nss[i].released_before;
+	backup_valid = false;
 }
 
 /* One round; returns whether more work is ready right away, and in
@@ -352,6 +396,7 @@ poke_round(bool *progress)
 	drain();
 
 	qsort(pend, npend, sizeof(PendingRun), run_cmp);
+	save_pending();
 	for (int first = 0; first < npend;)
 	{
 		int			last = first;
@@ -376,14 +421,16 @@ poke_round(bool *progress)
 		}
 	*progress |= npend != n;
 	npend = n;
-	nbars_before = nbars;
 	release_barriers(done);
-	*progress |= nbars != nbars_before;
 
 	PopActiveSnapshot();
 	SPI_finish();
 	CommitTransactionCommand();
+	backup_valid = false;
 	pgstat_report_activity(STATE_IDLE, NULL);
+	nbars_before = nbars;
+	forget_barriers(done);
+	*progress |= nbars != nbars_before;
 
 	SpinLockAcquire(&db->mutex);
 	db->done = done;
@@ -412,6 +459,7 @@ guarded_round(bool *progress, int *failures)
 		EmitErrorReport();
 		FlushErrorState();
 		AbortCurrentTransaction();
+		restore_pending();
 		if (++*failures >= 3)
 		{
 			ereport(WARNING,
