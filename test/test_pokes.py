@@ -11,6 +11,7 @@ the worker; with category_lock it returns at once (pokes travel inside the
 writer's transaction).
 """
 import json
+import os
 import select
 import time
 
@@ -262,3 +263,37 @@ def test_a_namespace_locked_by_ddl_does_not_hold_up_the_others(db):
     sync(w)
     got += lis.payloads()
     assert {"ns": "pk", "stream": "lk-1", "position": 0, "globalPosition": 1} in got
+
+
+def test_database_ddl_is_not_blocked_by_the_poke_worker(pokedb):
+    """The worker is a session of its database: DROP / RENAME / CREATE ...
+    TEMPLATE would refuse to run while it is connected, so they send it away
+    first; the next write starts a new one."""
+    admin = pg_connect("postgres")
+    admin.autocommit = True
+    names = ["eventodb_bb_ddl_%d_%s" % (os.getpid(), s) for s in ("a", "b", "c")]
+    try:
+        for n in names:
+            q(admin, 'DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % n)
+        q(admin, 'CREATE DATABASE "%s"' % names[0])
+        c = pg_connect(names[0])
+        c.autocommit = True
+        q(c, "CREATE EXTENSION eventodb")
+        write(c, "ddl-1")
+        sync(c)
+        c.close()
+        q(admin, 'CREATE DATABASE "%s" TEMPLATE "%s"' % (names[1], names[0]))
+        q(admin, 'ALTER DATABASE "%s" RENAME TO "%s"' % (names[0], names[2]))
+        c = pg_connect(names[2])
+        c.autocommit = True
+        lis = Listener(names[2])
+        write(c, "ddl-1")
+        sync(c)
+        assert lis.payloads() == [msgdb_poke("ddl-1", 1, 2)]
+        lis.close()
+        c.close()
+        q(admin, 'DROP DATABASE "%s"' % names[2])
+    finally:
+        for n in names:
+            q(admin, 'DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % n)
+        admin.close()
