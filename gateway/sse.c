@@ -266,13 +266,33 @@ sse_free(void *cls)
 
 /* ---- request validation (§9.2) ---- */
 
+/* A query value with its length: form-decoded values may hold NUL bytes. */
+typedef struct QueryValue
+{
+	const char *v;				/* NULL when absent or empty */
+	size_t		len;
+} QueryValue;
+
+static QueryValue
+query(struct MHD_Connection *c, const char *name)
+{
+	QueryValue	q = {NULL, 0};
+
+	if (!http_query_n(c, name, &q.v, &q.len))
+		q.v = NULL;
+	return q;
+}
+
 /* Go's strconv.ParseInt(v, 10, 64): optional sign, decimal digits only. */
 static bool
-parse_int64(const char *v, int64_t *out)
+parse_int64(QueryValue q, int64_t *out)
 {
+	const char *v = q.v;
 	char	   *end;
 	long long	x;
 
+	if (memchr(v, '\0', q.len) != NULL)
+		return false;
 	if (v[0] != '+' && v[0] != '-' && (v[0] < '0' || v[0] > '9'))
 		return false;
 	if ((v[0] == '+' || v[0] == '-') && (v[1] < '0' || v[1] > '9'))
@@ -306,11 +326,13 @@ dup_bytes(const char *s, size_t len)
 enum MHD_Result
 sse_subscribe(struct MHD_Connection *c, const AuthResult *auth)
 {
-	const char *stream = http_query(c, "stream");
-	const char *category = http_query(c, "category");
-	const char *all = http_query(c, "all");
-	const char *position = http_query(c, "position");
-	bool		is_all = all != NULL && strcmp(all, "true") == 0;
+	QueryValue	stream_q = query(c, "stream");
+	QueryValue	category_q = query(c, "category");
+	QueryValue	all = query(c, "all");
+	QueryValue	position = query(c, "position");
+	const char *stream = stream_q.v;
+	const char *category = category_q.v;
+	bool		is_all = all.v != NULL && all.len == 4 && memcmp(all.v, "true", 4) == 0;
 	int64_t		start = 0,
 				member = 0,
 				size = 0;
@@ -324,16 +346,16 @@ sse_subscribe(struct MHD_Connection *c, const AuthResult *auth)
 		return bad_request(c, "Cannot combine 'all' with 'stream' or 'category'");
 	if (stream != NULL && category != NULL)
 		return bad_request(c, "Cannot specify both 'stream' and 'category'");
-	if (position != NULL && !parse_int64(position, &start))
+	if (position.v != NULL && !parse_int64(position, &start))
 		return bad_request(c, "Invalid position parameter");
 	if (category != NULL)
 	{
-		const char *consumer = http_query(c, "consumer");
-		const char *sz = http_query(c, "size");
+		QueryValue	consumer = query(c, "consumer");
+		QueryValue	sz = query(c, "size");
 
-		if (consumer != NULL && !parse_int64(consumer, &member))
+		if (consumer.v != NULL && !parse_int64(consumer, &member))
 			return bad_request(c, "Invalid consumer parameter");
-		if (sz != NULL && !parse_int64(sz, &size))
+		if (sz.v != NULL && !parse_int64(sz, &size))
 			return bad_request(c, "Invalid size parameter");
 		if ((member > 0 || size > 0) && (size == 0 || member >= size))
 			return bad_request(c, "Invalid consumer group: member must be < size");
@@ -351,11 +373,12 @@ sse_subscribe(struct MHD_Connection *c, const AuthResult *auth)
 	s->fe.ns_len = auth->ns_len;
 	if (stream != NULL || category != NULL)
 	{
-		const char *name = stream ? stream : category;
+		QueryValue	name = stream ? stream_q : category_q;
 
-		s->name = dup_bytes(name, strlen(name));
+		/* All bytes, NULs included: "a\0b" is not stream "a". */
+		s->name = dup_bytes(name.v, name.len);
 		s->fe.name = s->name;
-		s->fe.name_len = strlen(name);
+		s->fe.name_len = name.len;
 	}
 	s->fe.kind = is_all ? FAN_ALL : stream ? FAN_STREAM : FAN_CATEGORY;
 	s->fe.member = member;
