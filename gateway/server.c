@@ -16,6 +16,7 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -259,6 +260,37 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 	sb_free(&sb);
 }
 
+/*
+ * libmicrohttpd's default connection limit is FD_SETSIZE - 4 (1020) even
+ * with epoll, so about a thousand idle SSE subscribers would lock every other
+ * client out. Raise the descriptor limit as far as the hard limit allows and
+ * let connections use all of it but a reserve for the database pool, the
+ * LISTEN connection and files.
+ */
+#define FD_RESERVE 256
+
+static unsigned int
+connection_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 1020;
+	if (rl.rlim_cur < rl.rlim_max)
+	{
+		rlim_t		want = rl.rlim_max == RLIM_INFINITY ? 1048576 : rl.rlim_max;
+
+		rl.rlim_cur = want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1048576)
+		rl.rlim_cur = 1048576;
+	if (rl.rlim_cur <= FD_RESERVE + 64)
+		return 64;
+	return (unsigned int) (rl.rlim_cur - FD_RESERVE);
+}
+
 static struct MHD_Daemon *
 start_daemon(unsigned flags, int port, int threads)
 {
@@ -268,6 +300,7 @@ start_daemon(unsigned flags, int port, int threads)
 							MHD_OPTION_THREAD_POOL_SIZE, (unsigned int) threads,
 							MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) IDLE_TIMEOUT_S,
 							MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) HEADER_MEMORY,
+							MHD_OPTION_CONNECTION_LIMIT, connection_limit(),
 							MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 							MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
 							MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int) 1,

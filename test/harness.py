@@ -272,8 +272,10 @@ class SSE:
         self._read_head(timeout)
 
     def _recv(self, timeout):
-        r, _, _ = select.select([self.sock], [], [], max(0.0, timeout))
-        if not r:
+        # poll, not select: tests with thousands of sockets exceed FD_SETSIZE
+        p = select.poll()
+        p.register(self.sock, select.POLLIN)
+        if not p.poll(max(0.0, timeout) * 1000):
             return None
         try:
             data = self.sock.recv(65536)

@@ -385,11 +385,6 @@ def _open_idle(gw, n):
     return socks
 
 
-@pytest.mark.xfail(reason="FINDING: libmicrohttpd's default connection limit (FD_SETSIZE-4 = 1020) "
-                          "plus a 120 s timeout for connections that never sent a request: ~1000 "
-                          "idle sockets lock every other client out (fix request to gateway core: "
-                          "MHD_OPTION_CONNECTION_LIMIT from RLIMIT_NOFILE, raise the soft limit, "
-                          "a 30 s timeout until the first request)", strict=False)
 def test_thousands_of_connections_do_not_lock_others_out(hgw):
     pid = hgw.proc.pid
     fds0 = fd_count(pid)
@@ -409,8 +404,6 @@ def test_thousands_of_connections_do_not_lock_others_out(hgw):
     assert fd_count(pid) <= fds0 + 5
 
 
-@pytest.mark.xfail(reason="FINDING: the same 1020-connection limit caps SSE subscribers (DESIGN.md "
-                          "§7 wants thousands of idle subscribers)", strict=False)
 def test_two_thousand_idle_subscribers(hgw):
     pid = hgw.proc.pid
     ns, tok = hgw.create_ns()
