@@ -3,7 +3,8 @@
 # horizon (eventodb.write_mode = horizon) and Message DB's category lock held
 # to commit (category_lock), against a bare INSERT (no lock) and the same
 # INSERT serialised by one advisory lock held to commit - plus category reads
-# in both modes (the horizon must not slow them down).
+# in both modes and without preloading (no horizon to compute at all: the
+# horizon must not slow reads down).
 #
 # A throw-away cluster on disk (fsync on, like the project cluster), restarted
 # for every mode switch; repetitions interleave the modes so that drift hits
@@ -40,11 +41,14 @@ as_owner "$PG_BINDIR/initdb" -D "$BASE/data" -U "$RUN_USER" --auth=trust --encod
   --locale=C.UTF-8 >"$BASE/initdb.log" 2>&1 || { cat "$BASE/initdb.log" >&2; exit 1; }
 export PGHOST="$BASE" PGPORT="$PORT" PGUSER="$RUN_USER" PGDATABASE=bw
 
+# start horizon|category_lock|nopreload
 start() {
+  local preload="-c shared_preload_libraries=eventodb -c eventodb.write_mode=$1"
+  [ "$1" = nopreload ] && preload=""
   as_owner "$PG_BINDIR/pg_ctl" -D "$BASE/data" -m fast -w stop >/dev/null 2>&1 || true
   as_owner "$PG_BINDIR/pg_ctl" -D "$BASE/data" -l "$BASE/postgres.log" -w -t 60 \
     -o "-c port=$PORT -c listen_addresses='' -c unix_socket_directories=$BASE -c max_connections=100 \
-        -c shared_buffers=256MB -c shared_preload_libraries=eventodb -c eventodb.write_mode=$1" \
+        -c shared_buffers=256MB $preload" \
     start >/dev/null || { tail -n 30 "$BASE/postgres.log" >&2; exit 1; }
 }
 
@@ -80,11 +84,13 @@ run_pgbench() {
 }
 
 for run in $(seq 1 "$RUNS"); do
-  for mode in horizon category_lock; do
+  for mode in horizon category_lock nopreload; do
     start "$mode"
     for c in "${CELLS[@]}"; do
       IFS='|' read -r what script modes <<<"$c"
       [ "$modes" = ref ] && [ "$mode" != horizon ] && continue
+      # Not preloaded, writes are category_lock's: only reads are of interest.
+      [ "$mode" = nopreload ] && [[ "$script" != *get* ]] && continue
       [ -n "${BENCH_ONLY:-}" ] && ! [[ "$script" =~ $BENCH_ONLY ]] && continue
       tps="$(run_pgbench "$script")"
       echo "$what|$([ "$modes" = ref ] && echo ref || echo "$mode")|${tps:-err}" >>"$CSV"
@@ -103,18 +109,21 @@ for what, mode, tps in rows:
         cells.setdefault((what, mode), []).append(float(tps))
 med = {k: statistics.median(v) for k, v in cells.items()}
 bare = med.get(("bare INSERT, no lock", "ref"))
-print("| %s clients, median of %s x %s s | horizon | category_lock | horizon / category_lock | horizon / bare INSERT |" % (clients, runs, secs))
-print("|---|---:|---:|---:|---:|")
+print("| %s clients, median of %s x %s s | horizon | category_lock | not preloaded | horizon / category_lock | horizon / bare INSERT | horizon / not preloaded |" % (clients, runs, secs))
+print("|---|---:|---:|---:|---:|---:|---:|")
 order = []
 for what, mode, _ in rows:
     if what not in order:
         order.append(what)
 for what in order:
     h, l, r = med.get((what, "horizon")), med.get((what, "category_lock")), med.get((what, "ref"))
+    n = med.get((what, "nopreload"))
     if r is not None:
-        print("| %s | %.0f (reference) | | | %s |" % (what, r, "%.2f" % (r / bare) if bare else ""))
+        print("| %s | %.0f (reference) | | | | %s | |" % (what, r, "%.2f" % (r / bare) if bare else ""))
         continue
+    fmt = lambda v: "%.0f" % v if v else ""
     ratio = "%.2f" % (h / l) if h and l else ""
     vs_bare = "%.2f" % (h / bare) if h and bare and "get" not in what else ""
-    print("| %s | %s | %s | %s | %s |" % (what, "%.0f" % h if h else "err", "%.0f" % l if l else "err", ratio, vs_bare))
+    vs_n = "%.2f" % (h / n) if h and n else ""
+    print("| %s | %s | %s | %s | %s | %s | %s |" % (what, fmt(h), fmt(l), fmt(n), ratio, vs_bare, vs_n))
 PY
