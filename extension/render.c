@@ -11,139 +11,23 @@
 #include "utils/fmgrprotos.h"
 #include "utils/numeric.h"
 
+#include "json_escape.h"
 #include "render.h"
 
 static const char hexdigits[] = "0123456789abcdef";
 
-/*
- * Length of the valid UTF-8 sequence at s (Go's utf8.DecodeRune rules: no
- * overlong forms, no surrogates, nothing above U+10FFFF), or 0 if invalid.
- */
-static int
-utf8_valid_len(const unsigned char *s, size_t avail)
+static void
+stringinfo_sink(void *ctx, const char *s, size_t n)
 {
-	unsigned char c = s[0];
-	unsigned char lo = 0x80,
-				hi = 0xbf;
-	int			n;
-
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-	{
-		n = 3;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-	}
-	else if (c >= 0xf0 && c <= 0xf4)
-	{
-		n = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	}
-	else
-		return 0;
-	if (avail < (size_t) n)
-		return 0;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (int i = 2; i < n; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return n;
+	appendBinaryStringInfo((StringInfo) ctx, s, (int) n);
 }
 
 /* Go 1.22+ encoding/json with HTML escaping (json.Marshal's default). */
 void
 render_string(StringInfo buf, const char *str, size_t len)
 {
-	const unsigned char *s = (const unsigned char *) str;
-	size_t		start = 0;
-	size_t		i = 0;
-
 	appendStringInfoChar(buf, '"');
-	while (i < len)
-	{
-		unsigned char c = s[i];
-		const char *esc = NULL;
-		char		u[7];
-		int			n;
-
-		if (c >= 0x80)
-		{
-			n = utf8_valid_len(s + i, len - i);
-			if (n == 3 && c == 0xe2 && s[i + 1] == 0x80 && (s[i + 2] == 0xa8 || s[i + 2] == 0xa9))
-				esc = s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029";
-			else if (n == 0)
-			{
-				esc = "\\ufffd";
-				n = 1;
-			}
-		}
-		else
-		{
-			n = 1;
-			switch (c)
-			{
-				case '"':
-					esc = "\\\"";
-					break;
-				case '\\':
-					esc = "\\\\";
-					break;
-				case '\b':
-					esc = "\\b";
-					break;
-				case '\f':
-					esc = "\\f";
-					break;
-				case '\n':
-					esc = "\\n";
-					break;
-				case '\r':
-					esc = "\\r";
-					break;
-				case '\t':
-					esc = "\\t";
-					break;
-				case '<':
-				case '>':
-				case '&':
-					break;
-				default:
-					if (c >= 0x20)
-					{
-						i++;
-						continue;
-					}
-			}
-			if (esc == NULL)
-			{
-				u[0] = '\\';
-				u[1] = 'u';
-				u[2] = '0';
-				u[3] = '0';
-				u[4] = hexdigits[c >> 4];
-				u[5] = hexdigits[c & 0xf];
-				u[6] = '\0';
-				esc = u;
-			}
-		}
-		if (esc == NULL)
-		{
-			i += n;
-			continue;
-		}
-		appendBinaryStringInfo(buf, str + start, i - start);
-		appendStringInfoString(buf, esc);
-		i += n;
-		start = i;
-	}
-	appendBinaryStringInfo(buf, str + start, len - start);
+	json_escape(str, len, stringinfo_sink, buf);
 	appendStringInfoChar(buf, '"');
 }
 

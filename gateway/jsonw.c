@@ -1,158 +1,30 @@
-/* See jsonw.h. The escaping is Go's encoding/json with HTML escaping on
- * (PROTOCOL.md §2.2), including its byte-at-a-time U+FFFD replacement of
- * invalid UTF-8, so our error texts hash like the original's. */
+/* See jsonw.h. The escaping is common/json_escape.c, the one the extension
+ * renders with, so our error texts hash like the original's. */
 #include "jsonw.h"
+
+#include "json_escape.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <time.h>
 
-static const char hexdigits[] = "0123456789abcdef";
-
-/*
- * Length of the valid UTF-8 sequence at s[0..n), or 0 when invalid: the
- * same acceptance as Go's utf8.DecodeRune (no overlongs, no surrogates,
- * nothing above U+10FFFF). *cp receives the code point.
- */
-static size_t
-utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
+static void
+sb_sink(void *ctx, const char *s, size_t n)
 {
-	unsigned char c = s[0];
-
-	if (c < 0x80)
-	{
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xC2 && c <= 0xDF)
-	{
-		if (n < 2 || (s[1] & 0xC0) != 0x80)
-			return 0;
-		*cp = ((uint32_t) (c & 0x1F) << 6) | (s[1] & 0x3F);
-		return 2;
-	}
-	if (c >= 0xE0 && c <= 0xEF)
-	{
-		unsigned char lo = 0x80,
-					hi = 0xBF;
-
-		if (c == 0xE0)
-			lo = 0xA0;
-		if (c == 0xED)
-			hi = 0x9F;
-		if (n < 3 || s[1] < lo || s[1] > hi || (s[2] & 0xC0) != 0x80)
-			return 0;
-		*cp = ((uint32_t) (c & 0x0F) << 12) | ((uint32_t) (s[1] & 0x3F) << 6) | (s[2] & 0x3F);
-		return 3;
-	}
-	if (c >= 0xF0 && c <= 0xF4)
-	{
-		unsigned char lo = 0x80,
-					hi = 0xBF;
-
-		if (c == 0xF0)
-			lo = 0x90;
-		if (c == 0xF4)
-			hi = 0x8F;
-		if (n < 4 || s[1] < lo || s[1] > hi || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
-			return 0;
-		*cp = ((uint32_t) (c & 0x07) << 18) | ((uint32_t) (s[1] & 0x3F) << 12) |
-			((uint32_t) (s[2] & 0x3F) << 6) | (s[3] & 0x3F);
-		return 4;
-	}
-	return 0;
+	sb_append((StrBuf *) ctx, s, n);
 }
 
 size_t
 jw_utf8_seq(const char *s, size_t n, uint32_t *cp)
 {
-	return utf8_seq((const unsigned char *) s, n, cp);
+	return json_utf8_seq(s, n, cp);
 }
 
 void
 jw_string(StrBuf *sb, const char *s, size_t len)
 {
-	const unsigned char *p = (const unsigned char *) s;
-	size_t		i = 0,
-				start = 0;
-
 	sb_putc(sb, '"');
-	while (i < len)
-	{
-		unsigned char c = p[i];
-		const char *esc = NULL;
-		char		ubuf[7];
-		uint32_t	cp;
-		size_t		n;
-
-		if (c >= 0x80)
-		{
-			n = utf8_seq(p + i, len - i, &cp);
-			if (n != 0 && cp != 0x2028 && cp != 0x2029)
-			{
-				i += n;
-				continue;
-			}
-			sb_append(sb, s + start, i - start);
-			if (n == 0)
-			{
-				sb_puts(sb, "\\ufffd");
-				i += 1;
-			}
-			else
-			{
-				sb_puts(sb, cp == 0x2028 ? "\\u2028" : "\\u2029");
-				i += n;
-			}
-			start = i;
-			continue;
-		}
-		switch (c)
-		{
-			case '"':
-				esc = "\\\"";
-				break;
-			case '\\':
-				esc = "\\\\";
-				break;
-			case '\n':
-				esc = "\\n";
-				break;
-			case '\r':
-				esc = "\\r";
-				break;
-			case '\t':
-				esc = "\\t";
-				break;
-			case '\b':
-				esc = "\\b";
-				break;
-			case '\f':
-				esc = "\\f";
-				break;
-			default:
-				if (c < 0x20 || c == '<' || c == '>' || c == '&')
-				{
-					ubuf[0] = '\\';
-					ubuf[1] = 'u';
-					ubuf[2] = '0';
-					ubuf[3] = '0';
-					ubuf[4] = hexdigits[c >> 4];
-					ubuf[5] = hexdigits[c & 0xF];
-					ubuf[6] = '\0';
-					esc = ubuf;
-				}
-				break;
-		}
-		if (esc != NULL)
-		{
-			sb_append(sb, s + start, i - start);
-			sb_puts(sb, esc);
-			start = i + 1;
-		}
-		i++;
-	}
-	sb_append(sb, s + start, len - start);
+	json_escape(s, len, sb_sink, sb);
 	sb_putc(sb, '"');
 }
 
