@@ -119,13 +119,20 @@ while [ $(( $(date +%s) - START )) -lt "$DURATION" ]; do
 done
 for p in "${PIDS[@]}"; do wait "$p" || true; done
 PIDS=()
-# Closed subscriptions are noticed at the next write to them: the heartbeat
-# (20 s) at the latest. Give descriptors two heartbeats to come back.
+# Closed subscriptions are noticed at the next write to them (the 20 s
+# heartbeat at the latest); connections whose peer vanished mid-request at
+# the connection timeout (120 s). Wait that long for descriptors to return.
 FD0=$(sed -n 2p "$OUT/samples.csv" | cut -d, -f3)
-for _ in $(seq 60); do
-  [ "$(ls "/proc/$GW_PID/fd" | wc -l)" -le $((FD0 + 8)) ] && break
+IDLE0=$(date +%s)
+while [ $(( $(date +%s) - IDLE0 )) -lt 150 ]; do
+  pool=$(psql -X -Atq -d postgres -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND datname = 'soak'" 2>/dev/null || echo 0)
+  [ "$(ls "/proc/$GW_PID/fd" | wc -l)" -le $((FD0 + pool + 8)) ] && break
+  if [ $(( $(date +%s) - IDLE0 )) = 30 ]; then
+    echo "soak: after 30 s idle: $(ss -tn state close-wait "sport = :$GW_PORT" | tail -n +2 | wc -l) connections in CLOSE-WAIT (peer gone, not yet noticed)"
+  fi
   sleep 1
 done
+echo "soak: descriptors settled $(( $(date +%s) - IDLE0 )) s after the load stopped"
 sample 1
 
 echo "soak: load-test: $(tail -c 600 "$OUT/load-test.log" | tr '\n' ' ' | cut -c1-400)"

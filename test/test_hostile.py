@@ -375,6 +375,25 @@ def test_trickling_clients_do_not_block_others(hgw):
     assert hgw.ok("sys.health")["status"] == "ok"
 
 
+@pytest.mark.xfail(reason="FINDING: a client that sends part of a request head and closes leaves "
+                          "the server side in CLOSE-WAIT until the 120 s connection timeout "
+                          "(libmicrohttpd misses the EOF); with the 1020-connection limit a few "
+                          "such connections per second lock everybody out", strict=False)
+def test_abandoned_request_heads_are_released_promptly(hgw):
+    pid = hgw.proc.pid
+    fds0 = fd_count(pid)
+    for head in (b"GET /health HTTP/1.1\r\nHost:", b"GET /health HTTP/1.1\r\n", b"GET /hea"):
+        for _ in range(30):
+            s = socket.create_connection((hgw.host, hgw.port), timeout=5)
+            s.sendall(head)
+            s.close()
+    deadline = time.monotonic() + 5
+    while fd_count(pid) > fds0 + 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert fd_count(pid) <= fds0 + 3, "%d descriptors held 5 s after 90 clients left" % (
+        fd_count(pid) - fds0)
+
+
 def _open_idle(gw, n):
     socks = []
     for _ in range(n):
