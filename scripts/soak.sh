@@ -94,11 +94,13 @@ sample() {
   conns=$(psql -X -Atq -d postgres -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND datname = 'soak'" 2>/dev/null || echo -1)
   echo "$(( $(date +%s) - START )),$rss,$fds,$thr,$conns,$idle" >> "$OUT/samples.csv"
   printf 'soak: t=%4ss rss=%6.1f MiB fds=%4s threads=%3s pg_conns=%3s%s\n' "$(( $(date +%s) - START ))" \
-    "$(awk -v r="$rss" 'BEGIN{print r/1024}')" "$fds" "$thr" "$conns" "$([ "$idle" = 1 ] && echo ' (idle)')"
+    "$(awk -v r="$rss" 'BEGIN{print r/1024}')" "$fds" "$thr" "$conns" \
+    "$(case "$idle" in 1) echo ' (idle, load stopped)' ;; 2) echo ' (baseline, no load yet)' ;; esac)"
 }
 
 echo "elapsed_s,rss_kb,fds,threads,pg_conns,idle" > "$OUT/samples.csv"
 START=$(date +%s)
+sample 2						# the baseline, before any load
 "$LOADTEST" --url "$URL" --token "$TOKEN" --workers 8 --duration "$DURATION" --write-ratio 0.5 \
   --streams 200 --categories 4 --rate "$RATE" --progress 0 --json "$OUT/load-test.json" \
   >"$OUT/load-test.log" 2>&1 &
@@ -111,7 +113,6 @@ $PY "$ROOT/scripts/soak/churn.py" --url "$URL" --token "$TOKEN" --duration "$DUR
   >"$OUT/churn.json" 2>"$OUT/churn.err" &
 PIDS+=($!)
 
-sample
 while [ $(( $(date +%s) - START )) -lt "$DURATION" ]; do
   sleep "$INTERVAL"
   kill -0 "$GW_PID" 2>/dev/null || { echo "soak: FAIL: the gateway died"; tail -30 "$OUT/gateway.log"; exit 1; }

@@ -7,8 +7,8 @@ smallest value of the last third exceeds the largest value of the first
 third by more than a tolerance (RSS: max(16 MiB, 10 %); descriptors: 20;
 PostgreSQL connections: 2). A leak keeps every late sample above every
 early one; load noise does not. The least-squares slope is reported too.
-The optional idle sample (taken after the load stopped, marked idle=1) must
-show the connections gone: descriptors back within 8 of the first sample
+The baseline sample (idle=2, before any load) and the sample taken after
+the load stopped (idle=1) must show the connections gone: descriptors back within 8 of the first sample
 (plus the pool's lazily opened database connections).
 
 usage: judge.py samples.csv [--max-pg-conns N]
@@ -30,13 +30,14 @@ def main():
     if "--max-pg-conns" in sys.argv:
         max_pg = int(sys.argv[sys.argv.index("--max-pg-conns") + 1])
     rows = list(csv.DictReader(open(path)))
-    load = [r for r in rows if r.get("idle", "0") != "1"]
+    base = [r for r in rows if r.get("idle", "0") == "2"]
+    load = [r for r in rows if r.get("idle", "0") == "0"]
     idle = [r for r in rows if r.get("idle", "0") == "1"]
     print("%8s %10s %6s %8s %9s %s" % ("t(s)", "RSS(MiB)", "fds", "threads", "pg_conns", ""))
     for r in rows:
         print("%8s %10.1f %6s %8s %9s %s" % (r["elapsed_s"], int(r["rss_kb"]) / 1024, r["fds"],
                                              r["threads"], r["pg_conns"],
-                                             "idle" if r.get("idle") == "1" else ""))
+                                             {"1": "idle", "2": "baseline"}.get(r.get("idle"), "")))
     failures = []
     warm = max(3, len(load) // 5)
     body = load[warm:]
@@ -61,10 +62,11 @@ def main():
         print("judge: peak PostgreSQL connections %d (limit %d)" % (peak, max_pg))
         if peak > max_pg:
             failures.append("pg_conns above the pool size")
-    if idle and load:
+    if idle and (base or load):
         # the pool opens its connections lazily: those are not left-overs
-        f0, fi = int(load[0]["fds"]), int(idle[-1]["fds"])
-        pool = max(0, int(idle[-1]["pg_conns"]) - int(load[0]["pg_conns"]))
+        ref = (base or load)[0]
+        f0, fi = int(ref["fds"]), int(idle[-1]["fds"])
+        pool = max(0, int(idle[-1]["pg_conns"]) - int(ref["pg_conns"]))
         print("judge: descriptors first %d, after the load stopped %d (%d more pooled database "
               "connections)" % (f0, fi, pool))
         if fi > f0 + pool + 8:
