@@ -87,7 +87,7 @@ test-gateway:
 bench: cluster-start
 	scripts/bench.sh
 
-profile-baseline: cluster-start
+profile-baseline: deps
 	scripts/profile-baseline.sh
 
 profile-compare:
