@@ -230,4 +230,39 @@ for i, r in enumerate(RESP):
 seeds("http_client", hc_items)
 dictionary("http_client", ["HTTP/1.1 ", "200 OK", "\r\n", "Content-Length: ", "Transfer-Encoding: chunked",
                            "Connection: close", "0\r\n\r\n", "http://", ":", "/"])
+# ---- what a server at --url answers the export/import subcommands ------------
+def http_ok(body, extra=""):
+    return "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n%sContent-Length: %d\r\n\r\n%s" % (
+        extra, len(body.encode()), body)
+
+MSG = '["0195b3c2-7d1e-7a80-9c55-1f2e3d4c5b6a","account-1","Deposited",0,%d,{"amount":100},%s,"%s"]'
+PAGES = [
+    "[" + MSG % (17, "null", "2025-03-01T09:15:02.123456Z") + "," + MSG % (18, '{"a":1}', "2025-03-01T09:15:03Z") + "]\n",
+    "[" + MSG % (-5, "null", "garbage") + "]\n",
+    '[[1,2],["x"],{},null,[null,null,null,null,null,null,null,null]]\n',
+    '[["id","s","t",0,5,null,null,"2025-03-01T09:15:02Z"]]\n',
+    '{"error":{"code":"AUTH_UNAUTHORIZED","message":"Token not authorized for namespace"}}\n',
+]
+cli_items = []
+for mode in (0, 2, 4, 6, 8):
+    for page in PAGES:
+        cli_items.append(bytes([mode]) + http_ok(page).encode())
+    cli_items.append(bytes([mode]) + (http_ok(PAGES[0]) + "\0\0\0" + http_ok(PAGES[0])).encode())
+cli_items.append(b"\x00HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\n\r\n{}")
+EVENTS = [
+    'data: {"imported":1000,"gpos":1000}\n\ndata: {"done":true,"imported":1001,"elapsed":"0.3s"}\n\n',
+    'data: {"error":"POSITION_EXISTS","message":"global position already exists: 47","line":15}\n\n',
+    'data: {"error":"INVALID_JSON","message":"malformed JSON at line 1: x"}\n\n',
+    'data: not json\n\ndata: {"done":false}\n\n', ': comment\n\n', 'data: {"done":true}',
+]
+for ev in EVENTS:
+    cli_items.append(b"\x01HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n" + ev.encode())
+    cli_items.append(b"\x01HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n"
+                     % (len(ev.encode()), ev.encode()))
+cli_items.append(b"\x01HTTP/1.1 500 Internal Server Error\r\nContent-Length: 52\r\n\r\n"
+                 b'{"error":{"code":"CLEAR_FAILED","message":"boom"}}\n\n')
+seeds("cli_client", cli_items)
+dictionary("cli_client", ["HTTP/1.1 200 OK\r\n", "Content-Length: ", "Transfer-Encoding: chunked\r\n",
+                          "\r\n\r\n", "data: ", '"done":true', '"error":', '"imported":', '"line":',
+                          "\x00\x00\x00", "2025-03-01T09:15:02Z", "9223372036854775807", "[[", "]]"])
 print("corpora written under", os.path.join(HERE, "corpus"))
