@@ -15,7 +15,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PG_BINDIR="${PG_BINDIR:-$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)}"
 # pg_config from postgresql-common may point at /usr/bin; the server binaries live here.
 if [ ! -x "$PG_BINDIR/initdb" ]; then PG_BINDIR=/usr/lib/postgresql/15/bin; fi
-PORT="${EVENTODB_PGPORT:-54329}"
+# Default port below the kernel's ephemeral range (32768-60999), where an
+# outgoing connection can hold a port for a moment and make the server fail
+# to bind. An existing cluster keeps the port it was initialised with.
+DEFAULT_PORT=25329
 MARKER_NAME="eventodb-cluster.marker"
 
 if [ "$(id -u)" -eq 0 ]; then
@@ -46,6 +49,20 @@ SOCK="$BASE/run"
 LOG="$BASE/postgres.log"
 
 is_ours() { [ -f "$DATA/$MARKER_NAME" ]; }
+
+port_busy() { ss -Htan "sport = :$1" 2>/dev/null | grep -q .; }
+
+pick_port() {
+  if [ -n "${EVENTODB_PGPORT:-}" ]; then echo "$EVENTODB_PGPORT"; return; fi
+  if is_ours; then
+    local p; p="$(sed -n "s/^port = \([0-9]*\)$/\1/p" "$DATA/postgresql.conf" | tail -1)"
+    if [ -n "$p" ]; then echo "$p"; return; fi
+  fi
+  local p=$DEFAULT_PORT
+  while port_busy "$p"; do p=$((p + 1)); done
+  echo "$p"
+}
+PORT="$(pick_port)"
 
 cmd_init() {
   if is_ours; then echo "cluster: already initialised at $DATA"; return 0; fi
