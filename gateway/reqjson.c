@@ -4,6 +4,7 @@
  * The result is still a json-c tree, so handlers use json-c's accessors. */
 #include "reqjson.h"
 
+#include "json_lex.h"
 #include "jsonw.h"
 
 #include <errno.h>
@@ -41,26 +42,6 @@ typedef struct Parser
 
 static bool parse_value(Parser *p, int level, Mode mode, struct json_object **out, StrBuf *text);
 
-static void
-quote_char(StrBuf *sb, unsigned char c)
-{
-	static const char *const ctl = "\a\b\f\n\r\t\v";
-	static const char *const ctlname = "abfnrtv";
-
-	if (c == '\'')
-		sb_puts(sb, "'\\''");
-	else if (c >= 0x20 && c < 0x7f)
-		sb_printf(sb, "'%c'", c);
-	else if (c != 0 && strchr(ctl, c) != NULL)
-		sb_printf(sb, "'\\%c'", ctlname[strchr(ctl, c) - ctl]);
-	else if (c < 0x80)
-		sb_printf(sb, "'\\x%02x'", c);
-	else if (c < 0xA1 || c == 0xAD)
-		sb_printf(sb, "'\\u%04x'", c);
-	else
-		sb_printf(sb, "'%c%c'", 0xC0 | (c >> 6), 0x80 | (c & 0x3F));
-}
-
 static bool
 fail_eof(Parser *p)
 {
@@ -80,27 +61,28 @@ fail_char(Parser *p, const char *context)
 		return fail_eof(p);
 	if (!p->failed)
 	{
+		char		q[JL_QUOTE_MAX];
+
+		jl_quote_char((unsigned char) p->s[p->pos], q);
 		sb_reset(p->err);
-		sb_puts(p->err, "invalid character ");
-		quote_char(p->err, (unsigned char) p->s[p->pos]);
-		sb_putc(p->err, ' ');
-		sb_puts(p->err, context);
+		sb_printf(p->err, "invalid character %s %s", q, context);
 		p->failed = true;
 	}
 	return false;
 }
 
+/* A json_lex.h scanner's result: context NULL or the syntax error. */
+static bool
+lexed(Parser *p, const char *context)
+{
+	return context == NULL || fail_char(p, context);
+}
+
 static void
 skip_ws(Parser *p)
 {
-	while (p->pos < p->len)
-	{
-		char		c = p->s[p->pos];
-
-		if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
-			break;
+	while (p->pos < p->len && jl_is_ws(p->s[p->pos]))
 		p->pos++;
-	}
 }
 
 static struct json_object *
@@ -113,243 +95,23 @@ placeholder(char *tag, const char *text, size_t len)
 	return o;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Four hex digits at s[pos..]; -1 when not there. */
-static int32_t
-read_u4(const Parser *p, size_t pos)
-{
-	int32_t		v = 0;
-
-	if (pos + 4 > p->len)
-		return -1;
-	for (int i = 0; i < 4; i++)
-	{
-		int			h = hexval(p->s[pos + i]);
-
-		if (h < 0)
-			return -1;
-		v = v * 16 + h;
-	}
-	return v;
-}
-
-static void
-put_utf8(StrBuf *sb, uint32_t cp)
-{
-	char		b[4];
-
-	if (cp < 0x80)
-		sb_putc(sb, (char) cp);
-	else if (cp < 0x800)
-	{
-		b[0] = (char) (0xC0 | (cp >> 6));
-		b[1] = (char) (0x80 | (cp & 0x3F));
-		sb_append(sb, b, 2);
-	}
-	else if (cp < 0x10000)
-	{
-		b[0] = (char) (0xE0 | (cp >> 12));
-		b[1] = (char) (0x80 | ((cp >> 6) & 0x3F));
-		b[2] = (char) (0x80 | (cp & 0x3F));
-		sb_append(sb, b, 3);
-	}
-	else
-	{
-		b[0] = (char) (0xF0 | (cp >> 18));
-		b[1] = (char) (0x80 | ((cp >> 12) & 0x3F));
-		b[2] = (char) (0x80 | ((cp >> 6) & 0x3F));
-		b[3] = (char) (0x80 | (cp & 0x3F));
-		sb_append(sb, b, 4);
-	}
-}
-
-/*
- * String at p->pos (on the opening quote). Decoded bytes go to out unless
- * it is NULL (validation only).
- */
+/* String at p->pos; decoded bytes go to out unless it is NULL. */
 static bool
 parse_string(Parser *p, StrBuf *out)
 {
-	p->pos++;
-	for (;;)
-	{
-		unsigned char c;
-
-		if (p->pos >= p->len)
-			return fail_eof(p);
-		c = (unsigned char) p->s[p->pos];
-		if (c == '"')
-		{
-			p->pos++;
-			return true;
-		}
-		if (c < 0x20)
-			return fail_char(p, "in string literal");
-		if (c == '\\')
-		{
-			char		e;
-
-			if (p->pos + 1 >= p->len)
-				return fail_eof(p);
-			e = p->s[p->pos + 1];
-			if (e == 'u')
-			{
-				int32_t		r = read_u4(p, p->pos + 2);
-				uint32_t	cp;
-
-				if (r < 0)
-				{
-					/* point at the offending character for the message */
-					size_t		k = p->pos + 2;
-
-					while (k < p->len && k < p->pos + 6 && hexval(p->s[k]) >= 0)
-						k++;
-					p->pos = k;
-					return fail_char(p, "in \\u hexadecimal character escape");
-				}
-				p->pos += 6;
-				cp = (uint32_t) r;
-				if (cp >= 0xD800 && cp < 0xE000)
-				{
-					int32_t		r2 = -1;
-
-					if (cp < 0xDC00 && p->pos + 1 < p->len &&
-						p->s[p->pos] == '\\' && p->s[p->pos + 1] == 'u')
-						r2 = read_u4(p, p->pos + 2);
-					if (r2 >= 0xDC00 && r2 < 0xE000)
-					{
-						cp = 0x10000 + ((cp - 0xD800) << 10) + ((uint32_t) r2 - 0xDC00);
-						p->pos += 6;
-					}
-					else
-						cp = 0xFFFD;
-				}
-				if (out)
-					put_utf8(out, cp);
-				continue;
-			}
-			switch (e)
-			{
-				case '"':
-				case '\\':
-				case '/':
-					c = (unsigned char) e;
-					break;
-				case 'b':
-					c = '\b';
-					break;
-				case 'f':
-					c = '\f';
-					break;
-				case 'n':
-					c = '\n';
-					break;
-				case 'r':
-					c = '\r';
-					break;
-				case 't':
-					c = '\t';
-					break;
-				default:
-					p->pos++;
-					return fail_char(p, "in string escape code");
-			}
-			if (out)
-				sb_putc(out, (char) c);
-			p->pos += 2;
-			continue;
-		}
-		if (c < 0x80)
-		{
-			size_t		start = p->pos;
-
-			while (p->pos < p->len)
-			{
-				c = (unsigned char) p->s[p->pos];
-				if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80)
-					break;
-				p->pos++;
-			}
-			if (out)
-				sb_append(out, p->s + start, p->pos - start);
-			continue;
-		}
-		{
-			uint32_t	cp;
-			size_t		n = jw_utf8_seq(p->s + p->pos, p->len - p->pos, &cp);
-
-			if (n == 0)
-			{
-				if (out)
-					sb_puts(out, "\xEF\xBF\xBD");
-				p->pos++;
-			}
-			else
-			{
-				if (out)
-					sb_append(out, p->s + p->pos, n);
-				p->pos += n;
-			}
-		}
-	}
-}
-
-static bool
-is_digit(Parser *p)
-{
-	return p->pos < p->len && p->s[p->pos] >= '0' && p->s[p->pos] <= '9';
+	return lexed(p, jl_scan_string(p->s, p->len, &p->pos, out));
 }
 
 static bool
 parse_number(Parser *p, Mode mode, struct json_object **out, StrBuf *text)
 {
 	size_t		start = p->pos;
-	bool		integral = true;
+	bool		integral;
 	char	   *copy;
 	size_t		n;
 
-	if (p->s[p->pos] == '-')
-	{
-		p->pos++;
-		if (!is_digit(p))
-			return fail_char(p, "in numeric literal");
-	}
-	if (p->s[p->pos] == '0')
-		p->pos++;
-	else
-		while (is_digit(p))
-			p->pos++;
-	if (p->pos < p->len && p->s[p->pos] == '.')
-	{
-		integral = false;
-		p->pos++;
-		if (!is_digit(p))
-			return fail_char(p, "after decimal point in numeric literal");
-		while (is_digit(p))
-			p->pos++;
-	}
-	if (p->pos < p->len && (p->s[p->pos] == 'e' || p->s[p->pos] == 'E'))
-	{
-		integral = false;
-		p->pos++;
-		if (p->pos < p->len && (p->s[p->pos] == '+' || p->s[p->pos] == '-'))
-			p->pos++;
-		if (!is_digit(p))
-			return fail_char(p, "in exponent of numeric literal");
-		while (is_digit(p))
-			p->pos++;
-	}
+	if (!lexed(p, jl_scan_number(p->s, p->len, &p->pos, &integral)))
+		return false;
 	n = p->pos - start;
 	copy = strndup(p->s + start, n);
 	if (copy == NULL)
@@ -380,27 +142,10 @@ parse_number(Parser *p, Mode mode, struct json_object **out, StrBuf *text)
 static bool
 parse_literal(Parser *p, const char *word, Mode mode, struct json_object **out, StrBuf *text)
 {
-	size_t		wl = strlen(word);
+	char		ctx[JL_CONTEXT_MAX];
 
-	for (size_t i = 0; i < wl; i++)
-	{
-		if (p->pos + i >= p->len)
-			return fail_eof(p);
-		if (p->s[p->pos + i] != word[i])
-		{
-			StrBuf		ctx = STRBUF_INIT;
-			bool		r;
-
-			sb_printf(&ctx, "in literal %s (expecting ", word);
-			quote_char(&ctx, (unsigned char) word[i]);
-			sb_putc(&ctx, ')');
-			p->pos += i;
-			r = fail_char(p, ctx.data);
-			sb_free(&ctx);
-			return r;
-		}
-	}
-	p->pos += wl;
+	if (!lexed(p, jl_scan_literal(p->s, p->len, &p->pos, word, ctx)))
+		return false;
 	if (mode == MODE_TEXT)
 		sb_puts(text, word);
 	else if (mode == MODE_BUILD)
