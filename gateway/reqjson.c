@@ -169,6 +169,38 @@ key_wanted(const char *const *keys, const char *k, size_t len)
 	return false;
 }
 
+/* Opens an object or array at p->pos; false past Go's depth limit. */
+static bool
+enter(Parser *p)
+{
+	if (++p->depth > MAX_DEPTH)
+	{
+		sb_reset(p->err);
+		sb_puts(p->err, "exceeded max depth");
+		p->failed = true;
+		return false;
+	}
+	p->pos++;
+	return true;
+}
+
+/* After a member or element: 1 on ',', 0 on the closing byte (consumed
+ * either way), -1 on a syntax error. */
+static int
+after_value(Parser *p, char close, const char *context)
+{
+	skip_ws(p);
+	if (p->pos >= p->len)
+	{
+		fail_eof(p);
+		return -1;
+	}
+	if (p->s[p->pos] == ',' || p->s[p->pos] == close)
+		return p->s[p->pos++] == ',';
+	fail_char(p, context);
+	return -1;
+}
+
 /*
  * Object at p->pos. Level 1 (an argument) is materialised with the wanted
  * keys only; level 2 becomes normalised text; anything else is skipped.
@@ -196,14 +228,8 @@ parse_object(Parser *p, int level, Mode mode, struct json_object **out, StrBuf *
 		else
 			self = MODE_SKIP;
 	}
-	if (++p->depth > MAX_DEPTH)
-	{
-		sb_reset(p->err);
-		sb_puts(p->err, "exceeded max depth");
-		p->failed = true;
+	if (!enter(p))
 		goto done;
-	}
-	p->pos++;
 	if (self == MODE_TEXT)
 		sb_putc(t, '{');
 	skip_ws(p);
@@ -218,6 +244,7 @@ parse_object(Parser *p, int level, Mode mode, struct json_object **out, StrBuf *
 		struct json_object *val = NULL;
 		bool		wanted;
 		Mode		vmode;
+		int			sep;
 
 		skip_ws(p);
 		if (p->pos >= p->len)
@@ -262,25 +289,14 @@ parse_object(Parser *p, int level, Mode mode, struct json_object **out, StrBuf *
 			goto done;
 		if (wanted)
 			json_object_object_add(obj, key.data, val);
-		skip_ws(p);
-		if (p->pos >= p->len)
-		{
-			fail_eof(p);
+		sep = after_value(p, '}', "after object key:value pair");
+		if (sep < 0)
 			goto done;
-		}
-		if (p->s[p->pos] == ',')
+		if (sep == 0)
 		{
-			p->pos++;
-			continue;
-		}
-		if (p->s[p->pos] == '}')
-		{
-			p->pos++;
 			ok = true;
 			break;
 		}
-		fail_char(p, "after object key:value pair");
-		goto done;
 	}
 close:
 	if (self == MODE_TEXT)
@@ -320,14 +336,8 @@ parse_array(Parser *p, int level, Mode mode, struct json_object **out, StrBuf *t
 		else
 			self = MODE_SKIP;
 	}
-	if (++p->depth > MAX_DEPTH)
-	{
-		sb_reset(p->err);
-		sb_puts(p->err, "exceeded max depth");
-		p->failed = true;
+	if (!enter(p))
 		goto done;
-	}
-	p->pos++;
 	if (self == MODE_TEXT)
 		sb_putc(text, '[');
 	skip_ws(p);
@@ -341,6 +351,7 @@ parse_array(Parser *p, int level, Mode mode, struct json_object **out, StrBuf *t
 	{
 		struct json_object *val = NULL;
 		Mode		vmode = self;
+		int			sep;
 
 		if (self == MODE_BUILD && idx >= REQ_MAX_ELEMENTS)
 			vmode = MODE_SKIP;
@@ -352,25 +363,14 @@ parse_array(Parser *p, int level, Mode mode, struct json_object **out, StrBuf *t
 		if (vmode == MODE_BUILD)
 			json_object_array_add(arr, val);
 		idx++;
-		skip_ws(p);
-		if (p->pos >= p->len)
-		{
-			fail_eof(p);
+		sep = after_value(p, ']', "after array element");
+		if (sep < 0)
 			goto done;
-		}
-		if (p->s[p->pos] == ',')
+		if (sep == 0)
 		{
-			p->pos++;
-			continue;
-		}
-		if (p->s[p->pos] == ']')
-		{
-			p->pos++;
 			ok = true;
 			break;
 		}
-		fail_char(p, "after array element");
-		goto done;
 	}
 close:
 	if (self == MODE_TEXT)

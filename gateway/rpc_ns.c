@@ -175,6 +175,36 @@ rpc_ns_create(RpcCall *call)
 	return r;
 }
 
+/* ns.delete and ns.info: the checks on their one argument, the namespace
+ * they target. False when the call was answered (*reply). */
+static bool
+target_checked(RpcCall *call, const char *method, SqlContext *ctx,
+			   const char **id, size_t *id_len, enum MHD_Result *reply)
+{
+	if (call->nargs < 1)
+	{
+		StrBuf		m = STRBUF_INIT;
+
+		sb_printf(&m, "%s requires 1 argument: namespace ID", method);
+		*reply = rpc_invalid(call, m.data);
+		sb_free(&m);
+		return false;
+	}
+	if (!namespace_id(call, id, id_len))
+		*reply = rpc_invalid(call, "namespace ID must be a non-empty string");
+	else if (!may_administer(call, *id, *id_len))
+		*reply = forbidden(call);
+	else if (rpc_has_nul(*id, *id_len))
+		*reply = errors_reply_backend(call->c, ctx, ERR_NUL_BYTE);
+	else
+	{
+		ctx->ns_id = *id;
+		ctx->ns_len = *id_len;
+		return true;
+	}
+	return false;
+}
+
 enum MHD_Result
 rpc_ns_delete(RpcCall *call)
 {
@@ -185,23 +215,9 @@ rpc_ns_delete(RpcCall *call)
 	PGresult   *res;
 	enum MHD_Result r;
 
-	if (call->nargs < 1)
-		return rpc_invalid(call, "ns.delete requires 1 argument: namespace ID");
-	if (!namespace_id(call, &id, &id_len))
-		return rpc_invalid(call, "namespace ID must be a non-empty string");
-
-	if (!may_administer(call, id, id_len))
-		return forbidden(call);
-	if (rpc_has_nul(id, id_len))
-		return errors_reply_backend(call->c, &ctx, ERR_NUL_BYTE);
-	ctx.ns_id = id;
-	ctx.ns_len = id_len;
-	{
-		const char *params[1] = {id};
-
-		res = pool_exec("namespace_delete", "SELECT eventodb.namespace_delete($1::text)",
-						1, params, &err);
-	}
+	if (!target_checked(call, "ns.delete", &ctx, &id, &id_len, &r))
+		return r;
+	res = pool_exec("namespace_delete", "SELECT eventodb.namespace_delete($1::text)", 1, &id, &err);
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
 		r = errors_reply_sql(call->c, &ctx, res, err);
 	else
@@ -245,24 +261,11 @@ rpc_ns_info(RpcCall *call)
 	SqlContext	ctx = {.prefix = "Failed to get namespace: ", .ns_target = true};
 	char	   *err = NULL;
 	PGresult   *res;
+	enum MHD_Result r;
 
-	if (call->nargs < 1)
-		return rpc_invalid(call, "ns.info requires 1 argument: namespace ID");
-	if (!namespace_id(call, &id, &id_len))
-		return rpc_invalid(call, "namespace ID must be a non-empty string");
-
-	if (!may_administer(call, id, id_len))
-		return forbidden(call);
-	if (rpc_has_nul(id, id_len))
-		return errors_reply_backend(call->c, &ctx, ERR_NUL_BYTE);
-	ctx.ns_id = id;
-	ctx.ns_len = id_len;
-	{
-		const char *params[1] = {id};
-
-		res = pool_exec("namespace_info", "SELECT eventodb.namespace_info($1::text)",
-						1, params, &err);
-	}
+	if (!target_checked(call, "ns.info", &ctx, &id, &id_len, &r))
+		return r;
+	res = pool_exec("namespace_info", "SELECT eventodb.namespace_info($1::text)", 1, &id, &err);
 	return rpc_reply_value(call, &ctx, res, err);
 }
 
