@@ -11,7 +11,7 @@ PG_CONFIG ?= pg_config
 
 EXTVERSION = 1.0
 MODULE_big = eventodb
-EXT_SRCS = $(sort $(wildcard extension/*.c)) common/token.c common/names.c common/json_escape.c
+EXT_SRCS = $(sort $(wildcard extension/*.c)) common/token.c common/names.c common/json_escape.c common/md5.c
 OBJS = $(EXT_SRCS:.c=.o)
 MODULEDIR = extension
 DATA = extension/eventodb.control

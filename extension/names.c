@@ -6,10 +6,10 @@
  */
 #include "postgres.h"
 
-#include "common/md5.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
 
+#include "md5.h"
 #include "names.h"
 #include "store.h"
 
@@ -19,16 +19,17 @@ PG_FUNCTION_INFO_V1(msgdb_cardinal_id);
 PG_FUNCTION_INFO_V1(msgdb_is_category);
 PG_FUNCTION_INFO_V1(msgdb_hash_64);
 
+/*
+ * Our own MD5 rather than pg_md5_binary: with OpenSSL the latter sets up a
+ * digest context (provider fetch included) per call, which dominated
+ * consumer-group reads that hash every row's stream.
+ */
 int64
 store_hash64(const char *bytes, size_t len)
 {
-	unsigned char digest[MD5_DIGEST_LENGTH];
-	const char *errstr = NULL;
+	unsigned char digest[EVO_MD5_DIGEST_LEN];
 
-	if (!pg_md5_binary(bytes, len, digest, &errstr))
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not compute MD5 hash: %s", errstr)));
+	evo_md5(bytes, len, digest);
 	return (int64) names_hash64_from_md5(digest);
 }
 
