@@ -124,10 +124,11 @@ PIDS=()
 # heartbeat at the latest); connections whose peer vanished mid-request at
 # the connection timeout (120 s). Wait that long for descriptors to return.
 FD0=$(sed -n 2p "$OUT/samples.csv" | cut -d, -f3)
+PG0=$(sed -n 2p "$OUT/samples.csv" | cut -d, -f5)
 IDLE0=$(date +%s)
 while [ $(( $(date +%s) - IDLE0 )) -lt 150 ]; do
   pool=$(psql -X -Atq -d postgres -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND datname = 'soak'" 2>/dev/null || echo 0)
-  [ "$(ls "/proc/$GW_PID/fd" | wc -l)" -le $((FD0 + pool + 8)) ] && break
+  [ "$(ls "/proc/$GW_PID/fd" | wc -l)" -le $((FD0 + pool - PG0 + 8)) ] && break
   if [ $(( $(date +%s) - IDLE0 )) = 30 ]; then
     echo "soak: after 30 s idle: $(ss -tn state close-wait "sport = :$GW_PORT" | tail -n +2 | wc -l) connections in CLOSE-WAIT (peer gone, not yet noticed)"
   fi
