@@ -32,4 +32,10 @@ const char *http_query(struct MHD_Connection *c, const char *name);
 bool		http_query_n(struct MHD_Connection *c, const char *name,
 						 const char **value, size_t *value_len);
 
+/*
+ * The headers of a text/event-stream response (/subscribe, /import
+ * progress, §9.3/§10.3): no caching, Server, and an explicit keep-alive.
+ */
+void		http_event_stream_headers(struct MHD_Response *resp);
+
 #endif

@@ -15,18 +15,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static char *
-dup_range(const char *s, size_t n)
-{
-	char	   *p = malloc(n + 1);
-
-	if (p == NULL)
-		abort();
-	memcpy(p, s, n);
-	p[n] = '\0';
-	return p;
-}
-
 bool
 hc_url_parse(const char *url, HcUrl *u, StrBuf *err)
 {
@@ -57,7 +45,7 @@ hc_url_parse(const char *url, HcUrl *u, StrBuf *err)
 			sb_printf(err, "invalid URL: %s", url);
 			return false;
 		}
-		u->host = dup_range(p + 1, (size_t) (host_end - p - 1));
+		u->host = mem_dup0(p + 1, (size_t) (host_end - p - 1));
 		host_end++;
 	}
 	else
@@ -65,18 +53,18 @@ hc_url_parse(const char *url, HcUrl *u, StrBuf *err)
 		host_end = memchr(p, ':', (size_t) (slash - p));
 		if (host_end == NULL)
 			host_end = slash;
-		u->host = dup_range(p, (size_t) (host_end - p));
+		u->host = mem_dup0(p, (size_t) (host_end - p));
 	}
 	if (host_end < slash && *host_end == ':')
-		u->port = dup_range(host_end + 1, (size_t) (slash - host_end - 1));
+		u->port = mem_dup0(host_end + 1, (size_t) (slash - host_end - 1));
 	else
-		u->port = dup_range("80", 2);
+		u->port = mem_dup0("80", 2);
 	{
 		size_t		plen = strlen(slash);
 
 		while (plen > 0 && slash[plen - 1] == '/')
 			plen--;
-		u->path = dup_range(slash, plen);
+		u->path = mem_dup0(slash, plen);
 	}
 	if (u->host[0] == '\0' || u->port[0] == '\0')
 	{

@@ -286,12 +286,8 @@ import_handle(struct MHD_Connection *c, const AuthResult *auth,
 	clock_gettime(CLOCK_MONOTONIC, &started);
 	if (force)
 	{
-		char	   *ns = malloc(auth->ns_len + 1);
+		char	   *ns = mem_dup0(auth->ns, auth->ns_len);
 
-		if (ns == NULL)
-			abort();
-		memcpy(ns, auth->ns, auth->ns_len);
-		ns[auth->ns_len] = '\0';
 		if (!clear_namespace(c, ns, auth->ns_len, &ret))
 		{
 			free(ns);
@@ -304,11 +300,7 @@ import_handle(struct MHD_Connection *c, const AuthResult *auth,
 	im = calloc(1, sizeof(Import));
 	if (im == NULL)
 		abort();
-	im->ns = malloc(auth->ns_len + 1);
-	if (im->ns == NULL)
-		abort();
-	memcpy(im->ns, auth->ns, auth->ns_len);
-	im->ns[auth->ns_len] = '\0';
+	im->ns = mem_dup0(auth->ns, auth->ns_len);
 	im->ns_len = auth->ns_len;
 	im->body = body;
 	im->len = body ? len : 0;
@@ -321,12 +313,7 @@ import_handle(struct MHD_Connection *c, const AuthResult *auth,
 		import_free(im);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, "Content-Type", "text/event-stream");
-	MHD_add_response_header(resp, "Cache-Control", "no-cache");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_SERVER, "EventoDB/" EVENTODB_VERSION);
-	/* §9.3/§10.3 name the header; MHD omits it for HTTP/1.1 unless asked. */
-	MHD_set_response_options(resp, MHD_RF_SEND_KEEP_ALIVE_HEADER, MHD_RO_END);
-	MHD_add_response_header(resp, "Connection", "keep-alive");
+	http_event_stream_headers(resp);
 	MHD_add_response_header(resp, "X-Accel-Buffering", "no");
 	ret = MHD_queue_response(c, 200, resp);
 	MHD_destroy_response(resp);

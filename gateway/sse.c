@@ -311,18 +311,6 @@ bad_request(struct MHD_Connection *c, const char *text)
 	return http_reply(c, 400, TEXT_PLAIN, text, strlen(text));
 }
 
-static char *
-dup_bytes(const char *s, size_t len)
-{
-	char	   *p = malloc(len + 1);
-
-	if (p == NULL)
-		abort();
-	memcpy(p, s, len);
-	p[len] = '\0';
-	return p;
-}
-
 enum MHD_Result
 sse_subscribe(struct MHD_Connection *c, const AuthResult *auth)
 {
@@ -367,7 +355,7 @@ sse_subscribe(struct MHD_Connection *c, const AuthResult *auth)
 	pthread_mutex_init(&s->mu, NULL);
 	s->refs = 1;
 	s->conn = c;
-	s->ns = dup_bytes(auth->ns, auth->ns_len);
+	s->ns = mem_dup0(auth->ns, auth->ns_len);
 	s->start = start;
 	s->fe.ns = s->ns;
 	s->fe.ns_len = auth->ns_len;
@@ -376,7 +364,7 @@ sse_subscribe(struct MHD_Connection *c, const AuthResult *auth)
 		QueryValue	name = stream ? stream_q : category_q;
 
 		/* All bytes, NULs included: "a\0b" is not stream "a". */
-		s->name = dup_bytes(name.v, name.len);
+		s->name = mem_dup0(name.v, name.len);
 		s->fe.name = s->name;
 		s->fe.name_len = name.len;
 	}
@@ -391,12 +379,7 @@ sse_subscribe(struct MHD_Connection *c, const AuthResult *auth)
 		sub_unref(s);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, "Content-Type", "text/event-stream");
-	MHD_add_response_header(resp, "Cache-Control", "no-cache");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_SERVER, "EventoDB/" EVENTODB_VERSION);
-	/* §9.3/§10.3 name the header; MHD omits it for HTTP/1.1 unless asked. */
-	MHD_set_response_options(resp, MHD_RF_SEND_KEEP_ALIVE_HEADER, MHD_RO_END);
-	MHD_add_response_header(resp, "Connection", "keep-alive");
+	http_event_stream_headers(resp);
 	MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
 
 	/* §9.5 (deviation 3): the go signal precedes any catch-up poke; in all

@@ -107,3 +107,15 @@ sb_steal(StrBuf *sb)
 	sb->len = sb->cap = 0;
 	return p;
 }
+
+char *
+mem_dup0(const char *s, size_t n)
+{
+	char	   *p = malloc(n + 1);
+
+	if (p == NULL)
+		abort();
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}

@@ -25,4 +25,7 @@ void		sb_reset(StrBuf *sb);	/* len = 0, keeps memory */
 void		sb_free(StrBuf *sb);
 char	   *sb_steal(StrBuf *sb);	/* returns data (malloc'd), leaves sb empty */
 
+/* A malloc'd copy of s[0..n) with a NUL after it (s may hold NULs). */
+char	   *mem_dup0(const char *s, size_t n);
+
 #endif
