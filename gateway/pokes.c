@@ -304,6 +304,7 @@ listen_loop(void)
 			log_warn("pokes: LISTEN connection lost: %s", pq_message(conn));
 			return;
 		}
+		sse_batch_begin();
 		while ((n = PQnotifies(conn)) != NULL)
 		{
 			if (strcmp(n->relname, CHANNEL) == 0)
@@ -312,6 +313,7 @@ listen_loop(void)
 				sse_barrier_passed(strtoull(n->extra, NULL, 10));
 			PQfreemem(n);
 		}
+		sse_batch_end();
 		if (PQstatus(conn) != CONNECTION_OK)
 			return;
 	}

@@ -86,22 +86,53 @@ sub_frame(Sub *s, const char *bytes, size_t len, unsigned max_frames)
 	s->frames++;
 }
 
+/*
+ * The last frame this thread rendered. A poke's frame depends only on
+ * (stream, position, gpos), and fan-out hands the same poke to every
+ * matching subscriber in a row, so the JSON is rendered once per poke
+ * rather than once per subscriber.
+ */
+static __thread StrBuf frame_cache;
+static __thread StrBuf frame_stream;
+static __thread int64_t frame_pos,
+			frame_gpos;
+static __thread bool frame_valid;
+
+static const StrBuf *
+poke_frame(const char *stream, size_t stream_len, int64_t position, int64_t gpos)
+{
+	if (frame_valid && frame_pos == position && frame_gpos == gpos &&
+		frame_stream.len == stream_len &&
+		(stream_len == 0 || memcmp(frame_stream.data, stream, stream_len) == 0))
+		return &frame_cache;
+	sb_reset(&frame_cache);
+	/* §9.3: these bytes exactly, key order fixed. */
+	sb_puts(&frame_cache, "event: poke\ndata: {\"stream\":");
+	jw_string(&frame_cache, stream, stream_len);
+	sb_puts(&frame_cache, ",\"position\":");
+	jw_int(&frame_cache, position);
+	sb_puts(&frame_cache, ",\"globalPosition\":");
+	jw_int(&frame_cache, gpos);
+	sb_puts(&frame_cache, "}\n\n");
+	sb_reset(&frame_stream);
+	sb_append(&frame_stream, stream, stream_len);
+	frame_pos = position;
+	frame_gpos = gpos;
+	frame_valid = true;
+	return &frame_cache;
+}
+
 void
 sub_poke(Sub *s, const char *stream, size_t stream_len, int64_t position,
 		 int64_t gpos, unsigned max_frames)
 {
-	StrBuf		f = STRBUF_INIT;
+	const StrBuf *f;
 
-	/* §9.3: these bytes exactly, key order fixed. */
-	sb_puts(&f, "event: poke\ndata: {\"stream\":");
-	jw_string(&f, stream, stream_len);
-	sb_puts(&f, ",\"position\":");
-	jw_int(&f, position);
-	sb_puts(&f, ",\"globalPosition\":");
-	jw_int(&f, gpos);
-	sb_puts(&f, "}\n\n");
-	sub_frame(s, f.data, f.len, max_frames);
-	sb_free(&f);
+	/* A full queue drops the poke (§9.7) without rendering it. */
+	if (s->frames >= max_frames)
+		return;
+	f = poke_frame(stream, stream_len, position, gpos);
+	sub_frame(s, f->data, f->len, max_frames);
 }
 
 /* The live filter of §9.4, applied to a poke of a matching message. */
@@ -149,6 +180,65 @@ sub_release_barrier(Sub *s)
 	sub_wake(s);
 }
 
+/* Suspended subscriptions poked during this thread's current batch (see
+ * sse_hooks.h), each holding a reference; empty outside a batch. */
+static __thread bool batching;
+static __thread Sub **wake_list;
+static __thread size_t wake_n,
+			wake_cap;
+
+void
+sse_batch_begin(void)
+{
+	batching = true;
+}
+
+void
+sse_batch_end(void)
+{
+	batching = false;
+	for (size_t i = 0; i < wake_n; i++)
+	{
+		Sub		   *s = wake_list[i];
+
+		pthread_mutex_lock(&s->mu);
+		s->wake_queued = false;
+		sub_wake(s);
+		pthread_mutex_unlock(&s->mu);
+		sub_unref(s);
+	}
+	wake_n = 0;
+}
+
+/* Caller holds s->mu. */
+static void
+wake_later(Sub *s)
+{
+	if (!batching)
+	{
+		sub_wake(s);
+		return;
+	}
+	if (s->wake_queued || !s->suspended)
+		return;
+	if (wake_n == wake_cap)
+	{
+		size_t		nc = wake_cap ? wake_cap * 2 : 256;
+		Sub		  **nl = realloc(wake_list, nc * sizeof(Sub *));
+
+		if (nl == NULL)
+		{
+			sub_wake(s);
+			return;
+		}
+		wake_list = nl;
+		wake_cap = nc;
+	}
+	sub_ref(s);
+	s->wake_queued = true;
+	wake_list[wake_n++] = s;
+}
+
 /* FanDeliver: runs under the registry lock. */
 static void
 sse_deliver(FanEntry *e, const char *stream, size_t stream_len,
@@ -163,7 +253,14 @@ sse_deliver(FanEntry *e, const char *stream, size_t stream_len,
 		;						/* committed before the barrier: not new */
 	else if (s->phase == SUB_CATCHUP)
 	{
-		if (s->npend < SSE_PENDING_MAX)
+		if (s->npend >= SSE_PENDING_MAX)
+		{
+			/* Rather than lose pokes silently: a second catch-up, queued
+			 * once this one is done, reads them from the store. */
+			sub_clear_pending(s);
+			s->rerun = true;
+		}
+		else
 		{
 			PendingPoke *p = malloc(sizeof(PendingPoke) + stream_len);
 
@@ -186,7 +283,7 @@ sse_deliver(FanEntry *e, const char *stream, size_t stream_len,
 	else
 	{
 		sub_live(s, stream, stream_len, position, gpos);
-		sub_wake(s);
+		wake_later(s);
 	}
 	pthread_mutex_unlock(&s->mu);
 }

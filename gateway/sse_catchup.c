@@ -48,6 +48,8 @@ void
 catchup_enqueue(Sub *s)
 {
 	sub_ref(s);
+	s->job_from = s->tracker;
+	s->job_barrier = s->awaiting_barrier;
 	pthread_mutex_lock(&jq_mu);
 	if (stopping)
 	{
@@ -263,93 +265,144 @@ run_barrier(Sub *s)
 	pthread_mutex_unlock(&s->mu);
 }
 
+/* Applies one catch-up result to s (§9.4), then lets it go live with the
+ * pokes held meanwhile, or queues the next run. Caller holds s->mu. */
 static void
-run_catchup(Sub *s)
+apply_rows(Sub *s, const CatchRow *rows, size_t n)
 {
-	int64_t		from;
-	CatchRow   *rows;
-	size_t		n;
-
-	pthread_mutex_lock(&s->mu);
-	if (s->closed || s->ending)
+	for (size_t i = 0; i < n; i++)
 	{
-		pthread_mutex_unlock(&s->mu);
-		return;
-	}
-	if (s->awaiting_barrier)
-	{
-		run_barrier(s);			/* unlocks */
-		return;
-	}
-	from = s->tracker;
-	pthread_mutex_unlock(&s->mu);
+		const CatchRow *r = &rows[i];
+		const char *stream = r->stream ? r->stream : s->name;
+		size_t		slen = r->stream ? r->stream_len : s->fe.name_len;
 
-	rows = query_rows(s, from, &n);
-
-	pthread_mutex_lock(&s->mu);
-	if (!s->closed && !s->ending)
-	{
-		for (size_t i = 0; i < n; i++)
+		switch (s->fe.kind)
 		{
-			const CatchRow *r = &rows[i];
-			const char *stream = r->stream ? r->stream : s->name;
-			size_t		slen = r->stream ? r->stream_len : s->fe.name_len;
-
-			switch (s->fe.kind)
-			{
-				case FAN_STREAM:
-					if (r->position < s->tracker)
-						continue;
-					s->tracker = r->position + 1;
-					break;
-				case FAN_CATEGORY:
-					if (r->gpos < s->tracker)
-						continue;
+			case FAN_STREAM:
+				if (r->position < s->tracker)
+					continue;
+				s->tracker = r->position + 1;
+				break;
+			case FAN_CATEGORY:
+				if (r->gpos < s->tracker)
+					continue;
+				s->tracker = r->gpos + 1;
+				break;
+			case FAN_ALL:
+				if (r->gpos >= s->tracker)
 					s->tracker = r->gpos + 1;
-					break;
-				case FAN_ALL:
-					if (r->gpos >= s->tracker)
-						s->tracker = r->gpos + 1;
-					break;
-			}
-			sub_poke(s, stream, slen, r->position, r->gpos, 2 * SSE_QUEUE_FRAMES);
+				break;
 		}
-		if (s->rerun)
-		{
-			/* The LISTEN connection dropped while this run was in flight. */
-			s->rerun = false;
-			catchup_enqueue(s);
-		}
-		else
-		{
-			PendingPoke *p = s->pend_head;
-
-			s->pend_head = s->pend_tail = NULL;
-			s->npend = 0;
-			s->phase = SUB_LIVE;
-			while (p)
-			{
-				PendingPoke *next = p->next;
-
-				if (s->fe.kind != FAN_ALL || !rows_contain_gpos(rows, n, p->gpos))
-					sub_live(s, p->stream, p->stream_len, p->position, p->gpos);
-				free(p);
-				p = next;
-			}
-		}
-		sub_wake(s);
+		sub_poke(s, stream, slen, r->position, r->gpos, 2 * SSE_QUEUE_FRAMES);
 	}
-	pthread_mutex_unlock(&s->mu);
-	rows_free(rows, n);
+	if (s->rerun)
+	{
+		/* The LISTEN connection dropped, or held pokes were discarded,
+		 * while this run was in flight. */
+		s->rerun = false;
+		catchup_enqueue(s);
+	}
+	else
+	{
+		PendingPoke *p = s->pend_head;
+
+		s->pend_head = s->pend_tail = NULL;
+		s->npend = 0;
+		s->phase = SUB_LIVE;
+		while (p)
+		{
+			PendingPoke *next = p->next;
+
+			if (s->fe.kind != FAN_ALL || !rows_contain_gpos(rows, n, p->gpos))
+				sub_live(s, p->stream, p->stream_len, p->position, p->gpos);
+			free(p);
+			p = next;
+		}
+	}
+	sub_wake(s);
+}
+
+/*
+ * Runs the catch-up of every Sub in group[0..n) with one query: they were
+ * queued for the same query (same namespace, mode, name, consumer group and
+ * start), so each gets exactly the rows its own query would have returned.
+ * A burst of subscriptions to one category thus costs one query and one
+ * parse, not one per subscriber.
+ */
+static void
+run_group(Sub **group, size_t n)
+{
+	CatchRow   *rows = NULL;
+	size_t		nrows = 0;
+	bool		any = false;
+	Sub		   *first = NULL;
+
+	if (n == 1 && group[0]->job_barrier)
+	{
+		Sub		   *s = group[0];
+
+		pthread_mutex_lock(&s->mu);
+		if (s->closed || s->ending || !s->awaiting_barrier)
+			pthread_mutex_unlock(&s->mu);
+		else
+			run_barrier(s);		/* unlocks */
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+	{
+		Sub		   *s = group[i];
+
+		pthread_mutex_lock(&s->mu);
+		if (!s->closed && !s->ending)
+		{
+			any = true;
+			if (first == NULL)
+				first = s;
+		}
+		pthread_mutex_unlock(&s->mu);
+	}
+	if (!any)
+		return;
+
+	/* Name, kind and group are constant; the start is the job's. */
+	rows = query_rows(first, group[0]->job_from, &nrows);
+
+	for (size_t i = 0; i < n; i++)
+	{
+		Sub		   *s = group[i];
+
+		pthread_mutex_lock(&s->mu);
+		if (!s->closed && !s->ending)
+			apply_rows(s, rows, nrows);
+		pthread_mutex_unlock(&s->mu);
+	}
+	rows_free(rows, nrows);
+}
+
+static bool
+same_query(const Sub *a, const Sub *b)
+{
+	return !a->job_barrier && !b->job_barrier &&
+		a->fe.kind == b->fe.kind && a->job_from == b->job_from &&
+		a->fe.member == b->fe.member && a->fe.size == b->fe.size &&
+		a->fe.ns_len == b->fe.ns_len &&
+		memcmp(a->fe.ns, b->fe.ns, a->fe.ns_len) == 0 &&
+		(a->fe.kind == FAN_ALL ||
+		 (a->fe.name_len == b->fe.name_len &&
+		  memcmp(a->fe.name, b->fe.name, a->fe.name_len) == 0));
 }
 
 static void *
 worker_main(void *arg)
 {
+	Sub		  **group = NULL;
+	size_t		cap = 0;
+
 	(void) arg;
 	for (;;)
 	{
 		Sub		   *s;
+		size_t		n = 0;
 		bool		stop;
 
 		pthread_mutex_lock(&jq_mu);
@@ -358,17 +411,41 @@ worker_main(void *arg)
 		if (jq_head == NULL)
 		{
 			pthread_mutex_unlock(&jq_mu);
+			free(group);
 			return NULL;
 		}
-		s = jq_head;
-		jq_head = s->job_next;
-		if (jq_head == NULL)
-			jq_tail = NULL;
+		/* Take the head and every queued job sharing its query. */
+		for (Sub **pp = &jq_head; (s = *pp) != NULL;)
+		{
+			if (n > 0 && !same_query(group[0], s))
+			{
+				pp = &s->job_next;
+				continue;
+			}
+			if (n == cap)
+			{
+				Sub		  **ng;
+
+				cap = cap ? cap * 2 : 16;
+				ng = realloc(group, cap * sizeof(Sub *));
+				if (ng == NULL)
+					abort();
+				group = ng;
+			}
+			group[n++] = s;
+			*pp = s->job_next;
+			if (n == 1 && s->job_barrier)
+				break;
+		}
+		jq_tail = NULL;
+		for (Sub *t = jq_head; t; t = t->job_next)
+			jq_tail = t;
 		stop = stopping;
 		pthread_mutex_unlock(&jq_mu);
 		if (!stop)
-			run_catchup(s);
-		sub_unref(s);
+			run_group(group, n);
+		for (size_t i = 0; i < n; i++)
+			sub_unref(group[i]);
 	}
 }
 

@@ -16,6 +16,15 @@ void		sse_connection_restored(void);
 /* Every all-mode subscription waiting for a barrier <= seq goes live. */
 void		sse_barrier_passed(uint64_t seq);
 
+/*
+ * Brackets a batch of notifications handled by the calling thread: the
+ * subscriptions they poke are resumed once, at the end, so a subscriber
+ * poked several times in a batch gets its frames in one send rather than
+ * one send (and one MHD resume) per poke.
+ */
+void		sse_batch_begin(void);
+void		sse_batch_end(void);
+
 /* Sends barrier seq through the database to the LISTEN connection (pokes.c);
  * false when it cannot arrive (not listening, or the NOTIFY failed). */
 bool		pokes_send_barrier(uint64_t seq);

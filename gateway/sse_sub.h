@@ -25,7 +25,9 @@
  * very long stream names. */
 #define SSE_QUEUE_FRAMES 1000
 #define SSE_QUEUE_BYTES (4 * 1024 * 1024)
-/* Live pokes held while a catch-up query runs. */
+/* Live pokes held while a catch-up query runs; beyond this the held
+ * pokes are discarded and the catch-up is run again afterwards (its query
+ * then covers them). */
 #define SSE_PENDING_MAX 1000
 /* §9.4: at most this many catch-up pokes per run. */
 #define SSE_CATCHUP_BATCH 1000
@@ -76,6 +78,7 @@ typedef struct Sub
 	bool		barrier_sent;
 	uint64_t	barrier;
 	bool		suspended;		/* we suspended conn and owe it a resume */
+	bool		wake_queued;	/* in the poking thread's batch (sse.c) */
 	bool		ending;			/* send what is queued, then end the stream */
 	bool		closed;			/* the response is gone: never touch conn */
 
@@ -88,7 +91,13 @@ typedef struct Sub
 			   *pend_tail;
 	unsigned	npend;
 
+	/* Queued catch-up job: where it starts (the tracker when queued; it
+	 * does not move during CATCHUP) and whether it is an all-mode barrier.
+	 * Read by the workers under the job-queue lock, so jobs of the same
+	 * query can be coalesced without taking every Sub's lock. */
 	struct Sub *job_next;
+	int64_t		job_from;
+	bool		job_barrier;
 } Sub;
 
 /* Caller holds s->mu. */
