@@ -65,12 +65,19 @@ int64_ok(const char *v, long long *out)
 	return true;
 }
 
+/* Go's url.Values.Get: exact (case-sensitive) name, first occurrence; the
+ * gateway treats an empty value as absent. */
 static const char *
 param(struct MHD_Connection *c, const char *name)
 {
-	const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
+	for (int i = 0; i < c->nvalues; i++)
+	{
+		const FakeValue *v = &c->values[i];
 
-	return v && *v ? v : NULL;
+		if (v->kind == MHD_GET_ARGUMENT_KIND && strcmp(v->key, name) == 0)
+			return v->value && *v->value ? v->value : NULL;
+	}
+	return NULL;
 }
 
 /* Expected plain-text 400 body, or NULL for 200 (§9.2 in order). */

@@ -119,7 +119,7 @@ probe_write() {
 
 wait_recovered() {
   local start; start=$(now)
-  local deadline; deadline=$(awk -v s="$start" -v m="$MAX_RECOVERY" 'BEGIN{print s+m}')
+  local deadline; deadline=$(awk -v s="$start" -v m="$MAX_RECOVERY" 'BEGIN{printf "%.3f", s+m}')
   while :; do
     if [ "$(probe_write)" = 200 ]; then
       RECOVERY=$(elapsed "$start" "$(now)")
