@@ -87,39 +87,91 @@ sub_frame(Sub *s, const char *bytes, size_t len, unsigned max_frames)
 }
 
 /*
- * The last frame this thread rendered. A poke's frame depends only on
- * (stream, position, gpos), and fan-out hands the same poke to every
- * matching subscriber in a row, so the JSON is rendered once per poke
- * rather than once per subscriber.
+ * Per-thread scratch of the threads that poke (LISTEN, catch-up workers),
+ * freed by a key destructor when such a thread ends.
+ *
+ * frame: the last frame rendered. A poke's frame depends only on (stream,
+ * position, gpos), and fan-out hands the same poke to every matching
+ * subscriber in a row, so the JSON is rendered once per poke rather than
+ * once per subscriber.
+ *
+ * wake: suspended subscriptions poked during the thread's current batch
+ * (sse_hooks.h), each holding a reference; empty outside a batch.
  */
-static __thread StrBuf frame_cache;
-static __thread StrBuf frame_stream;
-static __thread int64_t frame_pos,
-			frame_gpos;
-static __thread bool frame_valid;
+typedef struct PokerTls
+{
+	StrBuf		frame;
+	StrBuf		frame_stream;
+	int64_t		frame_pos,
+				frame_gpos;
+	bool		frame_valid;
+	bool		batching;
+	Sub		  **wake;
+	size_t		wake_n,
+				wake_cap;
+} PokerTls;
+
+static pthread_key_t tls_key;
+static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
+
+static void
+tls_free(void *p)
+{
+	PokerTls   *t = p;
+
+	sb_free(&t->frame);
+	sb_free(&t->frame_stream);
+	free(t->wake);
+	free(t);
+}
+
+static void
+tls_make_key(void)
+{
+	if (pthread_key_create(&tls_key, tls_free) != 0)
+		abort();
+}
+
+static PokerTls *
+tls_get(void)
+{
+	PokerTls   *t;
+
+	pthread_once(&tls_once, tls_make_key);
+	t = pthread_getspecific(tls_key);
+	if (t == NULL)
+	{
+		t = calloc(1, sizeof(PokerTls));
+		if (t == NULL || pthread_setspecific(tls_key, t) != 0)
+			abort();
+	}
+	return t;
+}
 
 static const StrBuf *
 poke_frame(const char *stream, size_t stream_len, int64_t position, int64_t gpos)
 {
-	if (frame_valid && frame_pos == position && frame_gpos == gpos &&
-		frame_stream.len == stream_len &&
-		(stream_len == 0 || memcmp(frame_stream.data, stream, stream_len) == 0))
-		return &frame_cache;
-	sb_reset(&frame_cache);
+	PokerTls   *t = tls_get();
+
+	if (t->frame_valid && t->frame_pos == position && t->frame_gpos == gpos &&
+		t->frame_stream.len == stream_len &&
+		(stream_len == 0 || memcmp(t->frame_stream.data, stream, stream_len) == 0))
+		return &t->frame;
+	sb_reset(&t->frame);
 	/* §9.3: these bytes exactly, key order fixed. */
-	sb_puts(&frame_cache, "event: poke\ndata: {\"stream\":");
-	jw_string(&frame_cache, stream, stream_len);
-	sb_puts(&frame_cache, ",\"position\":");
-	jw_int(&frame_cache, position);
-	sb_puts(&frame_cache, ",\"globalPosition\":");
-	jw_int(&frame_cache, gpos);
-	sb_puts(&frame_cache, "}\n\n");
-	sb_reset(&frame_stream);
-	sb_append(&frame_stream, stream, stream_len);
-	frame_pos = position;
-	frame_gpos = gpos;
-	frame_valid = true;
-	return &frame_cache;
+	sb_puts(&t->frame, "event: poke\ndata: {\"stream\":");
+	jw_string(&t->frame, stream, stream_len);
+	sb_puts(&t->frame, ",\"position\":");
+	jw_int(&t->frame, position);
+	sb_puts(&t->frame, ",\"globalPosition\":");
+	jw_int(&t->frame, gpos);
+	sb_puts(&t->frame, "}\n\n");
+	sb_reset(&t->frame_stream);
+	sb_append(&t->frame_stream, stream, stream_len);
+	t->frame_pos = position;
+	t->frame_gpos = gpos;
+	t->frame_valid = true;
+	return &t->frame;
 }
 
 void
@@ -180,26 +232,21 @@ sub_release_barrier(Sub *s)
 	sub_wake(s);
 }
 
-/* Suspended subscriptions poked during this thread's current batch (see
- * sse_hooks.h), each holding a reference; empty outside a batch. */
-static __thread bool batching;
-static __thread Sub **wake_list;
-static __thread size_t wake_n,
-			wake_cap;
-
 void
 sse_batch_begin(void)
 {
-	batching = true;
+	tls_get()->batching = true;
 }
 
 void
 sse_batch_end(void)
 {
-	batching = false;
-	for (size_t i = 0; i < wake_n; i++)
+	PokerTls   *t = tls_get();
+
+	t->batching = false;
+	for (size_t i = 0; i < t->wake_n; i++)
 	{
-		Sub		   *s = wake_list[i];
+		Sub		   *s = t->wake[i];
 
 		pthread_mutex_lock(&s->mu);
 		s->wake_queued = false;
@@ -207,36 +254,38 @@ sse_batch_end(void)
 		pthread_mutex_unlock(&s->mu);
 		sub_unref(s);
 	}
-	wake_n = 0;
+	t->wake_n = 0;
 }
 
 /* Caller holds s->mu. */
 static void
 wake_later(Sub *s)
 {
-	if (!batching)
+	PokerTls   *t = tls_get();
+
+	if (!t->batching)
 	{
 		sub_wake(s);
 		return;
 	}
 	if (s->wake_queued || !s->suspended)
 		return;
-	if (wake_n == wake_cap)
+	if (t->wake_n == t->wake_cap)
 	{
-		size_t		nc = wake_cap ? wake_cap * 2 : 256;
-		Sub		  **nl = realloc(wake_list, nc * sizeof(Sub *));
+		size_t		nc = t->wake_cap ? t->wake_cap * 2 : 256;
+		Sub		  **nl = realloc(t->wake, nc * sizeof(Sub *));
 
 		if (nl == NULL)
 		{
 			sub_wake(s);
 			return;
 		}
-		wake_list = nl;
-		wake_cap = nc;
+		t->wake = nl;
+		t->wake_cap = nc;
 	}
 	sub_ref(s);
 	s->wake_queued = true;
-	wake_list[wake_n++] = s;
+	t->wake[t->wake_n++] = s;
 }
 
 /* FanDeliver: runs under the registry lock. */
