@@ -81,7 +81,7 @@ test-extension:
 
 test-gateway:
 	@if [ -d test ] && ls test/test_*.py >/dev/null 2>&1; then \
-	  eval "$$($(CLUSTER) env)" && /usr/bin/python3 -m pytest -q --timeout=$(TEST_TIMEOUT) -ra test; \
+	  eval "$$($(CLUSTER) env)" && /usr/bin/python3 -m pytest -q --timeout=$(TEST_TIMEOUT) --timeout-method=thread -ra test; \
 	else echo "no gateway tests yet"; fi
 
 bench: cluster-start

@@ -40,7 +40,10 @@ ev_poke_sync(PG_FUNCTION_ARGS)
 Datum
 ev_write_mode(PG_FUNCTION_ARGS)
 {
-	bool		horizon = horizon_enabled() && eventodb_write_mode == WRITE_MODE_HORIZON;
+	/* The mode this database's writers really take: without a poke worker
+	 * (no free background-worker slot) they fall back to the category lock. */
+	bool		horizon = horizon_enabled() && eventodb_write_mode == WRITE_MODE_HORIZON &&
+		pokeq_available();
 
 	PG_RETURN_TEXT_P(cstring_to_text(horizon ? "horizon" : "category_lock"));
 }

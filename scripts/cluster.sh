@@ -85,6 +85,8 @@ unix_socket_directories = '$SOCK'
 max_connections = 300
 shared_buffers = 256MB
 max_locks_per_transaction = 256
+# one eventodb poke worker per database that writes (horizon mode)
+max_worker_processes = 64
 log_min_messages = warning
 log_line_prefix = '%m [%p] '
 CONF
