@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -271,6 +272,8 @@ export_category(Rpc *r, const char *category, const Rfc3339 *since, const Rfc333
 			fprintf(stderr, "export failed: the server returned no usable positions\n");
 			goto out;
 		}
+		if (last == INT64_MAX)
+			break;				/* nothing can follow; last + 1 would overflow */
 		position = last + 1;
 	}
 	ok = true;
