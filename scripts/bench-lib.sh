@@ -110,3 +110,27 @@ free_port() {
   while ss -Htan "sport = :$p" 2>/dev/null | grep -q .; do p=$((p + 1)); done
   echo "$p"
 }
+
+# private_stack NAME PORT_BASE DB: a throw-away cluster under /var/tmp with
+# database DB (extension created), the project built, PG* variables exported,
+# and everything (gateway in GW_PID included) removed when the script exits.
+private_stack() {
+  local name="$1" port_base="$2" db="$3"
+  WORK="$(mktemp -d "/var/tmp/eventodb-$name.XXXXXX")"
+  [ "$(id -u)" -eq 0 ] && chmod 755 "$WORK"
+  export EVENTODB_CLUSTER_DIR="$WORK/cluster"
+  EVENTODB_PGPORT="$(free_port "$port_base")"
+  export EVENTODB_PGPORT
+  GW_PID=""
+  trap private_stack_cleanup EXIT
+  make -C "$ROOT" -s all >/dev/null
+  "$ROOT/scripts/cluster.sh" start >/dev/null
+  "$ROOT/scripts/cluster.sh" createdb "$db" >/dev/null
+  eval "$("$ROOT/scripts/cluster.sh" env)"
+}
+
+private_stack_cleanup() {
+  stop_pid "$GW_PID"
+  "$ROOT/scripts/cluster.sh" destroy >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}

@@ -21,22 +21,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-WORK="$(mktemp -d /var/tmp/eventodb-overhead.XXXXXX)"
-[ "$(id -u)" -eq 0 ] && chmod 755 "$WORK"
-export EVENTODB_CLUSTER_DIR="$WORK/cluster"
-export EVENTODB_PGPORT="$(free_port 25530)"
-GW_PID=""
-cleanup() {
-  stop_pid "$GW_PID"
-  "$ROOT/scripts/cluster.sh" destroy >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-make -C "$ROOT" -s all >/dev/null
-"$ROOT/scripts/cluster.sh" start >/dev/null
-"$ROOT/scripts/cluster.sh" createdb overhead >/dev/null
-eval "$("$ROOT/scripts/cluster.sh" env)"
+private_stack overhead 25530 overhead
 HTTP_PORT="$(free_port 18180)"
 start_gateway "$ROOT/gateway/eventodb" "$HTTP_PORT" overhead "$PGHOST" "$PGPORT" "$WORK/gateway.log"
 URL="http://127.0.0.1:$HTTP_PORT"

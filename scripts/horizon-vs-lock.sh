@@ -20,22 +20,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-WORK="$(mktemp -d /var/tmp/eventodb-hvl.XXXXXX)"
-[ "$(id -u)" -eq 0 ] && chmod 755 "$WORK"
-export EVENTODB_CLUSTER_DIR="$WORK/cluster"
-export EVENTODB_PGPORT="$(free_port 25560)"
-GW_PID=""
-cleanup() {
-  stop_pid "$GW_PID"
-  "$ROOT/scripts/cluster.sh" destroy >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-make -C "$ROOT" -s all >/dev/null
-"$ROOT/scripts/cluster.sh" start >/dev/null
-"$ROOT/scripts/cluster.sh" createdb hvl >/dev/null
-eval "$("$ROOT/scripts/cluster.sh" env)"
+private_stack hvl 25560 hvl
 CONF="$PGDATA_DIR/postgresql.conf"
 HTTP_PORT="$(free_port 18280)"
 
