@@ -181,13 +181,19 @@ def horizon_mode(conn):
     return q(conn, "SELECT eventodb.write_mode()")[0][0] == "horizon"
 
 
+def require_horizon(conn):
+    """The suite's cluster preloads the library (scripts/cluster.sh), so the
+    commit-horizon path must be in effect; the category-lock fallback is
+    covered by test_checker.py's category_lock and nopreload runs."""
+    assert horizon_mode(conn), "eventodb.write_mode() is not 'horizon' on the test cluster"
+
+
 def test_pokes_wait_for_the_horizon_and_keep_global_order(db):
     """A later-drawn position committing first is poked only after the
     earlier one commits, and after it."""
     connect, lis = db
     w1, w2 = connect(autocommit=False), connect(autocommit=False)
-    if not horizon_mode(w1):
-        pytest.skip("category_lock: writers of a category wait for each other")
+    require_horizon(w1)
     write(w1, "order-1")            # global position 1, in flight
     write(w2, "order-2")            # global position 2
     w2.commit()
@@ -200,8 +206,7 @@ def test_pokes_wait_for_the_horizon_and_keep_global_order(db):
 def test_an_aborted_writer_releases_the_pokes_behind_it(db):
     connect, lis = db
     w1, w2 = connect(autocommit=False), connect(autocommit=False)
-    if not horizon_mode(w1):
-        pytest.skip("category_lock: writers of a category wait for each other")
+    require_horizon(w1)
     write(w1, "order-1")
     write(w2, "order-2")
     w2.commit()
@@ -229,8 +234,7 @@ def test_barrier_follows_the_pokes_of_earlier_commits(db, pokedb):
 def test_prepared_transactions_with_writes_are_refused(db):
     connect, lis = db
     w = connect(autocommit=False)
-    if not horizon_mode(w):
-        pytest.skip("only the preloaded library tracks writers")
+    require_horizon(w)
     write(w, "prep-1")
     with pytest.raises(psycopg2.Error) as e:
         q(w, "PREPARE TRANSACTION 'eventodb_poke_test'")
@@ -241,8 +245,7 @@ def test_prepared_transactions_with_writes_are_refused(db):
 def test_a_namespace_locked_by_ddl_does_not_hold_up_the_others(db):
     connect, lis = db
     w = connect(autocommit=False)
-    if not horizon_mode(w):
-        pytest.skip("category_lock: writers poke in their own transactions")
+    require_horizon(w)
     schema = q(w, "SELECT schema_name FROM eventodb.namespaces WHERE id = 'pk'")[0][0]
     locker = connect(autocommit=False)
     q(w, "SELECT eventodb.stream_write('pk', 'lk-1', 'T', '{}', NULL, NULL, NULL)")
