@@ -13,6 +13,7 @@
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
+#include "gateway_write.h"
 #include "namespace.h"
 #include "render.h"
 
@@ -35,8 +36,8 @@ hex_value(char c)
  * same in braces, or 32 bare hex digits. PostgreSQL's uuid_in is more
  * lenient (hyphens after any group of four), so it is not used here.
  */
-static bool
-parse_uuid(const char *s, size_t len, pg_uuid_t *out)
+bool
+write_parse_uuid(const char *s, size_t len, pg_uuid_t *out)
 {
 	int			nibble = 0;
 
@@ -76,8 +77,8 @@ parse_uuid(const char *s, size_t len, pg_uuid_t *out)
  * fraction in rand_a (method 3) so ids of one backend sort by time down to
  * ~0.25 µs, then 62 random bits.
  */
-static void
-uuid_v7(pg_uuid_t *u)
+void
+write_uuid_v7(pg_uuid_t *u)
 {
 	TimestampTz now = GetCurrentTimestamp();
 	int64		unix_us = now + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
@@ -114,15 +115,15 @@ ev_stream_write(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 
 	if (PG_ARGISNULL(5) || VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(5)) == 0)
-		uuid_v7(id);
+		write_uuid_v7(id);
 	else
 	{
 		text	   *t = PG_GETARG_TEXT_PP(5);
 
-		if (!parse_uuid(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), id))
+		if (!write_parse_uuid(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), id))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg("invalid UUID format: %s", text_to_cstring(t))));
+					 errmsg(WRITE_BAD_UUID_MSG, text_to_cstring(t))));
 	}
 
 	SPI_connect();
@@ -143,10 +144,8 @@ ev_stream_write(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(6) && PG_GETARG_INT64(6) != version)
 		ereport(ERROR,
 				(errcode(ERRCODE_EV_VERSION_CONFLICT),
-				 errmsg("Expected version " INT64_FORMAT ", stream is at version " INT64_FORMAT,
-						PG_GETARG_INT64(6), version),
-				 errdetail("{\"actual\":" INT64_FORMAT ",\"expected\":" INT64_FORMAT "}",
-						   version, PG_GETARG_INT64(6))));
+				 errmsg(WRITE_CONFLICT_MSG, PG_GETARG_INT64(6), version),
+				 errdetail(WRITE_CONFLICT_DETAIL, version, PG_GETARG_INT64(6))));
 
 	if (stream != NULL)
 		store_write_bound(&w, &ref, stream, strlen(stream));
@@ -157,10 +156,16 @@ ev_stream_write(PG_FUNCTION_ARGS)
 	SPI_finish();
 
 	initStringInfo(&buf);
-	appendStringInfoString(&buf, "{\"globalPosition\":");
-	render_int64(&buf, gpos);
-	appendStringInfoString(&buf, ",\"position\":");
-	render_int64(&buf, version + 1);
-	appendStringInfoChar(&buf, '}');
+	write_render_result(&buf, gpos, version + 1);
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
+}
+
+void
+write_render_result(StringInfo buf, int64 global_position, int64 position)
+{
+	appendStringInfoString(buf, "{\"globalPosition\":");
+	render_int64(buf, global_position);
+	appendStringInfoString(buf, ",\"position\":");
+	render_int64(buf, position);
+	appendStringInfoChar(buf, '}');
 }

@@ -213,8 +213,14 @@ ns_lookup(const char *id, StoreRef *ref, char *token_hash)
 StoreRef
 ns_resolve_arg(FunctionCallInfo fcinfo, int argno, LOCKMODE lockmode)
 {
+	return ns_resolve(PG_ARGISNULL(argno) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(argno)),
+					  lockmode);
+}
+
+StoreRef
+ns_resolve(const char *id, LOCKMODE lockmode)
+{
 	StoreRef	ref;
-	char	   *id = PG_ARGISNULL(argno) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(argno));
 
 	for (;;)
 	{

@@ -41,6 +41,9 @@ bool		ns_lookup(const char *id, StoreRef *ref, char *token_hash);
  */
 StoreRef	ns_resolve_arg(FunctionCallInfo fcinfo, int argno, LOCKMODE lockmode);
 
+/* The same for a namespace id given as a string (NULL: not found). */
+StoreRef	ns_resolve(const char *id, LOCKMODE lockmode);
+
 /* Drops every cached lookup of this backend (after a registry change). */
 void		ns_cache_forget(void);
 

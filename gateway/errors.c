@@ -59,24 +59,22 @@ errors_reply_backend(struct MHD_Connection *c, const SqlContext *ctx, const char
 
 static enum MHD_Result
 reply_rule(struct MHD_Connection *c, const SqlContext *ctx, const SqlStateRule *rule,
-		   const PGresult *res)
+		   const char *primary, const char *details)
 {
 	StrBuf		m = STRBUF_INIT;
-	const char *details = NULL;
-	const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 	enum MHD_Result r;
 
 	switch (rule->message)
 	{
 		case MSG_SERVER:
 			sb_puts(&m, primary ? primary : rule->code);
-			details = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
 			/* only a JSON object is a valid details value (§3.1) */
 			if (details != NULL && details[0] != '{')
 				details = NULL;
 			break;
 		case MSG_NS_EXISTS:
 		case MSG_NS_NOT_FOUND:
+			details = NULL;
 			sb_puts(&m, "Namespace '");
 			sb_append(&m, ctx->ns_id ? ctx->ns_id : "", ctx->ns_id ? ctx->ns_len : 0);
 			sb_puts(&m, rule->message == MSG_NS_EXISTS ? "' already exists" : "' not found");
@@ -88,16 +86,9 @@ reply_rule(struct MHD_Connection *c, const SqlContext *ctx, const SqlStateRule *
 }
 
 enum MHD_Result
-errors_reply_sql(struct MHD_Connection *c, const SqlContext *ctx,
-				 const PGresult *res, const char *reason)
+errors_reply_fields(struct MHD_Connection *c, const SqlContext *ctx, const char *state,
+					const char *primary, const char *detail)
 {
-	const char *state;
-	const char *primary;
-
-	if (res == NULL)
-		return errors_reply_backend(c, ctx, reason ? reason : "database unavailable");
-	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-	primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 	if (state != NULL)
 	{
 		for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
@@ -106,12 +97,25 @@ errors_reply_sql(struct MHD_Connection *c, const SqlContext *ctx,
 				continue;
 			if (rules[i].only_ns_target && !ctx->ns_target)
 				return errors_reply_backend(c, ctx, "namespace not found");
-			return reply_rule(c, ctx, &rules[i], res);
+			return reply_rule(c, ctx, &rules[i], primary, detail);
 		}
 	}
+	return errors_reply_backend(c, ctx, primary);
+}
+
+enum MHD_Result
+errors_reply_sql(struct MHD_Connection *c, const SqlContext *ctx,
+				 const PGresult *res, const char *reason)
+{
+	const char *primary;
+
+	if (res == NULL)
+		return errors_reply_backend(c, ctx, reason ? reason : "database unavailable");
+	primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 	if (primary == NULL)
 		primary = PQresultErrorMessage(res);
 	if (primary == NULL || *primary == '\0')
 		primary = PQresStatus(PQresultStatus(res));
-	return errors_reply_backend(c, ctx, primary);
+	return errors_reply_fields(c, ctx, PQresultErrorField(res, PG_DIAG_SQLSTATE), primary,
+							   PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL));
 }

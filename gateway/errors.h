@@ -19,6 +19,14 @@ typedef struct SqlContext
 } SqlContext;
 
 /*
+ * The same from the fields of an error (SQLSTATE, primary message, detail),
+ * however they arrived: a failed call, or a row of a group commit.
+ */
+enum MHD_Result errors_reply_fields(struct MHD_Connection *c, const SqlContext *ctx,
+									const char *state, const char *primary,
+									const char *detail);
+
+/*
  * Replies with the error of a failed call: res is the failed result, or
  * NULL when no connection could be had (reason then says why).
  */

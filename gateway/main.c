@@ -3,6 +3,7 @@
 #include "bootstrap.h"
 #include "cli.h"
 #include "config.h"
+#include "group_commit.h"
 #include "log.h"
 #include "pokes.h"
 #include "pool.h"
@@ -69,6 +70,19 @@ wait_for_signal(const sigset_t *set)
 
 /* Test mode without --db-url: /health answers at once, the database
  * follows; requests that need it wait in the pool meanwhile. */
+static void
+log_group_commit(void)
+{
+	unsigned long groups,
+				writes,
+				replayed;
+
+	group_commit_stats(&groups, &writes, &replayed);
+	if (groups > 0)
+		log_info("group commit: %lu writes in %lu groups (%.2f per group), %lu groups replayed",
+				 writes, groups, (double) writes / (double) groups, replayed);
+}
+
 static int
 serve_private(const sigset_t *signals)
 {
@@ -97,6 +111,7 @@ serve_private(const sigset_t *signals)
 		log_warn("pokes: LISTEN connection not started; subscriptions get catch-up only until it is");
 	sig = wait_for_signal(signals);
 	log_info("shutdown signal received (%s)", strsignal(sig));
+	log_group_commit();
 	sse_shutdown();
 	pokes_stop();
 	server_stop();
@@ -128,6 +143,7 @@ serve_database(const sigset_t *signals)
 			 EVENTODB_VERSION, g_config.test_mode ? ", test mode" : "");
 	sig = wait_for_signal(signals);
 	log_info("shutdown signal received (%s)", strsignal(sig));
+	log_group_commit();
 	sse_shutdown();
 	pokes_stop();
 	server_stop();
@@ -157,6 +173,7 @@ serve(int argc, char **argv)
 		return fatal("invalid default token", err);
 	if (!g_config.admin_only_ns && !g_config.test_mode)
 		log_warn("--open-admin: any valid token may create, list, inspect and delete every namespace");
+	group_commit_init();
 
 	/* every thread inherits the mask; only sigwait() sees these */
 	sigemptyset(&signals);

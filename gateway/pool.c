@@ -374,8 +374,19 @@ PGresult *
 pool_exec(const char *name, const char *sql, int nparams,
 		  const char *const *values, char **err)
 {
+	return pool_exec_params(name, sql, nparams, values, NULL, NULL, NULL, err);
+}
+
+PGresult *
+pool_exec_params(const char *name, const char *sql, int nparams,
+				 const char *const *values, const int *lengths, const int *formats,
+				 bool *intact, char **err)
+{
 	Slot	   *s = acquire(err);
 	PGresult   *res;
+
+	if (intact != NULL)
+		*intact = false;
 
 	if (s == NULL)
 		return NULL;
@@ -398,9 +409,12 @@ pool_exec(const char *name, const char *sql, int nparams,
 		PQclear(res);
 		remember_prepared(s, name);
 	}
-	res = PQexecPrepared(s->conn, name, nparams, values, NULL, NULL, 0);
+	res = PQexecPrepared(s->conn, name, nparams, values, lengths, formats, 0);
 	if (res == NULL)
 		*err = one_line(PQerrorMessage(s->conn));
+	if (intact != NULL)
+		*intact = PQstatus(s->conn) == CONNECTION_OK &&
+			PQtransactionStatus(s->conn) == PQTRANS_IDLE;
 	check_broken(s);
 	release(s);
 	return res;

@@ -28,6 +28,16 @@ void		pool_fail_start(const char *why);
 PGresult   *pool_exec(const char *name, const char *sql, int nparams,
 					  const char *const *values, char **err);
 
+/*
+ * The same with parameter lengths and formats as PQexecPrepared takes them
+ * (NULL: all text). *intact (when not NULL) tells whether the connection
+ * came out healthy and idle: a failed statement was then rolled back by the
+ * server, not cut off with its outcome unknown.
+ */
+PGresult   *pool_exec_params(const char *name, const char *sql, int nparams,
+							 const char *const *values, const int *lengths,
+							 const int *formats, bool *intact, char **err);
+
 /* Number of open connections (for sys.health). */
 int			pool_open_count(void);
 

@@ -2,10 +2,12 @@
  * §6.1-§6.4). Validation order and texts are the contract's. */
 #include "rpc.h"
 
+#include "group_commit.h"
 #include "pool.h"
 #include "reqjson.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #define BATCH_MAX 10000
 
@@ -53,9 +55,7 @@ rpc_stream_write(RpcCall *call)
 			   *meta_text = NULL;
 	int64_t		expected = 0;
 	ArgStatus	ev_status;
-	char		evbuf[24];
 	const char *ns;
-	char	   *err = NULL;
 
 	if (call->nargs < 2)
 		return rpc_invalid(call, "stream.write requires at least 2 arguments: streamName and message");
@@ -89,17 +89,28 @@ rpc_stream_write(RpcCall *call)
 		return errors_reply_backend(call->c, &write_ctx, ERR_NUL_BYTE);
 	data_text = req_object_text(data, &data_len);
 	{
-		const char *params[7] = {
-			ns, stream, type, data_text, meta_text,
-			(id != NULL && id_len > 0) ? id : NULL,
-			ev_status == ARG_OK ? rpc_int_text(evbuf, expected) : NULL,
+		GcWrite		w = {
+			.ns = ns, .stream = stream, .stream_len = stream_len,
+			.type = type, .type_len = type_len, .data = data_text, .data_len = data_len,
+			.meta = meta_text, .meta_len = meta_len, .id = id, .id_len = id_len,
+			.has_expected = ev_status == ARG_OK, .expected = expected,
 		};
-		PGresult   *res = pool_exec("stream_write",
-									"SELECT eventodb.stream_write($1::text, $2::text, $3::text, "
-									"$4::jsonb, $5::jsonb, $6::text, $7::bigint)",
-									7, params, &err);
+		GcResult	r;
+		enum MHD_Result ret;
 
-		return rpc_reply_value(call, &write_ctx, res, err);
+		group_commit_write(&w, &r);
+		if (!r.from_batch)
+		{
+			ret = rpc_reply_value(call, &write_ctx, r.res, r.err);
+			r.res = NULL;
+			r.err = NULL;
+		}
+		else if (r.result != NULL)
+			ret = rpc_reply_json(call, r.result, strlen(r.result));
+		else
+			ret = errors_reply_fields(call->c, &write_ctx, r.sqlstate, r.message, r.detail);
+		group_commit_result_free(&r);
+		return ret;
 	}
 }
 

@@ -89,3 +89,12 @@ CREATE FUNCTION eventodb.import_clear(ns text)
 RETURNS void
 AS 'MODULE_PATHNAME', 'ev_import_clear'
 LANGUAGE C VOLATILE;
+
+-- The gateway's group commit: several stream_write calls in one transaction,
+-- one row per item in order (result, or sqlstate + message + detail); the
+-- argument's layout is common/write_batch.h.
+CREATE FUNCTION eventodb.stream_write_batch(items bytea,
+  OUT result text, OUT sqlstate text, OUT message text, OUT detail text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'ev_stream_write_batch'
+LANGUAGE C VOLATILE STRICT;

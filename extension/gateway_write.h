@@ -1,0 +1,28 @@
+/*
+ * What the gateway's single write (gateway_write.c) and its group commit
+ * (gateway_write_batch.c) share, so both answer byte for byte alike.
+ */
+#ifndef EVENTODB_GATEWAY_WRITE_H
+#define EVENTODB_GATEWAY_WRITE_H
+
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+#include "utils/uuid.h"
+
+/* SQLSTATE EV001 (PROTOCOL.md §6.1): message and JSON detail, expected then actual. */
+#define WRITE_CONFLICT_MSG "Expected version " INT64_FORMAT ", stream is at version " INT64_FORMAT
+#define WRITE_CONFLICT_DETAIL "{\"actual\":" INT64_FORMAT ",\"expected\":" INT64_FORMAT "}"
+/* SQLSTATE 22P02, with the id as given */
+#define WRITE_BAD_UUID_MSG "invalid UUID format: %s"
+
+/* The id spellings the original accepts (§6.1). */
+bool		write_parse_uuid(const char *s, size_t len, pg_uuid_t *out);
+
+/* A fresh RFC 9562 UUIDv7. */
+void		write_uuid_v7(pg_uuid_t *u);
+
+/* {"globalPosition":G,"position":P} */
+void		write_render_result(StringInfo buf, int64 global_position, int64 position);
+
+#endif

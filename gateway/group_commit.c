@@ -1,0 +1,290 @@
+/* See group_commit.h. Leader/follower: whoever finds a free slot takes the
+ * waiting writes (its own among them) and runs them; the others sleep until
+ * their write is answered or a slot frees up. */
+#include "group_commit.h"
+
+#include "log.h"
+#include "pool.h"
+#include "strbuf.h"
+#include "write_batch.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * Writes in flight by default. Measured with the reference load test (10
+ * workers, 2 cores): see README "Performance". Fewer slots make larger
+ * groups; more let more transactions overlap their commits.
+ */
+#define DEFAULT_LEADERS 3
+
+typedef struct Pending
+{
+	const GcWrite *w;
+	GcResult   *out;
+	bool		done;
+	bool		alone;			/* the group failed as a whole: replay alone */
+	pthread_cond_t wake;		/* answered, or first in line for a free slot */
+	struct Pending *next;
+} Pending;
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static Pending *head,
+		   *tail;
+static int	in_flight;
+static int	max_in_flight = DEFAULT_LEADERS;
+static unsigned long groups_run,
+			writes_run,
+			groups_replayed;
+
+void
+group_commit_init(void)
+{
+	const char *v = getenv("EVENTODB_WRITE_LEADERS");
+
+	if (v != NULL && *v != '\0')
+	{
+		char	   *end;
+		long		n = strtol(v, &end, 10);
+
+		if (*end == '\0' && n >= 0 && n <= 1024)
+			max_in_flight = (int) n;
+		else
+			log_warn("EVENTODB_WRITE_LEADERS=%s ignored (want 0..1024)", v);
+	}
+}
+
+static PGresult *
+write_single(const GcWrite *w, char **err)
+{
+	char		evbuf[24];
+	const char *params[7] = {
+		w->ns, w->stream, w->type, w->data, w->meta,
+		(w->id != NULL && w->id_len > 0) ? w->id : NULL,
+		NULL,
+	};
+
+	if (w->has_expected)
+	{
+		snprintf(evbuf, sizeof(evbuf), "%lld", (long long) w->expected);
+		params[6] = evbuf;
+	}
+	return pool_exec("stream_write",
+					 "SELECT eventodb.stream_write($1::text, $2::text, $3::text, "
+					 "$4::jsonb, $5::jsonb, $6::text, $7::bigint)",
+					 7, params, err);
+}
+
+static void
+put_be(StrBuf *sb, uint64_t v, int bytes)
+{
+	char		b[8];
+
+	for (int i = 0; i < bytes; i++)
+		b[i] = (char) (v >> (8 * (bytes - 1 - i)));
+	sb_append(sb, b, (size_t) bytes);
+}
+
+static void
+put_field(StrBuf *sb, const char *s, size_t len)
+{
+	if (s == NULL)
+	{
+		put_be(sb, (uint32_t) -1, 4);
+		return;
+	}
+	put_be(sb, (uint32_t) len, 4);
+	sb_append(sb, s, len);
+}
+
+/* common/write_batch.h's layout */
+static void
+encode(StrBuf *sb, Pending **group, int n)
+{
+	put_be(sb, (uint32_t) n, 4);
+	for (int i = 0; i < n; i++)
+	{
+		const GcWrite *w = group[i]->w;
+
+		put_field(sb, w->ns, strlen(w->ns));
+		put_field(sb, w->stream, w->stream_len);
+		put_field(sb, w->type, w->type_len);
+		put_field(sb, w->data, w->data_len);
+		put_field(sb, w->meta, w->meta_len);
+		put_field(sb, w->id, w->id_len);
+		put_be(sb, w->has_expected ? 1 : 0, 1);
+		put_be(sb, (uint64_t) (w->has_expected ? w->expected : 0), 8);
+	}
+}
+
+static char *
+field_copy(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? NULL
+		: mem_dup0(PQgetvalue(res, row, col), (size_t) PQgetlength(res, row, col));
+}
+
+/* The reason a failed group gives every write when it cannot be replayed. */
+static char *
+group_failure(const PGresult *res, char *err)
+{
+	const char *primary;
+
+	if (res == NULL)
+		return err != NULL ? err : strdup("database unavailable");
+	free(err);
+	primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	if (primary == NULL || *primary == '\0')
+		primary = PQresultErrorMessage(res);
+	if (primary == NULL || *primary == '\0')
+		primary = PQresStatus(PQresultStatus(res));
+	return strdup(primary);
+}
+
+static void
+run_group(Pending **group, int n)
+{
+	StrBuf		sb = STRBUF_INIT;
+	char	   *err = NULL;
+	bool		intact = false;
+	PGresult   *res;
+	int			len;
+	const int	format = 1;
+
+	if (n == 1)
+	{
+		group[0]->out->res = write_single(group[0]->w, &group[0]->out->err);
+		return;
+	}
+	encode(&sb, group, n);
+	len = (int) sb.len;
+	res = pool_exec_params("stream_write_batch",
+						   "SELECT result, sqlstate, message, detail"
+						   " FROM eventodb.stream_write_batch($1::bytea)",
+						   1, (const char *const *) &sb.data, &len, &format, &intact, &err);
+	sb_free(&sb);
+	if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == n &&
+		PQnfields(res) == 4)
+	{
+		for (int i = 0; i < n; i++)
+		{
+			GcResult   *o = group[i]->out;
+
+			o->from_batch = true;
+			o->result = field_copy(res, i, 0);
+			o->sqlstate = field_copy(res, i, 1);
+			o->message = field_copy(res, i, 2);
+			o->detail = field_copy(res, i, 3);
+		}
+		PQclear(res);
+		free(err);
+		return;
+	}
+	if (res != NULL && PQresultStatus(res) == PGRES_FATAL_ERROR && intact &&
+		PQresultErrorField(res, PG_DIAG_SQLSTATE) != NULL)
+	{
+		/* rolled back: nothing of the group was written */
+		log_debug("group of %d writes failed (%s); replaying them one by one", n,
+				  PQresultErrorField(res, PG_DIAG_SQLSTATE));
+		for (int i = 0; i < n; i++)
+			group[i]->alone = true;
+		pthread_mutex_lock(&mu);
+		groups_replayed++;
+		pthread_mutex_unlock(&mu);
+		PQclear(res);
+		free(err);
+		return;
+	}
+	/* cut off: the outcome is unknown, as it would be for a single write */
+	{
+		char	   *reason = group_failure(res, err);
+
+		for (int i = 0; i < n; i++)
+			group[i]->out->err = strdup(reason);
+		free(reason);
+		PQclear(res);
+	}
+}
+
+void
+group_commit_write(const GcWrite *w, GcResult *out)
+{
+	Pending		me = {.w = w, .out = out};
+
+	memset(out, 0, sizeof(*out));
+	if (max_in_flight == 0)
+	{
+		out->res = write_single(w, &out->err);
+		return;
+	}
+	pthread_cond_init(&me.wake, NULL);
+	pthread_mutex_lock(&mu);
+	if (tail != NULL)
+		tail->next = &me;
+	else
+		head = &me;
+	tail = &me;
+	while (!me.done)
+	{
+		Pending    *group[WRITE_BATCH_MAX];
+		int			n = 0;
+
+		/* Only the first in line takes a free slot: it takes the line. */
+		if (in_flight >= max_in_flight || head != &me)
+		{
+			pthread_cond_wait(&me.wake, &mu);
+			continue;
+		}
+		while (head != NULL && n < WRITE_BATCH_MAX)
+		{
+			group[n++] = head;
+			head = head->next;
+		}
+		if (head == NULL)
+			tail = NULL;
+		in_flight++;
+		groups_run++;
+		writes_run += (unsigned long) n;
+		pthread_mutex_unlock(&mu);
+
+		run_group(group, n);
+
+		pthread_mutex_lock(&mu);
+		in_flight--;
+		for (int i = 0; i < n; i++)
+		{
+			group[i]->done = true;
+			if (group[i] != &me)
+				pthread_cond_signal(&group[i]->wake);
+		}
+		if (head != NULL)
+			pthread_cond_signal(&head->wake);
+	}
+	pthread_mutex_unlock(&mu);
+	pthread_cond_destroy(&me.wake);
+	if (me.alone)
+		out->res = write_single(w, &out->err);
+}
+
+void
+group_commit_stats(unsigned long *groups, unsigned long *writes, unsigned long *replayed)
+{
+	pthread_mutex_lock(&mu);
+	*groups = groups_run;
+	*writes = writes_run;
+	*replayed = groups_replayed;
+	pthread_mutex_unlock(&mu);
+}
+
+void
+group_commit_result_free(GcResult *r)
+{
+	PQclear(r->res);
+	free(r->err);
+	free(r->result);
+	free(r->sqlstate);
+	free(r->message);
+	free(r->detail);
+	memset(r, 0, sizeof(*r));
+}
