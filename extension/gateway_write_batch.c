@@ -11,11 +11,13 @@
  * client still gets its own outcome (and nothing is written twice: an error
  * means nothing of the batch committed).
  *
- * Locks: every stream (or, in category-lock mode, category) lock is taken
- * first, in one global order (namespace, category, stream), and only then
- * the namespaces' tables - as stream_write does for its single stream. So
- * two batches never wait on each other in a cycle, and none closes a cycle
- * with namespace_delete queueing for a table.
+ * Locks: a batch never waits for one. Every stream (or, in category-lock
+ * mode, category) lock is tried first, then the namespaces' tables - in
+ * stream_write's order. An item whose lock is held elsewhere (a writer of
+ * the same stream, DDL on its namespace) is left out with an empty row, and
+ * the gateway sends it alone through stream_write, which waits. So one
+ * stream's long lock never holds up the writes it happened to be grouped
+ * with, and no wait cycle can run through a batch.
  */
 #include "postgres.h"
 
@@ -43,7 +45,8 @@ typedef struct BatchItem
 	size_t		category_len;
 	StoreWrite	w;
 	StoreRef	ref;
-	/* outcome: result, or sqlstate + message (+ detail) */
+	/* outcome: result, or sqlstate + message (+ detail), or none (busy) */
+	bool		busy;
 	bool		written;
 	int64		position;
 	char	   *result;
@@ -200,7 +203,8 @@ write_item(BatchItem *items, int i)
 
 /*
  * stream_write_batch(items bytea) -> SETOF (result text, sqlstate text,
- * message text, detail text), one row per item in the order given.
+ * message text, detail text), one row per item in the order given; all
+ * NULL for an item left out because a lock it needs is held elsewhere.
  */
 Datum
 ev_stream_write_batch(PG_FUNCTION_ARGS)
@@ -231,18 +235,28 @@ ev_stream_write_batch(PG_FUNCTION_ARGS)
 	SPI_connect();
 	qsort(order, count, sizeof(BatchItem *), lock_order);
 	for (uint64 i = 0; i < count; i++)
-		store_write_lock(&order[i]->w, order[i]->field[WB_NS],
-						 order[i]->field[WB_STREAM], order[i]->len[WB_STREAM]);
-	/* each namespace's table once, locked as stream_write locks it */
+		order[i]->busy = !store_write_try_lock(&order[i]->w, order[i]->field[WB_NS],
+											   order[i]->field[WB_STREAM],
+											   order[i]->len[WB_STREAM]);
+	/* each namespace's table once, as stream_write locks it */
 	for (uint64 i = 0; i < count; i++)
 	{
-		if (i > 0 && strcmp(order[i]->field[WB_NS], order[i - 1]->field[WB_NS]) == 0)
-			order[i]->ref = order[i - 1]->ref;
-		else
-			order[i]->ref = ns_resolve(order[i]->field[WB_NS], RowExclusiveLock);
+		BatchItem  *prev = i > 0 ? order[i - 1] : NULL;
+
+		if (prev != NULL && strcmp(order[i]->field[WB_NS], prev->field[WB_NS]) == 0)
+		{
+			order[i]->ref = prev->ref;
+			order[i]->busy |= prev->ref.schema == NULL;
+		}
+		else if (!ns_try_resolve(order[i]->field[WB_NS], RowExclusiveLock, &order[i]->ref))
+		{
+			order[i]->ref.schema = NULL;
+			order[i]->busy = true;
+		}
 	}
 	for (uint64 i = 0; i < count; i++)
-		write_item(items, (int) i);
+		if (!items[i].busy)
+			write_item(items, (int) i);
 	for (uint64 i = 0; i < count; i++)
 	{
 		Datum		values[4];

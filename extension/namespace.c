@@ -210,6 +210,29 @@ ns_lookup(const char *id, StoreRef *ref, char *token_hash)
 	return ns_lookup_table(id, ref, token_hash, NULL);
 }
 
+static bool
+resolve(const char *id, LOCKMODE lockmode, bool wait, StoreRef *ref)
+{
+	for (;;)
+	{
+		uint64		generation = ns_cache_generation;
+		Oid			table;
+
+		if (id == NULL || !ns_lookup_table(id, ref, NULL, &table))
+			ereport(ERROR,
+					(errcode(ERRCODE_EV_NOT_FOUND),
+					 errmsg("namespace not found")));
+		if (wait)
+			LockRelationOid(table, lockmode);
+		else if (!ConditionalLockRelationOid(table, lockmode))
+			return false;
+		if (generation == ns_cache_generation)
+			return true;
+		/* Something changed while we waited: ask the registry again. */
+		UnlockRelationOid(table, lockmode);
+	}
+}
+
 StoreRef
 ns_resolve_arg(FunctionCallInfo fcinfo, int argno, LOCKMODE lockmode)
 {
@@ -222,21 +245,14 @@ ns_resolve(const char *id, LOCKMODE lockmode)
 {
 	StoreRef	ref;
 
-	for (;;)
-	{
-		uint64		generation = ns_cache_generation;
-		Oid			table;
+	(void) resolve(id, lockmode, true, &ref);
+	return ref;
+}
 
-		if (id == NULL || !ns_lookup_table(id, &ref, NULL, &table))
-			ereport(ERROR,
-					(errcode(ERRCODE_EV_NOT_FOUND),
-					 errmsg("namespace not found")));
-		LockRelationOid(table, lockmode);
-		if (generation == ns_cache_generation)
-			return ref;
-		/* Something changed while we waited: ask the registry again. */
-		UnlockRelationOid(table, lockmode);
-	}
+bool
+ns_try_resolve(const char *id, LOCKMODE lockmode, StoreRef *ref)
+{
+	return resolve(id, lockmode, false, ref);
 }
 
 /*

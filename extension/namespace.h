@@ -44,6 +44,9 @@ StoreRef	ns_resolve_arg(FunctionCallInfo fcinfo, int argno, LOCKMODE lockmode);
 /* The same for a namespace id given as a string (NULL: not found). */
 StoreRef	ns_resolve(const char *id, LOCKMODE lockmode);
 
+/* The same without waiting for the table: false when DDL holds it. */
+bool		ns_try_resolve(const char *id, LOCKMODE lockmode, StoreRef *ref);
+
 /* Drops every cached lookup of this backend (after a registry change). */
 void		ns_cache_forget(void);
 

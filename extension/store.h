@@ -70,6 +70,10 @@ typedef struct StoreWrite
  */
 int64		store_write_lock(StoreWrite *w, const char *ns_id, const char *stream, size_t len);
 
+/* The same without waiting: false when a lock is held elsewhere (what it
+ * did get stays held to transaction end). */
+bool		store_write_try_lock(StoreWrite *w, const char *ns_id, const char *stream, size_t len);
+
 /* Right before store_insert: the write's horizon bound (horizon.h). */
 void		store_write_bound(StoreWrite *w, const StoreRef *s, const char *stream, size_t len);
 

@@ -39,36 +39,61 @@ store_lock_category(const char *stream, size_t len)
  * expected version is checked exactly. The two-int4 advisory lock space is
  * separate from Message DB's bigint category locks.
  */
-static void
-lock_stream(const char *ns_id, const char *stream, size_t len)
+static bool
+lock_stream(const char *ns_id, const char *stream, size_t len, bool wait)
 {
 	size_t		ns_len = strlen(ns_id);
 	char	   *key = palloc(ns_len + 1 + len);
 	uint64		h;
+	Datum		hi,
+				lo;
 
 	memcpy(key, ns_id, ns_len + 1);
 	memcpy(key + ns_len + 1, stream, len);
 	h = (uint64) store_hash64(key, ns_len + 1 + len);
 	pfree(key);
-	DirectFunctionCall2(pg_advisory_xact_lock_int4,
-						Int32GetDatum((int32) (h >> 32)), Int32GetDatum((int32) h));
+	hi = Int32GetDatum((int32) (h >> 32));
+	lo = Int32GetDatum((int32) h);
+	if (!wait)
+		return DatumGetBool(DirectFunctionCall2(pg_try_advisory_xact_lock_int4, hi, lo));
+	DirectFunctionCall2(pg_advisory_xact_lock_int4, hi, lo);
+	return true;
 }
 
-int64
-store_write_lock(StoreWrite *w, const char *ns_id, const char *stream, size_t len)
+static bool
+write_lock(StoreWrite *w, const char *ns_id, const char *stream, size_t len, bool wait)
 {
-	int64		category_key = store_hash64(stream, names_category_len(stream, len));
+	Datum		category_key = Int64GetDatum(store_hash64(stream, names_category_len(stream, len)));
 	bool		horizon_mode = horizon_enabled() && eventodb_write_mode == WRITE_MODE_HORIZON;
 
 	w->deferred_poke = horizon_mode && pokeq_available();
 	w->nsp = InvalidOid;
 	if (!w->deferred_poke)
-		DirectFunctionCall1(pg_advisory_xact_lock_int8, Int64GetDatum(category_key));
+	{
+		if (!wait)
+		{
+			if (!DatumGetBool(DirectFunctionCall1(pg_try_advisory_xact_lock_int8, category_key)))
+				return false;
+		}
+		else
+			DirectFunctionCall1(pg_advisory_xact_lock_int8, category_key);
+	}
 	/* Category-locked writers of a horizon-mode database (no worker could
 	 * be had) must still exclude the stream's other writers. */
-	if (horizon_mode)
-		lock_stream(ns_id, stream, len);
-	return category_key;
+	return !horizon_mode || lock_stream(ns_id, stream, len, wait);
+}
+
+int64
+store_write_lock(StoreWrite *w, const char *ns_id, const char *stream, size_t len)
+{
+	(void) write_lock(w, ns_id, stream, len, true);
+	return store_hash64(stream, names_category_len(stream, len));
+}
+
+bool
+store_write_try_lock(StoreWrite *w, const char *ns_id, const char *stream, size_t len)
+{
+	return write_lock(w, ns_id, stream, len, false);
 }
 
 void

@@ -8,9 +8,11 @@
 #include "strbuf.h"
 #include "write_batch.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /*
  * Writes in flight by default. Measured with the reference load test (10
@@ -18,13 +20,21 @@
  * groups; more let more transactions overlap their commits.
  */
 #define DEFAULT_LEADERS 3
+/*
+ * A write that waited this long for a slot runs (with whatever waits with
+ * it) even though none is free: the slots may be held by writes waiting for
+ * a lock, and those must not hold up every other writer of the gateway.
+ */
+#define MAX_QUEUE_WAIT_MS 20
 
 typedef struct Pending
 {
 	const GcWrite *w;
 	GcResult   *out;
+	bool		taken;			/* by a leader, into a group */
 	bool		done;
-	bool		alone;			/* the group failed as a whole: replay alone */
+	bool		alone;			/* run it alone: its lock was busy, or the
+								 * group failed as a whole */
 	pthread_cond_t wake;		/* answered, or first in line for a free slot */
 	struct Pending *next;
 } Pending;
@@ -38,9 +48,33 @@ static unsigned long groups_run,
 			writes_run,
 			groups_replayed;
 
+static pthread_condattr_t wake_attr;
+static pthread_once_t wake_attr_once = PTHREAD_ONCE_INIT;
+
+/* Waits time out on the monotonic clock: a clock step must not stall them. */
+static void
+init_wake_attr(void)
+{
+	pthread_condattr_init(&wake_attr);
+	pthread_condattr_setclock(&wake_attr, CLOCK_MONOTONIC);
+}
+
+static struct timespec
+deadline_after(int ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_nsec += (long) ms * 1000000L;
+	ts.tv_sec += ts.tv_nsec / 1000000000L;
+	ts.tv_nsec %= 1000000000L;
+	return ts;
+}
+
 void
 group_commit_init(void)
 {
+
 	const char *v = getenv("EVENTODB_WRITE_LEADERS");
 
 	if (v != NULL && *v != '\0')
@@ -171,6 +205,11 @@ run_group(Pending **group, int n)
 		{
 			GcResult   *o = group[i]->out;
 
+			if (PQgetisnull(res, i, 0) && PQgetisnull(res, i, 1))
+			{
+				group[i]->alone = true;		/* left out: a lock it needs is busy */
+				continue;
+			}
 			o->from_batch = true;
 			o->result = field_copy(res, i, 0);
 			o->sqlstate = field_copy(res, i, 1);
@@ -211,6 +250,8 @@ void
 group_commit_write(const GcWrite *w, GcResult *out)
 {
 	Pending		me = {.w = w, .out = out};
+	struct timespec deadline;
+	bool		overdue = false;
 
 	memset(out, 0, sizeof(*out));
 	if (max_in_flight == 0)
@@ -218,26 +259,36 @@ group_commit_write(const GcWrite *w, GcResult *out)
 		out->res = write_single(w, &out->err);
 		return;
 	}
-	pthread_cond_init(&me.wake, NULL);
+	pthread_once(&wake_attr_once, init_wake_attr);
+	pthread_cond_init(&me.wake, &wake_attr);
 	pthread_mutex_lock(&mu);
 	if (tail != NULL)
 		tail->next = &me;
 	else
 		head = &me;
 	tail = &me;
+	deadline = deadline_after(MAX_QUEUE_WAIT_MS);
 	while (!me.done)
 	{
 		Pending    *group[WRITE_BATCH_MAX];
 		int			n = 0;
 
 		/* Only the first in line takes a free slot: it takes the line. */
-		if (in_flight >= max_in_flight || head != &me)
+		if (!overdue && (in_flight >= max_in_flight || head != &me))
 		{
+			if (pthread_cond_timedwait(&me.wake, &mu, &deadline) == ETIMEDOUT)
+				overdue = true;
+			continue;
+		}
+		if (me.taken)
+		{
+			/* in a group on its way: overdue or not, wait for it */
 			pthread_cond_wait(&me.wake, &mu);
 			continue;
 		}
 		while (head != NULL && n < WRITE_BATCH_MAX)
 		{
+			head->taken = true;
 			group[n++] = head;
 			head = head->next;
 		}

@@ -28,30 +28,47 @@ def ggw(spawn, prod_db):
     return g
 
 
-def burst(g, ns, calls):
+SLOW = """
+CREATE OR REPLACE FUNCTION public.group_commit_test_slow() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.type = 'Slow' THEN PERFORM pg_sleep(0.5); END IF;
+  RETURN NEW;
+END $$;
+"""
+
+
+def burst(g, ns, tok, calls):
     """Runs every call at once (one thread each) and returns their results in
-    order. The namespace's table is locked against inserts meanwhile, so the
-    first write waits in the database and the others queue up behind it and go
-    together once the lock is gone: groups form however slow the threads are."""
+    order. A write of type Slow to stream slow-1 of the namespace goes first and
+    takes half a second in the database (a test trigger), holding the one slot,
+    so the calls queue up behind it and go in groups however slow the threads
+    are; returns (results, the slow write's globalPosition)."""
     results = [None] * len(calls)
     conn = pg_connect(g.dbname)
+    conn.autocommit = True
     with conn.cursor() as cur:
+        cur.execute(SLOW)
         cur.execute("SELECT schema_name FROM eventodb.namespaces WHERE id = %s", (ns,))
-        cur.execute(pgsql.SQL("LOCK TABLE {}.messages IN SHARE MODE").format(
+        cur.execute(pgsql.SQL("CREATE OR REPLACE TRIGGER group_commit_test_slow BEFORE INSERT ON {}.messages"
+                              " FOR EACH ROW EXECUTE FUNCTION public.group_commit_test_slow()").format(
             pgsql.Identifier(cur.fetchone()[0])))
+    conn.close()
+    slow = []
 
     def run(i):
         results[i] = calls[i]()
 
+    first = threading.Thread(target=lambda: slow.append(
+        g.rpc(W, "slow-1", {"type": "Slow", "data": {}}, token=tok)))
+    first.start()
+    time.sleep(0.1)
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
     for t in threads:
         t.start()
-    time.sleep(0.5)
-    conn.rollback()
-    conn.close()
-    for t in threads:
+    for t in threads + [first]:
         t.join(60)
-    return results
+    assert slow[0].status == 200, slow[0].body
+    return results, slow[0].json["globalPosition"]
 
 
 def groups_formed(g, replays=False):
@@ -70,10 +87,10 @@ def test_concurrent_writes_are_grouped_and_each_answered(ggw):
     calls = [lambda i=i: ggw.rpc(W, streams[i % 8], {"type": "T", "data": {"n": i, "s": "é\u2028"},
                                                      "metadata": {"i": i}}, token=tok)
              for i in range(48)]
-    results = burst(ggw, ns, calls)
+    results, slow_gpos = burst(ggw, ns, tok, calls)
     assert [r.status for r in results] == [200] * 48, [r.body for r in results if r.status != 200]
     gpos = [r.json["globalPosition"] for r in results]
-    assert sorted(gpos) == list(range(1, 49))
+    assert sorted(gpos + [slow_gpos]) == list(range(1, 50))
     for s in streams:
         msgs = ggw.ok("stream.get", s, token=tok)
         assert [m[2] for m in msgs] == list(range(6))
@@ -89,7 +106,7 @@ def test_expected_version_race_has_one_winner_and_exact_conflicts(ggw):
     ns, tok = ggw.create_ns()
     calls = [lambda: ggw.rpc(W, "race-1", {"type": "T", "data": {}}, {"expectedVersion": -1},
                              token=tok) for _ in range(30)]
-    results = burst(ggw, ns, calls)
+    results, slow_gpos = burst(ggw, ns, tok, calls)
     assert sorted(r.status for r in results) == [200] + [409] * 29
     for r in results:
         if r.status == 409:
@@ -106,7 +123,7 @@ def test_a_bad_id_fails_alone(ggw):
     calls = [lambda i=i: ggw.rpc(W, "id-%d" % (i % 3), {"type": "T", "data": {}},
                                  {"id": "not-a-uuid" if i == 7 else str(uuid.uuid4())}, token=tok)
              for i in range(24)]
-    results = burst(ggw, ns, calls)
+    results, slow_gpos = burst(ggw, ns, tok, calls)
     for i, r in enumerate(results):
         if i == 7:
             check_error(r, 500, "BACKEND_ERROR", "Failed to write message: invalid UUID format: not-a-uuid")
@@ -124,7 +141,7 @@ def test_a_failing_group_is_replayed_without_double_writes(ggw):
         return {"id": dups[i // 8]} if i % 8 in (1, 6) else {}
     calls = [lambda i=i: ggw.rpc(W, "dup-%d" % (i % 4), {"type": "T", "data": {"i": i}},
                                  opts(i), token=tok) for i in range(48)]
-    results = burst(ggw, ns, calls)
+    results, slow_gpos = burst(ggw, ns, tok, calls)
     failed = [i for i, r in enumerate(results) if r.status != 200]
     assert sorted(i // 8 for i in failed) == list(range(6)), [(i, results[i].body) for i in failed]
     for i in failed:
@@ -142,14 +159,17 @@ def test_a_failing_group_is_replayed_without_double_writes(ggw):
 
 def test_groups_span_namespaces(ggw):
     tenants = [ggw.create_ns() for _ in range(3)]
-    ns = tenants[0][0]
+    ns, tok = tenants[0]
     calls = [lambda i=i: ggw.rpc(W, "t-1", {"type": "T", "data": {"i": i}},
                                  token=tenants[i % 3][1]) for i in range(30)]
-    results = burst(ggw, ns, calls)
+    results, slow_gpos = burst(ggw, ns, tok, calls)
     assert all(r.status == 200 for r in results), [r.body for r in results]
-    for _, tok in tenants:
+    for k, (_, tok) in enumerate(tenants):
         msgs = ggw.ok("stream.get", "t-1", token=tok)
-        assert [m[3] for m in msgs] == list(range(1, 11))     # own global positions
+        own = list(range(1, 12 if k == 0 else 11))        # each tenant's own global positions
+        if k == 0:
+            own.remove(slow_gpos)
+        assert [m[3] for m in msgs] == own
         assert [m[2] for m in msgs] == list(range(10))
 
 
@@ -161,7 +181,7 @@ def test_a_refused_write_does_not_disturb_the_group(ggw):
     ggw.ok("ns.delete", gone)
     calls = [lambda i=i: ggw.rpc(W, "g-1", {"type": "T", "data": {}},
                                  token=gone_tok if i == 3 else tok) for i in range(16)]
-    results = burst(ggw, ns, calls)
+    results, slow_gpos = burst(ggw, ns, tok, calls)
     for i, r in enumerate(results):
         if i == 3:
             check_error(r, 403, "AUTH_UNAUTHORIZED", "Token not authorized for namespace",
@@ -169,3 +189,41 @@ def test_a_refused_write_does_not_disturb_the_group(ggw):
         else:
             assert r.status == 200, r.body
     assert len(ggw.ok("stream.get", "g-1", token=tok)) == 15
+
+
+def test_a_held_stream_lock_holds_up_only_its_own_writes(ggw):
+    """An open SQL transaction that wrote a stream holds its lock; gateway
+    writes to that stream wait for it, and must not take every other writer
+    of the gateway down with them (one slot here: they would, without the
+    queue's escape and the batch's refusal to wait for locks)."""
+    ns, tok = ggw.create_ns()
+    other_ns, other_tok = ggw.create_ns()
+    conn = pg_connect(ggw.dbname)
+    with conn.cursor() as cur:
+        cur.execute("SELECT eventodb.stream_write(%s, 'held-1', 'T', '{}', NULL, NULL, NULL)", (ns,))
+    held = []
+    blocked = [threading.Thread(target=lambda: held.append(
+        ggw.rpc(W, "held-1", {"type": "T", "data": {}}, token=tok))) for _ in range(3)]
+    try:
+        for t in blocked:
+            t.start()
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        free = [lambda i=i: ggw.rpc(W, "free-%d" % (i % 3), {"type": "T", "data": {}},
+                                    token=tok if i % 2 else other_tok) for i in range(20)]
+        results = [None] * len(free)
+        threads = [threading.Thread(target=lambda i=i: results.__setitem__(i, free[i]()))
+                   for i in range(len(free))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert all(r.status == 200 for r in results), [r.body for r in results]
+        assert time.monotonic() - t0 < 5
+        assert held == []                       # still waiting for the lock
+    finally:
+        conn.commit()
+        conn.close()
+    for t in blocked:
+        t.join(30)
+    assert sorted(r.json["position"] for r in held) == [1, 2, 3]
