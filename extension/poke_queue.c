@@ -194,8 +194,11 @@ pokeq_available(void)
 		ereport(LOG,
 				(errmsg("eventodb: no poke worker for database %u; its writes take the category lock",
 						MyDatabaseId),
-				 errhint("Free a background worker (max_worker_processes) or a database slot (%d databases at most).",
-						 POKEQ_DATABASES)));
+				 my_db < 0
+				 ? errdetail("All %d database slots are taken by databases with a poke worker.",
+							 POKEQ_DATABASES)
+				 : errdetail("No background worker could be registered (max_worker_processes = %d).",
+							 max_worker_processes)));
 	warned = true;
 	return false;
 }

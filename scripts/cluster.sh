@@ -113,7 +113,9 @@ cmd_start() {
   # server to start with it); the extension also works without preloading.
   local opts=""
   if [ -f "$(pg_config --pkglibdir)/eventodb.so" ]; then
-    opts="-c shared_preload_libraries=eventodb"
+    # (and room for a poke worker per database, also on clusters
+    # initialised before postgresql.conf got the setting)
+    opts="-c shared_preload_libraries=eventodb -c max_worker_processes=64"
   fi
   as_owner "$PG_BINDIR/pg_ctl" -D "$DATA" -l "$LOG" -o "$opts" -w -t 60 start >/dev/null || {
     tail -n 30 "$LOG" >&2; exit 1; }

@@ -440,8 +440,18 @@ def test_large_request_headers_are_accepted(gw, size):
 
 
 def test_oversized_request_head_is_refused_and_server_keeps_serving(gw):
-    r = gw.request("POST", "/rpc", body=b'["sys.version"]', token=DEFAULT_TOKEN, headers={"X-Pad": "a" * (900 * 1024)})
-    assert r.status == 431, r
+    # The server answers 431 and closes while the client may still be sending
+    # the rest of the head: the client then sees a reset, sometimes before it
+    # could read the answer (TCP drops it). Any answer it reads must be 431.
+    statuses = []
+    for _ in range(5):
+        try:
+            r = gw.request("POST", "/rpc", body=b'["sys.version"]', token=DEFAULT_TOKEN,
+                           headers={"X-Pad": "a" * (900 * 1024)})
+        except (BrokenPipeError, ConnectionResetError):
+            continue
+        statuses.append(r.status)
+    assert statuses and set(statuses) == {431}, statuses
     r = gw.request("POST", "/rpc", body=b'["sys.version"]', token=DEFAULT_TOKEN)
     assert r.status == 200, r
 
