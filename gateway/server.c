@@ -4,6 +4,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "conn_reaper.h"
 #include "http.h"
 #include "import.h"
 #include "log.h"
@@ -83,6 +84,17 @@ set_timeout(struct MHD_Connection *c, unsigned seconds)
 	MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, seconds);
 }
 
+/* Whether the reaper (conn_reaper.h) watches c: while it waits for a head. */
+static void
+await_head(struct MHD_Connection *c, bool waiting)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	if (ci != NULL)
+		reaper_watch(ci->socket_context, waiting);
+}
+
 static enum MHD_Result
 too_large(struct MHD_Connection *c)
 {
@@ -158,6 +170,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		r->route = route_of(url);
 		r->started = now_s();
 		*con_cls = r;
+		await_head(c, false);
 		set_timeout(c, READ_TIMEOUT_S);
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl != NULL && strtoull(cl, NULL, 10) > SERVER_BODY_LIMIT)
@@ -208,7 +221,10 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		*con_cls = NULL;
 	}
 	if (c != NULL)
+	{
 		set_timeout(c, IDLE_TIMEOUT_S);	/* keep-alive until the next request */
+		await_head(c, true);
+	}
 }
 
 static void
@@ -219,16 +235,22 @@ on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 	int			one = 1;
 
 	(void) cls;
-	(void) socket_context;
-	if (toe != MHD_CONNECTION_NOTIFY_STARTED)
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED)
+	{
+		reaper_remove(*socket_context);
+		*socket_context = NULL;
 		return;
+	}
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 	if (ci != NULL)
 	{
 		/* §1: TCP keep-alive on, so vanished peers are eventually noticed */
 		setsockopt(ci->connect_fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 		setsockopt(ci->connect_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		*socket_context = reaper_add(ci->connect_fd);
 	}
+	/* §1: 30 s to read a request - the first one too */
+	set_timeout(c, READ_TIMEOUT_S);
 }
 
 static void
@@ -313,6 +335,7 @@ server_start(int port, int threads, char **err)
 	unsigned	base = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 
 	/* all interfaces, IPv6 and IPv4; IPv4 only where IPv6 is unavailable */
+	reaper_start();
 	daemon_handle = start_daemon(base | MHD_USE_DUAL_STACK, port, threads);
 	if (daemon_handle == NULL)
 		daemon_handle = start_daemon(base, port, threads);
@@ -322,6 +345,7 @@ server_start(int port, int threads, char **err)
 
 		sb_printf(&sb, "cannot listen on port %d (in use, or not permitted)", port);
 		*err = sb_steal(&sb);
+		reaper_stop();
 		return false;
 	}
 	return true;
@@ -346,4 +370,6 @@ server_stop(void)
 		MHD_stop_daemon(daemon_handle);
 		daemon_handle = NULL;
 	}
+	/* after every connection closed: none is removed from the reaper later */
+	reaper_stop();
 }

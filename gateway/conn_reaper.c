@@ -1,0 +1,174 @@
+/* See conn_reaper.h. */
+#include "conn_reaper.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#define SWEEP_MS 500
+
+struct ReaperEntry
+{
+	int			fd;
+	size_t		index;			/* in watched[], when watched */
+	bool		watched;
+};
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t stop_cv = PTHREAD_COND_INITIALIZER;
+static ReaperEntry **watched;
+static size_t nwatched,
+			capacity;
+static bool running,
+			stopping;
+static pthread_t thread;
+
+static void
+unwatch_locked(ReaperEntry *e)
+{
+	if (!e->watched)
+		return;
+	watched[e->index] = watched[--nwatched];
+	watched[e->index]->index = e->index;
+	e->watched = false;
+}
+
+static bool
+watch_locked(ReaperEntry *e)
+{
+	if (e->watched)
+		return true;
+	if (nwatched == capacity)
+	{
+		size_t		cap = capacity ? capacity * 2 : 256;
+		ReaperEntry **grown = realloc(watched, cap * sizeof(*grown));
+
+		if (grown == NULL)
+			return false;		/* not watched: the idle timeout still applies */
+		watched = grown;
+		capacity = cap;
+	}
+	e->index = nwatched;
+	watched[nwatched++] = e;
+	e->watched = true;
+	return true;
+}
+
+ReaperEntry *
+reaper_add(int fd)
+{
+	ReaperEntry *e = calloc(1, sizeof(*e));
+
+	if (e == NULL)
+		return NULL;
+	e->fd = fd;
+	pthread_mutex_lock(&mu);
+	watch_locked(e);
+	pthread_mutex_unlock(&mu);
+	return e;
+}
+
+void
+reaper_watch(ReaperEntry *e, bool watch)
+{
+	if (e == NULL)
+		return;
+	pthread_mutex_lock(&mu);
+	if (watch)
+		watch_locked(e);
+	else
+		unwatch_locked(e);
+	pthread_mutex_unlock(&mu);
+}
+
+void
+reaper_remove(ReaperEntry *e)
+{
+	if (e == NULL)
+		return;
+	pthread_mutex_lock(&mu);
+	unwatch_locked(e);
+	pthread_mutex_unlock(&mu);
+	free(e);
+}
+
+/*
+ * The peer closed when a peek reads end-of-file (or the socket failed).
+ * Entries leave the list under the lock before their descriptor is closed
+ * (the server removes them when libmicrohttpd reports the connection
+ * closed), so every descriptor peeked at here is still the connection's.
+ */
+static void
+sweep(void)
+{
+	size_t		i = 0;
+
+	while (i < nwatched)
+	{
+		ReaperEntry *e = watched[i];
+		char		b;
+		ssize_t		n = recv(e->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+		{
+			shutdown(e->fd, SHUT_RDWR);
+			unwatch_locked(e);	/* swaps another entry into place i */
+			continue;
+		}
+		i++;
+	}
+}
+
+static void *
+run(void *arg)
+{
+	(void) arg;
+	pthread_mutex_lock(&mu);
+	while (!stopping)
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += SWEEP_MS * 1000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&stop_cv, &mu, &ts);
+		if (!stopping)
+			sweep();
+	}
+	pthread_mutex_unlock(&mu);
+	return NULL;
+}
+
+bool
+reaper_start(void)
+{
+	stopping = false;
+	if (pthread_create(&thread, NULL, run, NULL) != 0)
+	{
+		log_warn("connection reaper not started: %s", "thread creation failed");
+		return false;
+	}
+	running = true;
+	return true;
+}
+
+void
+reaper_stop(void)
+{
+	if (!running)
+		return;
+	pthread_mutex_lock(&mu);
+	stopping = true;
+	pthread_cond_signal(&stop_cv);
+	pthread_mutex_unlock(&mu);
+	pthread_join(thread, NULL);
+	running = false;
+	free(watched);
+	watched = NULL;
+	nwatched = capacity = 0;
+}

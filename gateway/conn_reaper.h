@@ -1,0 +1,31 @@
+/*
+ * Closes connections whose client left while the server waited for a
+ * request head. libmicrohttpd (0.9.75, epoll) can miss the end of a
+ * connection that arrives together with the last bytes of a partial head:
+ * it reads the bytes, never sees the close, and keeps the descriptor and
+ * the connection slot until the idle timeout - minutes. A client that
+ * opens connections, sends half a head and leaves could so exhaust the
+ * server's descriptors.
+ *
+ * The server registers every connection that waits for a request head;
+ * once a second the reaper peeks at each one, and when the peer has closed
+ * it shuts the socket down, which wakes libmicrohttpd to close it.
+ */
+#ifndef GW_CONN_REAPER_H
+#define GW_CONN_REAPER_H
+
+#include <stdbool.h>
+
+typedef struct ReaperEntry ReaperEntry;
+
+bool		reaper_start(void);
+void		reaper_stop(void);
+
+/* A new connection (its descriptor); the entry starts out watched. */
+ReaperEntry *reaper_add(int fd);
+/* Waiting for a request head, or not (a request is being served). */
+void		reaper_watch(ReaperEntry *e, bool watch);
+/* The connection is closing: the entry is freed. */
+void		reaper_remove(ReaperEntry *e);
+
+#endif
