@@ -1,6 +1,7 @@
 /* See conn_reaper.h. */
 #include "conn_reaper.h"
 
+#include "deadline.h"
 #include "log.h"
 
 #include <errno.h>
@@ -130,12 +131,8 @@ run(void *arg)
 	pthread_mutex_lock(&mu);
 	while (!stopping)
 	{
-		struct timespec ts;
+		struct timespec ts = deadline_after(CLOCK_REALTIME, SWEEP_MS);
 
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += SWEEP_MS * 1000000L;
-		ts.tv_sec += ts.tv_nsec / 1000000000L;
-		ts.tv_nsec %= 1000000000L;
 		pthread_cond_timedwait(&stop_cv, &mu, &ts);
 		if (!stopping)
 			sweep();

@@ -3,6 +3,7 @@
  * their write is answered or a slot frees up. */
 #include "group_commit.h"
 
+#include "deadline.h"
 #include "log.h"
 #include "pool.h"
 #include "strbuf.h"
@@ -57,18 +58,6 @@ init_wake_attr(void)
 {
 	pthread_condattr_init(&wake_attr);
 	pthread_condattr_setclock(&wake_attr, CLOCK_MONOTONIC);
-}
-
-static struct timespec
-deadline_after(int ms)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_nsec += (long) ms * 1000000L;
-	ts.tv_sec += ts.tv_nsec / 1000000000L;
-	ts.tv_nsec %= 1000000000L;
-	return ts;
 }
 
 void
@@ -267,7 +256,7 @@ group_commit_write(const GcWrite *w, GcResult *out)
 	else
 		head = &me;
 	tail = &me;
-	deadline = deadline_after(MAX_QUEUE_WAIT_MS);
+	deadline = deadline_after(CLOCK_MONOTONIC, MAX_QUEUE_WAIT_MS);
 	while (!me.done)
 	{
 		Pending    *group[WRITE_BATCH_MAX];

@@ -4,6 +4,8 @@
  * PostgreSQL restart costs no failed request once it is back. */
 #include "pool.h"
 
+#include "deadline.h"
+
 #include "log.h"
 #include "strbuf.h"
 
@@ -47,22 +49,6 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static struct timespec
-deadline_after(int ms)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long) (ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L)
-	{
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	return ts;
 }
 
 /* libpq messages end in a newline and may span lines; logs want one line. */
@@ -223,7 +209,7 @@ acquire(char **err)
 	pthread_mutex_lock(&lock);
 	if (state == POOL_STARTING)
 	{
-		dl = deadline_after(START_WAIT_MS);
+		dl = deadline_after(CLOCK_REALTIME, START_WAIT_MS);
 		while (state == POOL_STARTING && rc != ETIMEDOUT)
 			rc = pthread_cond_timedwait(&changed, &lock, &dl);
 	}
@@ -235,7 +221,7 @@ acquire(char **err)
 		pthread_mutex_unlock(&lock);
 		return NULL;
 	}
-	dl = deadline_after(SLOT_WAIT_MS);
+	dl = deadline_after(CLOCK_REALTIME, SLOT_WAIT_MS);
 	rc = 0;
 	for (;;)
 	{
