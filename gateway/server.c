@@ -13,6 +13,7 @@
 #include "strbuf.h"
 
 #include <microhttpd.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -42,9 +43,43 @@ typedef struct Request
 	Route		route;
 	StrBuf		body;
 	size_t		received;		/* body bytes seen, kept or not */
+	size_t		charged;		/* bytes counted against the budget */
 	bool		too_large;
+	bool		over_budget;
 	time_t		started;
 } Request;
+
+/*
+ * Request bodies are buffered whole (up to SERVER_BODY_LIMIT each). All of
+ * them together may hold at most this much memory; a body that would go
+ * beyond it is refused with 503, so a flood of large uploads cannot take
+ * the process down. EVENTODB_REQUEST_BUDGET (bytes) changes it.
+ */
+#define DEFAULT_BODY_BUDGET ((size_t) 1024 * 1024 * 1024)
+
+static _Atomic size_t body_budget = DEFAULT_BODY_BUDGET;
+static _Atomic size_t bodies_held;
+
+static bool
+charge(Request *r, size_t n)
+{
+	size_t		held = atomic_fetch_add(&bodies_held, n) + n;
+
+	if (held > atomic_load(&body_budget))
+	{
+		atomic_fetch_sub(&bodies_held, n);
+		return false;
+	}
+	r->charged += n;
+	return true;
+}
+
+static void
+uncharge(Request *r)
+{
+	atomic_fetch_sub(&bodies_held, r->charged);
+	r->charged = 0;
+}
 
 static struct MHD_Daemon *daemon_handle;
 
@@ -109,6 +144,9 @@ dispatch(struct MHD_Connection *c, Request *r, const char *method)
 
 	if (r->too_large)
 		return too_large(c);
+	if (r->over_budget)
+		return http_error(c, 503, "SERVER_BUSY",
+						  "Too much request data in flight; retry later", NULL);
 	switch (r->route)
 	{
 		case ROUTE_HEALTH:
@@ -197,10 +235,20 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 			 * or drop a client that keeps going far beyond the limit */
 			r->too_large = true;
 			sb_free(&r->body);
+			uncharge(r);
 			return r->received > 2 * SERVER_BODY_LIMIT ? MHD_NO : MHD_YES;
 		}
-		if (r->route == ROUTE_RPC || r->route == ROUTE_IMPORT)
-			sb_append(&r->body, upload_data, n);
+		if (r->over_budget || (r->route != ROUTE_RPC && r->route != ROUTE_IMPORT))
+			return MHD_YES;
+		if (!charge(r, n))
+		{
+			/* answer 503 once the client is done sending */
+			r->over_budget = true;
+			sb_free(&r->body);
+			uncharge(r);
+			return MHD_YES;
+		}
+		sb_append(&r->body, upload_data, n);
 		return MHD_YES;
 	}
 	return dispatch(c, r, method);
@@ -217,6 +265,7 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (r != NULL)
 	{
 		sb_free(&r->body);
+		uncharge(r);			/* an import's body is gone with its response */
 		free(r);
 		*con_cls = NULL;
 	}
@@ -333,6 +382,18 @@ bool
 server_start(int port, int threads, char **err)
 {
 	unsigned	base = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	const char *budget = getenv("EVENTODB_REQUEST_BUDGET");
+
+	if (budget != NULL && *budget != '\0')
+	{
+		char	   *end;
+		unsigned long long v = strtoull(budget, &end, 10);
+
+		if (*end == '\0' && v > 0)
+			atomic_store(&body_budget, (size_t) v);
+		else
+			log_warn("EVENTODB_REQUEST_BUDGET=%s ignored (want a number of bytes > 0)", budget);
+	}
 
 	/* all interfaces, IPv6 and IPv4; IPv4 only where IPv6 is unavailable */
 	reaper_start();

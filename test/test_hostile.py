@@ -17,7 +17,7 @@ import urllib.parse
 
 import pytest
 
-from conftest import db_url, pg_connect, start_gateway
+from conftest import clean_env, db_url, pg_connect, start_gateway
 from harness import DEFAULT_TOKEN, SSE, b64url, check_error, dumps
 
 INJECTIONS = [
@@ -245,6 +245,51 @@ def test_oversized_bodies_are_refused_and_memory_stays_bounded(hgw):
     limit = 160 * 1024 * (3 if sanitized(pid) else 1)
     assert grown < limit, "RSS grew by %d KiB" % grown
     assert hgw.ok("sys.version")
+
+
+def _post_head(gw, path, length, token=DEFAULT_TOKEN):
+    s = socket.create_connection((gw.host, gw.port), timeout=30)
+    s.sendall(("POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+               "Content-Length: %d\r\n\r\n" % (path, token, length)).encode())
+    return s
+
+
+def _response(s):
+    buf = b""
+    while b"\r\n\r\n" not in buf or not buf.endswith(b"\n"):
+        d = s.recv(65536)
+        if not d:
+            break
+        buf += d
+    return buf
+
+
+def test_request_bodies_in_flight_share_one_memory_budget(spawn, prod_db):
+    """All buffered request bodies together stay within a budget (1 GiB by
+    default; 1 MiB here): a body that would go beyond it is answered 503, the
+    others are served, and the budget is free again once they are done."""
+    g = spawn("budget", ["serve", "--port={port}", "--db-url=" + db_url(prod_db),
+                         "--token=" + DEFAULT_TOKEN],
+              env=clean_env(EVENTODB_REQUEST_BUDGET=str(1024 * 1024)))
+    body = b'["sys.version"' + b" " * (600 * 1024) + b"]"
+    a = _post_head(g, "/rpc", len(body))
+    a.sendall(body[:500 * 1024])                    # A holds ~500 KiB of the budget
+    time.sleep(0.3)
+    b = _post_head(g, "/rpc", len(body))
+    b.sendall(body)                                  # B would need 600 KiB more
+    out = _response(b)
+    b.close()
+    assert out.startswith(b"HTTP/1.1 503"), out[:300]
+    err = json.loads(out.split(b"\r\n\r\n", 1)[1])["error"]
+    assert err == {"code": "SERVER_BUSY", "message": "Too much request data in flight; retry later"}
+    a.sendall(body[500 * 1024:])
+    out = _response(a)
+    a.close()
+    assert out.startswith(b"HTTP/1.1 200"), out[:300]
+    # A is done: its share is back, a body of the same size now fits
+    r = g.request("POST", "/rpc", body=body, token=DEFAULT_TOKEN)
+    assert r.status == 200, r
+    assert g.ok("sys.version")
 
 
 def test_deep_nesting(hgw):
