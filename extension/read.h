@@ -32,6 +32,13 @@ void		read_into_result(FunctionCallInfo fcinfo, SPIPlanPtr plan,
 void		read_into_result_active(FunctionCallInfo fcinfo, SPIPlanPtr plan,
 									const ReadParam *params, int nparams);
 
+/*
+ * get_last_stream_message's row of a non-NULL stream (of the type, when
+ * has_type) by a direct index scan (read_last.c). False, having done
+ * nothing, when it cannot serve this caller; the SQL must then.
+ */
+bool		read_last_direct(FunctionCallInfo fcinfo, Datum stream, bool has_type, Datum type);
+
 /* Prepares a one-off (unsaved) plan for dynamic SQL with these parameters. */
 SPIPlanPtr	read_prepare_dynamic(const char *sql, const ReadParam *params,
 								 int nparams);

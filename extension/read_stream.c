@@ -118,6 +118,9 @@ msgdb_get_last_stream_message(PG_FUNCTION_ARGS)
 		ereport(NOTICE, (errmsg_internal("Generated Command: %s", sql)));
 	}
 
+	if (!PG_ARGISNULL(0) &&
+		read_last_direct(fcinfo, PG_GETARG_DATUM(0), !PG_ARGISNULL(1), PG_GETARG_DATUM(1)))
+		return (Datum) 0;
 	SPI_connect();
 	plan = plan_for(store_message_store.schema,
 					PG_ARGISNULL(1) ? "msgdb_last" : "msgdb_last_type", sql, 2, types);
