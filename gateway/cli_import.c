@@ -132,6 +132,7 @@ handle_event(const char *json, size_t len, CliProgress *prog)
 	JsSpan		key,
 				val;
 	StrBuf		k = STRBUF_INIT;
+	const char *kname;
 	StrBuf		code = STRBUF_INIT;
 	StrBuf		message = STRBUF_INIT;
 	StrBuf		elapsed = STRBUF_INIT;
@@ -150,26 +151,28 @@ handle_event(const char *json, size_t len, CliProgress *prog)
 
 		sb_reset(&k);
 		js_string_decode(json, key, &k);
-		if (strcmp(k.data, "error") == 0 && t == JS_STRING)
+		/* an empty key decodes to nothing: k.data stays NULL */
+		kname = k.data ? k.data : "";
+		if (strcmp(kname, "error") == 0 && t == JS_STRING)
 		{
 			is_error = true;
 			js_string_decode(json, val, &code);
 		}
-		else if (strcmp(k.data, "message") == 0 && t == JS_STRING)
+		else if (strcmp(kname, "message") == 0 && t == JS_STRING)
 			js_string_decode(json, val, &message);
-		else if (strcmp(k.data, "line") == 0 && t == JS_NUMBER)
+		else if (strcmp(kname, "line") == 0 && t == JS_NUMBER)
 			js_int64(json, val, &line);
-		else if (strcmp(k.data, "imported") == 0 && t == JS_NUMBER)
+		else if (strcmp(kname, "imported") == 0 && t == JS_NUMBER)
 			js_int64(json, val, &imported);
-		else if (strcmp(k.data, "done") == 0)
+		else if (strcmp(kname, "done") == 0)
 			done = t == JS_BOOL && json[val.off] == 't';
-		else if (strcmp(k.data, "elapsed") == 0 && t == JS_STRING)
+		else if (strcmp(kname, "elapsed") == 0 && t == JS_STRING)
 			js_string_decode(json, val, &elapsed);
 	}
 	if (is_error)
 	{
 		cli_progress_end(prog);
-		fprintf(stderr, "%s: %s", code.data, message.data ? message.data : "");
+		fprintf(stderr, "%s: %s", code.data ? code.data : "", message.data ? message.data : "");
 		if (line != 0)
 			fprintf(stderr, " (line %lld)", (long long) line);
 		fputc('\n', stderr);

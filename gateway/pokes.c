@@ -121,6 +121,7 @@ parse_poke(const char *text, size_t len, Poke *p)
 	JsSpan		key,
 				val;
 	StrBuf		k = STRBUF_INIT;
+	const char *kname;
 	size_t		start;
 
 	if (!js_validate(text, len, err))
@@ -135,24 +136,26 @@ parse_poke(const char *text, size_t len, Poke *p)
 
 		sb_reset(&k);
 		js_string_decode(text, key, &k);
-		if (strcmp(k.data, "ns") == 0 && t == JS_STRING)
+		/* an empty key decodes to nothing: k.data stays NULL */
+		kname = k.data ? k.data : "";
+		if (strcmp(kname, "ns") == 0 && t == JS_STRING)
 		{
 			sb_reset(&p->ns);
 			js_string_decode(text, val, &p->ns);
 		}
-		else if (strcmp(k.data, "stream") == 0 && t == JS_STRING)
+		else if (strcmp(kname, "stream") == 0 && t == JS_STRING)
 		{
 			sb_reset(&p->stream);
 			js_string_decode(text, val, &p->stream);
 			p->has_stream = true;
 		}
-		else if (strcmp(k.data, "position") == 0 && t == JS_NUMBER)
+		else if (strcmp(kname, "position") == 0 && t == JS_NUMBER)
 			p->has_position = js_int64(text, val, &p->position);
-		else if (strcmp(k.data, "globalPosition") == 0 && t == JS_NUMBER)
+		else if (strcmp(kname, "globalPosition") == 0 && t == JS_NUMBER)
 			p->has_gpos = js_int64(text, val, &p->gpos);
-		else if (strcmp(k.data, "truncated") == 0)
+		else if (strcmp(kname, "truncated") == 0)
 			p->truncated = t == JS_BOOL && text[val.off] == 't';
-		else if (strcmp(k.data, "deleted") == 0)
+		else if (strcmp(kname, "deleted") == 0)
 			p->deleted = t == JS_BOOL && text[val.off] == 't';
 	}
 	sb_free(&k);

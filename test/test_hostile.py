@@ -298,6 +298,34 @@ def test_request_bodies_in_flight_share_one_memory_budget(spawn, prod_db):
     assert g.ok("sys.version")
 
 
+def test_forged_pokes_from_sql_do_not_disturb_the_gateway(hgw):
+    """Any database user may NOTIFY eventodb_poke: payloads the gateway never
+    sends itself (empty keys, wrong types, unknown namespaces, deep nesting)
+    are ignored, and real pokes keep flowing."""
+    ns, tok = hgw.create_ns()
+    forged = ['{"":1}', '{"":"x","ns":""}', '', 'null', '[]', '"x"', '{"ns":1}',
+              '{"ns":"default"}', '{"":{"":[]},"ns":"' + ns + '"}',
+              '{"ns":"%s","stream":"","position":-1,"globalPosition":-5}' % ns,
+              '{"ns":"%s","stream":"f-1","position":"0","globalPosition":1}' % ns,
+              '{"ns":"no-such-ns","stream":"f-1","position":0,"globalPosition":1}',
+              '{"ns":"%s","truncated":true,"globalPosition":1}' % ns,
+              '{"ns":"%s","deleted":"yes"}' % ns,
+              '[' * 3900 + ']' * 3900, '{"ns":"\\u0000"}', '{"ns":"\\ud800"}']
+    with hgw.subscribe("stream=f-1&position=0", token=tok) as sub:
+        sub.wait_ready()
+        conn = pg_connect(hgw.dbname)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            for payload in forged:
+                cur.execute("SELECT pg_notify('eventodb_poke', %s)", (payload,))
+        conn.close()
+        hgw.write("f-1", token=tok)
+        sub.wait_pokes(1)
+        assert sub.events() == [b'event: poke\ndata: {"stream":"f-1","position":0,"globalPosition":1}']
+    assert hgw.alive()
+    assert hgw.ok("sys.version")
+
+
 def test_deep_nesting(hgw):
     ns, tok = hgw.create_ns()
     for depth in (10001, 100000):
