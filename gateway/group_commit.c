@@ -28,6 +28,10 @@
  * a lock, and those must not hold up every other writer of the gateway.
  */
 #define MAX_QUEUE_WAIT_MS 20
+/* Payload bytes per group: large writes go in smaller groups (or alone),
+ * so a group stays far from PostgreSQL's 1 GB value limit and is not
+ * copied around as one huge buffer. */
+#define MAX_GROUP_BYTES ((size_t) 16 * 1024 * 1024)
 
 typedef struct Pending
 {
@@ -98,6 +102,12 @@ write_single(const GcWrite *w, char **err)
 					 "SELECT eventodb.stream_write($1::text, $2::text, $3::text, "
 					 "$4::jsonb, $5::jsonb, $6::text, $7::bigint)",
 					 7, params, err);
+}
+
+static size_t
+item_bytes(const GcWrite *w)
+{
+	return strlen(w->ns) + w->stream_len + w->type_len + w->data_len + w->meta_len + w->id_len;
 }
 
 static void
@@ -282,8 +292,11 @@ group_commit_write(const GcWrite *w, GcResult *out)
 			pthread_cond_wait(&me.wake, &mu);
 			continue;
 		}
-		while (head != NULL && n < WRITE_BATCH_MAX)
+		for (size_t bytes = 0; head != NULL && n < WRITE_BATCH_MAX;)
 		{
+			bytes += item_bytes(head->w);
+			if (n > 0 && bytes > MAX_GROUP_BYTES)
+				break;
 			head->taken = true;
 			group[n++] = head;
 			head = head->next;

@@ -227,3 +227,20 @@ def test_a_held_stream_lock_holds_up_only_its_own_writes(ggw):
     for t in blocked:
         t.join(30)
     assert sorted(r.json["position"] for r in held) == [1, 2, 3]
+
+
+def test_large_writes_in_a_burst(ggw):
+    """Groups are cut at 16 MiB of payload: ten 4 MiB writes that queue up
+    together go in several groups, each written whole."""
+    ns, tok = ggw.create_ns()
+    big = "x" * (4 * 1024 * 1024)
+    calls = [lambda i=i: ggw.rpc(W, "big-%d" % (i % 2), {"type": "T", "data": {"i": i, "b": big}},
+                                 token=tok) for i in range(10)]
+    results, _ = burst(ggw, ns, tok, calls)
+    assert [r.status for r in results] == [200] * 10, [r.body[:200] for r in results]
+    for k in range(2):
+        msgs = ggw.ok("stream.get", "big-%d" % k, token=tok)
+        assert sorted(m[4]["i"] for m in msgs) == list(range(k, 10, 2))
+        assert all(m[4]["b"] == big for m in msgs)
+    writes, groups = groups_formed(ggw)
+    assert groups < writes and groups >= 3, (writes, groups)
