@@ -17,11 +17,12 @@
 
 /*
  * Writes in flight by default. Fewer slots make larger groups, more let
- * more transactions overlap their commits; of 2, 3 and 4 on this 2-core
- * class, 3 had the lowest database CPU per write at 10 and 40 clients
- * (README "Performance").
+ * more transactions overlap their commits. On this 2-core class, six
+ * alternating runs each: 2 slots gave the lowest database CPU per write
+ * and the highest median throughput at 10 and at 40 clients (README
+ * "Performance"); 4 rarely grouped at all.
  */
-#define DEFAULT_LEADERS 3
+#define DEFAULT_LEADERS 2
 /*
  * A write that waited this long for a slot runs (with whatever waits with
  * it) even though none is free: the slots may be held by writes waiting for
