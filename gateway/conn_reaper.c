@@ -17,6 +17,7 @@ struct ReaperEntry
 	int			fd;
 	size_t		index;			/* in watched[], when watched */
 	bool		watched;
+	bool		eof_seen;		/* by the previous sweep */
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -56,6 +57,7 @@ watch_locked(ReaperEntry *e)
 	e->index = nwatched;
 	watched[nwatched++] = e;
 	e->watched = true;
+	e->eof_seen = false;
 	return true;
 }
 
@@ -98,7 +100,12 @@ reaper_remove(ReaperEntry *e)
 }
 
 /*
- * The peer closed when a peek reads end-of-file (or the socket failed).
+ * The peer closed when a peek reads end-of-file (or the socket failed) -
+ * in two sweeps in a row: a client that sends a whole request and then
+ * closes its side also reads as end-of-file for the moment between
+ * libmicrohttpd reading the request and starting to serve it (which ends
+ * the watch), and it must get its answer.
+ *
  * Entries leave the list under the lock before their descriptor is closed
  * (the server removes them when libmicrohttpd reports the connection
  * closed), so every descriptor peeked at here is still the connection's.
@@ -116,10 +123,16 @@ sweep(void)
 
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
 		{
-			shutdown(e->fd, SHUT_RDWR);
-			unwatch_locked(e);	/* swaps another entry into place i */
-			continue;
+			if (e->eof_seen)
+			{
+				shutdown(e->fd, SHUT_RDWR);
+				unwatch_locked(e);	/* swaps another entry into place i */
+				continue;
+			}
+			e->eof_seen = true;
 		}
+		else
+			e->eof_seen = false;
 		i++;
 	}
 }

@@ -8,8 +8,9 @@
  * server's descriptors.
  *
  * The server registers every connection that waits for a request head;
- * once a second the reaper peeks at each one, and when the peer has closed
- * it shuts the socket down, which wakes libmicrohttpd to close it.
+ * twice a second the reaper peeks at each one, and when the peer has closed
+ * (seen twice in a row) it shuts the socket down, which wakes
+ * libmicrohttpd to close it.
  */
 #ifndef GW_CONN_REAPER_H
 #define GW_CONN_REAPER_H

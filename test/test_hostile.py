@@ -473,7 +473,7 @@ def test_trickling_clients_do_not_block_others(hgw):
 def test_abandoned_request_heads_are_released_promptly(hgw):
     """libmicrohttpd can miss a close that comes with the last bytes of a
     partial head (then the connection would wait out the idle timeout); the
-    gateway's reaper (conn_reaper.h) notices it within a second."""
+    gateway's reaper (conn_reaper.h) notices it within about a second."""
     pid = hgw.proc.pid
     fds0 = fd_count(pid)
     for head in (b"GET /health HTTP/1.1\r\nHost:", b"GET /health HTTP/1.1\r\n", b"GET /hea"):
@@ -486,6 +486,25 @@ def test_abandoned_request_heads_are_released_promptly(hgw):
         time.sleep(0.1)
     assert fd_count(pid) <= fds0 + 3, "%d descriptors held 5 s after 90 clients left" % (
         fd_count(pid) - fds0)
+
+
+def test_a_request_followed_by_a_half_close_is_answered(hgw):
+    """A client that sends a whole request and shuts its sending side (as
+    `nc -N` or HTTP/1.0 tools do) must get its answer: the reaper closes
+    only connections still waiting for a head, and only after seeing their
+    end twice in a row."""
+    for _ in range(200):
+        s = socket.create_connection((hgw.host, hgw.port), timeout=10)
+        s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        s.shutdown(socket.SHUT_WR)
+        buf = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            buf += d
+        s.close()
+        assert buf.startswith(b"HTTP/1.1 200") and buf.endswith(b'{"status":"ok"}'), buf
 
 
 def _open_idle(gw, n):
