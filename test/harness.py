@@ -206,6 +206,16 @@ class Gateway:
         return SSE(self, query, token=token, **kw)
 
 
+def recv_until_closed(s):
+    """Everything the peer sends on socket s until it closes the connection."""
+    out = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            return out
+        out += chunk
+
+
 def check_error(r, status, code, message=None, details=None, has_details=None):
     """Asserts the exact error envelope of PROTOCOL.md §3.1 (key order, newline)."""
     assert r.status == status, r

@@ -18,7 +18,7 @@ import urllib.parse
 import pytest
 
 from conftest import clean_env, db_url, pg_connect, start_gateway
-from harness import DEFAULT_TOKEN, SSE, b64url, check_error, dumps
+from harness import DEFAULT_TOKEN, SSE, b64url, check_error, dumps, recv_until_closed
 
 INJECTIONS = [
     "x'); DROP TABLE hostile_marker; --",
@@ -497,12 +497,7 @@ def test_a_request_followed_by_a_half_close_is_answered(hgw):
         s = socket.create_connection((hgw.host, hgw.port), timeout=10)
         s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         s.shutdown(socket.SHUT_WR)
-        buf = b""
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            buf += d
+        buf = recv_until_closed(s)
         s.close()
         assert buf.startswith(b"HTTP/1.1 200") and buf.endswith(b'{"status":"ok"}'), buf
 

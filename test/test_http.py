@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from harness import DEFAULT_TOKEN, NOT_FOUND_BODY, check_error, dumps, unique
+from harness import DEFAULT_TOKEN, NOT_FOUND_BODY, check_error, dumps, recv_until_closed, unique
 
 VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
 
@@ -157,12 +157,7 @@ def test_pipelined_keepalive_requests_are_answered_in_order(gw):
     s = socket.create_connection((gw.host, gw.port), timeout=10)
     try:
         s.sendall(req + req + b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        out = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            out += chunk
+        out = recv_until_closed(s)
     finally:
         s.close()
     assert out.count(b"HTTP/1.1 200") == 3, out
