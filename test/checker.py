@@ -4,7 +4,8 @@
 Runs, against one fresh database of the cluster named by PGHOST/PGPORT/PGUSER:
 
   writers   many processes writing through both faces (message_store.write_message
-            and eventodb.stream_write) into two namespaces, first to a few
+            and eventodb.stream_write, and the gateway's group commit
+            eventodb.stream_write_batch) into two namespaces, first to a few
             categories then to many, 1-3 messages per transaction, some with
             expected versions (some deliberately stale), random delays before
             commit, ~10 % rollbacks, rolled-back savepoints;
@@ -39,6 +40,7 @@ import multiprocessing as mp
 import os
 import random
 import select
+import struct
 import sys
 import tempfile
 import time
@@ -87,6 +89,35 @@ def write_one(conn, ns, stream, face, expected, msg_id):
     return json.loads(r)["position"]
 
 
+def batch_item(ns, stream, msg_id, expected):
+    """One item of eventodb.stream_write_batch (common/write_batch.h)."""
+    def field(v):
+        if v is None:
+            return struct.pack(">i", -1)
+        b = v.encode()
+        return struct.pack(">i", len(b)) + b
+    data = json.dumps({"w": msg_id[:8]})
+    return (field(ns) + field(stream) + field("T") + field(data) + field(None) + field(msg_id)
+            + struct.pack(">?q", expected is not None, expected or 0))
+
+
+def write_batch(conn, recs):
+    """The gateway's group commit: every record in one call. Written ones get
+    their position; a conflict or a busy lock leaves a record unwritten
+    (its "pos" stays None), the others go on."""
+    arg = struct.pack(">I", len(recs)) + b"".join(
+        batch_item(r["ns"], r["stream"], r["id"], r["expected"]) for r in recs)
+    rows = q(conn, "SELECT result, sqlstate FROM eventodb.stream_write_batch(%s)",
+             psycopg2.Binary(arg))
+    odd = []
+    for r, (result, state) in zip(recs, rows):
+        if result is not None:
+            r["pos"] = json.loads(result)["position"]
+        elif state is not None and state != "EV001":
+            odd.append("batch item failed with %s: %s" % (state, r))
+    return odd
+
+
 def writer(idx, db, deadline, half, seed, delays, out):
     max_delay, slow_fraction = delays
     rnd = random.Random(seed * 1000 + idx)
@@ -104,8 +135,17 @@ def writer(idx, db, deadline, half, seed, delays, out):
         # writers of the same categories or streams never deadlock.
         targets = sorted(targets, key=lambda t: (category_of(t[1]), t))
         txn = []
+        batch = rnd.random() < 0.25
         try:
             for ns, stream in targets:
+                if batch:
+                    rec = {"id": str(uuid.uuid4()), "ns": ns, "stream": stream, "face": "batch",
+                           "expected": None, "pos": None, "committed": False}
+                    if rnd.random() < 0.3:
+                        v = stream_version(conn, ns, stream, "gw")
+                        rec["expected"] = v - 1 if rnd.random() < 0.2 else v
+                    txn.append(rec)
+                    continue
                 face = "msgdb" if ns == "default" and rnd.random() < 0.5 else "gw"
                 rec = {"id": str(uuid.uuid4()), "ns": ns, "stream": stream, "face": face,
                        "expected": None, "pos": None, "committed": False}
@@ -120,6 +160,9 @@ def writer(idx, db, deadline, half, seed, delays, out):
                     q(conn, "ROLLBACK TO SAVEPOINT sp")
                     rec["savepoint_rolled_back"] = True
                 txn.append(rec)
+            if batch:
+                errors.extend(write_batch(conn, txn))
+                txn = [rec for rec in txn if rec["pos"] is not None]
             r = rnd.random()
             time.sleep(0.05 if r < slow_fraction else rnd.random() * max_delay)
             if rnd.random() < 0.1:
