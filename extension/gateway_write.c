@@ -14,22 +14,11 @@
 #include "utils/uuid.h"
 
 #include "gateway_write.h"
+#include "hex.h"
 #include "namespace.h"
 #include "render.h"
 
 PG_FUNCTION_INFO_V1(ev_stream_write);
-
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /*
  * The spellings the original accepts (§6.1): 8-4-4-4-12 in any case, the
@@ -60,7 +49,7 @@ write_parse_uuid(const char *s, size_t len, pg_uuid_t *out)
 				return false;
 			continue;
 		}
-		v = hex_value(s[i]);
+		v = hex_digit(s[i]);
 		if (v < 0)
 			return false;
 		if (nibble % 2 == 0)

@@ -1,5 +1,6 @@
 /* See fake_mhd.h. */
 #include "fake_mhd.h"
+#include "hex.h"
 
 #include "json_oracle.h"
 
@@ -37,18 +38,6 @@ fake_conn_init(struct MHD_Connection *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static int
-hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* %XX and '+' decoding; the result is a C string, so a decoded NUL ends it
  * (as it does for MHD's NUL-terminated values). */
 static char *
@@ -61,9 +50,9 @@ form_decode(const char *s, size_t n, size_t *outlen)
 	{
 		if (s[i] == '+')
 			o[k++] = ' ';
-		else if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0)
+		else if (s[i] == '%' && i + 2 < n && hex_digit(s[i + 1]) >= 0 && hex_digit(s[i + 2]) >= 0)
 		{
-			o[k++] = (char) (hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+			o[k++] = (char) (hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]));
 			i += 2;
 		}
 		else

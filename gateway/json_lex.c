@@ -1,6 +1,7 @@
 /* See json_lex.h. */
 #include "json_lex.h"
 
+#include "hex.h"
 #include "json_escape.h"
 
 #include <stdio.h>
@@ -26,18 +27,6 @@ jl_quote_char(unsigned char c, char out[JL_QUOTE_MAX])
 	else
 		/* the byte shown as the rune of the same value (Go's string(byte)) */
 		snprintf(out, JL_QUOTE_MAX, "'%c%c'", 0xC0 | (c >> 6), 0x80 | (c & 0x3F));
-}
-
-int
-jl_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 void
@@ -80,7 +69,7 @@ read_u4(const char *s, size_t n, size_t pos)
 		return -1;
 	for (int i = 0; i < 4; i++)
 	{
-		int			h = jl_hexval(s[pos + i]);
+		int			h = hex_digit(s[pos + i]);
 
 		if (h < 0)
 			return -1;
@@ -135,7 +124,7 @@ jl_scan_string(const char *s, size_t n, size_t *pos, StrBuf *out)
 					/* point at the offending character for the message */
 					size_t		k = i + 2;
 
-					while (k < n && k < i + 6 && jl_hexval(s[k]) >= 0)
+					while (k < n && k < i + 6 && hex_digit(s[k]) >= 0)
 						k++;
 					*pos = k;
 					return "in \\u hexadecimal character escape";

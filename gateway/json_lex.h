@@ -31,9 +31,6 @@ jl_is_ws(char c)
 /* Go's quoteChar(): how encoding/json names an offending byte in errors. */
 void		jl_quote_char(unsigned char c, char out[JL_QUOTE_MAX]);
 
-/* Value of a hex digit, -1 for anything else. */
-int			jl_hexval(char c);
-
 void		jl_put_utf8(StrBuf *out, uint32_t cp);
 
 /*
