@@ -338,8 +338,10 @@ pokeq_pre_commit(void)
 	reserved_db = my_db;
 }
 
-void
-pokeq_commit(void)
+/* Ends the transaction's reservation: its runs enter the ring (commit) or
+ * give their places back (abort). */
+static void
+end_reservation(bool queue)
 {
 	PokeDb	   *d;
 
@@ -347,9 +349,12 @@ pokeq_commit(void)
 	{
 		d = &shared->db[reserved_db];
 		SpinLockAcquire(&d->mutex);
-		for (int i = 0; i < nruns; i++)
-			d->ring[(d->head + i) % POKEQ_RING] = runs[i];
-		d->head += nruns;
+		if (queue)
+		{
+			for (int i = 0; i < nruns; i++)
+				d->ring[(d->head + i) % POKEQ_RING] = runs[i];
+			d->head += nruns;
+		}
 		d->reserved -= nruns;
 		SpinLockRelease(&d->mutex);
 	}
@@ -360,21 +365,15 @@ pokeq_commit(void)
 }
 
 void
+pokeq_commit(void)
+{
+	end_reservation(true);
+}
+
+void
 pokeq_abort(void)
 {
-	PokeDb	   *d;
-
-	if (reserved_db >= 0)
-	{
-		d = &shared->db[reserved_db];
-		SpinLockAcquire(&d->mutex);
-		d->reserved -= nruns;
-		SpinLockRelease(&d->mutex);
-	}
-	reserved_db = -1;
-	nnotes = 0;
-	nruns = 0;
-	runs = NULL;
+	end_reservation(false);
 }
 
 static PokeDb *
