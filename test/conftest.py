@@ -5,6 +5,7 @@ every test, gateway output printed for failing tests.
 EVENTODB_BIN selects the binary (default gateway/eventodb), so the same suite
 runs against the ASan build.
 """
+import contextlib
 import os
 import shlex
 import shutil
@@ -172,23 +173,33 @@ def spawn(logdir):
         g.stop()
 
 
-@pytest.fixture
-def sql(prod_db):
-    """psycopg2 connections to the production gateway's database."""
+@contextlib.contextmanager
+def connections(dbname):
+    """A connect(autocommit=True) to dbname; every connection it opened is
+    closed when the block ends."""
     conns = []
 
-    def _connect(autocommit=True):
-        c = pg_connect(prod_db)
+    def connect(autocommit=True):
+        c = pg_connect(dbname)
         c.autocommit = autocommit
         conns.append(c)
         return c
 
-    yield _connect
-    for c in conns:
-        try:
-            c.close()
-        except psycopg2.Error:
-            pass
+    try:
+        yield connect
+    finally:
+        for c in conns:
+            try:
+                c.close()
+            except psycopg2.Error:
+                pass
+
+
+@pytest.fixture
+def sql(prod_db):
+    """psycopg2 connections to the production gateway's database."""
+    with connections(prod_db) as connect:
+        yield connect
 
 
 @pytest.hookimpl(hookwrapper=True)

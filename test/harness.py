@@ -206,14 +206,21 @@ class Gateway:
         return SSE(self, query, token=token, **kw)
 
 
-def recv_until_closed(s):
-    """Everything the peer sends on socket s until it closes the connection."""
+def recv_until(s, done):
+    """What the peer sends on socket s until done(bytes so far) holds or it
+    closes the connection."""
     out = b""
-    while True:
+    while not done(out):
         chunk = s.recv(65536)
         if not chunk:
-            return out
+            break
         out += chunk
+    return out
+
+
+def recv_until_closed(s):
+    """Everything the peer sends on socket s until it closes the connection."""
+    return recv_until(s, lambda out: False)
 
 
 def check_error(r, status, code, message=None, details=None, has_details=None):

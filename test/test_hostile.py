@@ -18,7 +18,7 @@ import urllib.parse
 import pytest
 
 from conftest import clean_env, db_url, pg_connect, start_gateway
-from harness import DEFAULT_TOKEN, SSE, b64url, check_error, dumps, recv_until_closed
+from harness import DEFAULT_TOKEN, SSE, b64url, check_error, dumps, recv_until, recv_until_closed
 
 INJECTIONS = [
     "x'); DROP TABLE hostile_marker; --",
@@ -213,13 +213,7 @@ def _send_chunked(gw, path, total, token=DEFAULT_TOKEN):
             s.sendall(b"0\r\n\r\n")
         except OSError:
             pass
-        buf = b""
-        while b"\r\n\r\n" not in buf:
-            d = s.recv(65536)
-            if not d:
-                break
-            buf += d
-        return buf
+        return recv_until(s, lambda buf: b"\r\n\r\n" in buf)
     finally:
         s.close()
 
@@ -255,13 +249,7 @@ def _post_head(gw, path, length, token=DEFAULT_TOKEN):
 
 
 def _response(s):
-    buf = b""
-    while b"\r\n\r\n" not in buf or not buf.endswith(b"\n"):
-        d = s.recv(65536)
-        if not d:
-            break
-        buf += d
-    return buf
+    return recv_until(s, lambda buf: b"\r\n\r\n" in buf and buf.endswith(b"\n"))
 
 
 def test_request_bodies_in_flight_share_one_memory_budget(spawn, prod_db):

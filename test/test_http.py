@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from harness import DEFAULT_TOKEN, NOT_FOUND_BODY, check_error, dumps, recv_until_closed, unique
+from harness import DEFAULT_TOKEN, NOT_FOUND_BODY, check_error, dumps, recv_until, recv_until_closed, unique
 
 VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
 
@@ -312,12 +312,7 @@ def test_expect_100_continue(gw):
         first = s.recv(65536)
         if first.startswith(b"HTTP/1.1 100"):
             s.sendall(body)
-            out = b""
-            while b'"\n' not in out:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                out += chunk
+            out = recv_until(s, lambda buf: b'"\n' in buf)
         else:
             out = first
         assert b"HTTP/1.1 200" in out, out

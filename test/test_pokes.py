@@ -18,7 +18,7 @@ import time
 import psycopg2
 import pytest
 
-from conftest import pg_connect
+from conftest import connections, pg_connect
 
 CHANNEL = "eventodb_poke"
 
@@ -59,25 +59,15 @@ class Listener:
 
 @pytest.fixture
 def db(pokedb):
-    conns = []
-
-    def connect(autocommit=True):
-        c = pg_connect(pokedb)
-        c.autocommit = autocommit
-        conns.append(c)
-        return c
-
-    c = connect()
-    with c.cursor() as cur:
-        cur.execute("TRUNCATE message_store.messages RESTART IDENTITY")
-        cur.execute("SELECT eventodb.namespace_delete(id) FROM eventodb.namespaces WHERE id = 'pk'")
-        cur.execute("SELECT eventodb.namespace_create('pk')")
-    lis = Listener(pokedb)
-    lis.drain(0.05)
-    yield connect, lis
-    lis.close()
-    for c in conns:
-        c.close()
+    with connections(pokedb) as connect:
+        with connect().cursor() as cur:
+            cur.execute("TRUNCATE message_store.messages RESTART IDENTITY")
+            cur.execute("SELECT eventodb.namespace_delete(id) FROM eventodb.namespaces WHERE id = 'pk'")
+            cur.execute("SELECT eventodb.namespace_create('pk')")
+        lis = Listener(pokedb)
+        lis.drain(0.05)
+        yield connect, lis
+        lis.close()
 
 
 def q(conn, sql, *args):
