@@ -9,14 +9,15 @@
 
 PG_CONFIG ?= pg_config
 
-EXTVERSION = 1.0
+# Released versions; the last is the control file's default_version.
+EXTVERSIONS = 1.0 1.1
 MODULE_big = eventodb
-EXT_SRCS = $(sort $(wildcard extension/*.c)) common/token.c common/names.c common/json_escape.c common/md5.c
+EXT_SRCS = $(sort $(wildcard extension/*.c)) common/token.c common/names.c common/json_escape.c common/md5.c common/sub_names.c
 OBJS = $(EXT_SRCS:.c=.o)
 MODULEDIR = extension
 DATA = extension/eventodb.control
-DATA_built = extension/eventodb--$(EXTVERSION).sql
-EXTRA_CLEAN = extension/eventodb--$(EXTVERSION).sql
+DATA_built = extension/eventodb--1.0.sql extension/eventodb--1.0--1.1.sql
+EXTRA_CLEAN = $(DATA_built)
 PG_CPPFLAGS = -I$(CURDIR)/common -I$(CURDIR)/extension
 SHLIB_LINK = -lcrypto
 
@@ -34,8 +35,11 @@ else
 all:
 endif
 
-# The install script is assembled from one file per concern, in name order.
-extension/eventodb--$(EXTVERSION).sql: $(sort $(wildcard extension/sql/*.sql))
+# Install and upgrade scripts are assembled from one file per concern, in
+# name order (extension/sql/README.md).
+extension/eventodb--1.0.sql: $(sort $(wildcard extension/sql/1.0/*.sql))
+	cat $^ > $@
+extension/eventodb--1.0--1.1.sql: $(sort $(wildcard extension/sql/1.1/*.sql))
 	cat $^ > $@
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
