@@ -21,6 +21,14 @@
 #include "horizon.h"
 #include "namespace.h"
 
+/*
+ * The highest global position an import may store (2^62). Imports move the
+ * namespace's sequence up to their highest gpos; one near the bigint
+ * maximum would leave the namespace no position for its next write. This
+ * keeps more than 4.6 * 10^18 positions for writes after any import.
+ */
+#define IMPORT_MAX_GPOS INT64CONST(4611686018427387904)
+
 PG_FUNCTION_INFO_V1(ev_import_batch);
 PG_FUNCTION_INFO_V1(ev_import_clear);
 
@@ -236,6 +244,14 @@ ev_import_batch(PG_FUNCTION_ARGS)
 				raise_position_exists(&run, err);
 			ReThrowError(err);
 		}
+		if (!run.max_null && run.max_gpos > IMPORT_MAX_GPOS)
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("global position " INT64_FORMAT " is above the import limit " INT64_FORMAT,
+							run.max_gpos, IMPORT_MAX_GPOS),
+					 errdetail("Imported global positions must leave the namespace room for its writes."),
+					 errhint("Import the records with global positions of at most " INT64_FORMAT ".",
+							 IMPORT_MAX_GPOS)));
 		advance_sequence(ref.schema);
 	}
 	SPI_finish();

@@ -100,6 +100,7 @@ ev_stream_write(PG_FUNCTION_ARGS)
 	StoreRef	ref;
 	StoreWrite	w = {false, InvalidOid};
 	int64		version;
+	int64		next;
 	int64		gpos;
 	StringInfoData buf;
 
@@ -135,17 +136,18 @@ ev_stream_write(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_EV_VERSION_CONFLICT),
 				 errmsg(WRITE_CONFLICT_MSG, PG_GETARG_INT64(6), version),
 				 errdetail(WRITE_CONFLICT_DETAIL, version, PG_GETARG_INT64(6))));
+	next = store_next_position(version, false);
 
 	if (stream != NULL)
 		store_write_bound(&w, &ref, stream, strlen(stream));
 	gpos = store_insert(&ref, UUIDPGetDatum(id), false, stream, type,
 						PG_GETARG_DATUM(3), PG_ARGISNULL(3),
-						PG_GETARG_DATUM(4), PG_ARGISNULL(4), version + 1);
-	store_write_poke(&w, &ref, stream, version + 1, gpos);
+						PG_GETARG_DATUM(4), PG_ARGISNULL(4), next);
+	store_write_poke(&w, &ref, stream, next, gpos);
 	SPI_finish();
 
 	initStringInfo(&buf);
-	write_render_result(&buf, gpos, version + 1);
+	write_render_result(&buf, gpos, next);
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
 }
 

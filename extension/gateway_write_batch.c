@@ -169,6 +169,7 @@ write_item(BatchItem *items, int i)
 	pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
 	const char *stream = it->field[WB_STREAM];
 	int64		version;
+	int64		next;
 	int64		gpos;
 	StringInfoData buf;
 
@@ -188,16 +189,23 @@ write_item(BatchItem *items, int i)
 		it->detail = psprintf(WRITE_CONFLICT_DETAIL, version, it->expected);
 		return;
 	}
+	if (!store_position_after(version, &next))
+	{
+		/* stream_write's store_next_position error, as a row */
+		it->sqlstate = "22003";
+		it->message = psprintf(STORE_POSITION_LIMIT_MSG, version);
+		return;
+	}
 	store_write_bound(&it->w, ref, stream, it->len[WB_STREAM]);
 	gpos = store_insert(ref, UUIDPGetDatum(id), false, stream, it->field[WB_TYPE],
 						jsonb_from(it->field[WB_DATA]), false,
 						it->field[WB_METADATA] ? jsonb_from(it->field[WB_METADATA]) : (Datum) 0,
-						it->field[WB_METADATA] == NULL, version + 1);
-	store_write_poke(&it->w, ref, stream, version + 1, gpos);
+						it->field[WB_METADATA] == NULL, next);
+	store_write_poke(&it->w, ref, stream, next, gpos);
 	it->written = true;
-	it->position = version + 1;
+	it->position = next;
 	initStringInfo(&buf);
-	write_render_result(&buf, gpos, version + 1);
+	write_render_result(&buf, gpos, next);
 	it->result = buf.data;
 }
 

@@ -85,6 +85,16 @@ void		store_write_poke(const StoreWrite *w, const StoreRef *s, const char *strea
 int64		store_stream_version(const StoreRef *s, const char *stream);
 
 /*
+ * The position a write after version takes. A stream at the highest
+ * position (PG_INT64_MAX, reachable by import or a plain INSERT) takes no
+ * more messages: SQLSTATE 22003, worded as Message DB's PL/pgSQL fails
+ * ("bigint out of range") when message_db, else STORE_POSITION_LIMIT_MSG.
+ */
+#define STORE_POSITION_LIMIT_MSG "stream is at the highest position (" INT64_FORMAT "); it takes no more messages"
+bool		store_position_after(int64 version, int64 *next);
+int64		store_next_position(int64 version, bool message_db);
+
+/*
  * Inserts one message at the given stream position; time and global position
  * by default. NULL pointers/flags insert SQL NULLs (and let constraints fail
  * with their native errors, SQL-API.md §5.1 step 5). Returns the new global

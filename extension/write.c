@@ -139,6 +139,32 @@ store_stream_version(const StoreRef *s, const char *stream)
 	return isnull ? -1 : DatumGetInt64(v);
 }
 
+bool
+store_position_after(int64 version, int64 *next)
+{
+	if (version == PG_INT64_MAX)
+		return false;
+	*next = version + 1;
+	return true;
+}
+
+int64
+store_next_position(int64 version, bool message_db)
+{
+	int64		next;
+
+	if (store_position_after(version, &next))
+		return next;
+	if (message_db)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("bigint out of range")));
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg(STORE_POSITION_LIMIT_MSG, version)));
+	return 0;					/* not reached */
+}
+
 int64
 store_insert(const StoreRef *s, Datum id, bool id_null,
 			 const char *stream, const char *type,
@@ -312,7 +338,8 @@ msgdb_write_message(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_RAISE_EXCEPTION),
 				 errmsg("Wrong expected version: " INT64_FORMAT " (Stream: %s, Stream Version: " INT64_FORMAT ")",
 						PG_GETARG_INT64(5), msgdb_or_null(stream), version)));
-	next = version + 1;
+	/* Message DB's "_stream_version + 1" fails in bigint arithmetic. */
+	next = store_next_position(version, true);
 
 	if (id != NULL)
 		uuid = DirectFunctionCall1(uuid_in, CStringGetDatum(id));

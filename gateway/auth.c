@@ -5,6 +5,7 @@
 #include "auth.h"
 
 #include "config.h"
+#include "echo.h"
 #include "http.h"
 #include "jsonw.h"
 #include "log.h"
@@ -174,12 +175,15 @@ fail(struct MHD_Connection *c, enum MHD_Result *ret, unsigned status,
 static bool
 unauthorized(struct MHD_Connection *c, enum MHD_Result *ret, const char *ns, size_t len)
 {
+	StrBuf		id = STRBUF_INIT;
 	StrBuf		d = STRBUF_INIT;
 	bool		r;
 
+	echo_append(&id, ns, len);
 	sb_puts(&d, "{\"namespace\":");
-	jw_string(&d, ns, len);
+	jw_string(&d, id.data ? id.data : "", id.len);
 	sb_putc(&d, '}');
+	sb_free(&id);
 	r = fail(c, ret, 403, "AUTH_UNAUTHORIZED", "Token not authorized for namespace", d.data);
 	sb_free(&d);
 	return r;

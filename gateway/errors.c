@@ -1,6 +1,7 @@
 /* See errors.h. */
 #include "errors.h"
 
+#include "echo.h"
 #include "http.h"
 #include "jsonw.h"
 #include "log.h"
@@ -51,6 +52,8 @@ errors_reply_backend(struct MHD_Connection *c, const SqlContext *ctx, const char
 		else
 			sb_putc(&m, *p);
 	}
+	/* database messages may quote client values (echo.h) */
+	echo_cap_tail(&m, strlen(ctx->prefix), ECHO_MESSAGE_MAX);
 	log_warn("%s", m.data);
 	r = http_error(c, 500, "BACKEND_ERROR", m.data, NULL);
 	sb_free(&m);
@@ -67,7 +70,8 @@ reply_rule(struct MHD_Connection *c, const SqlContext *ctx, const SqlStateRule *
 	switch (rule->message)
 	{
 		case MSG_SERVER:
-			sb_puts(&m, primary ? primary : rule->code);
+			echo_append_max(&m, primary ? primary : rule->code,
+							strlen(primary ? primary : rule->code), ECHO_MESSAGE_MAX);
 			/* only a JSON object is a valid details value (§3.1) */
 			if (details != NULL && details[0] != '{')
 				details = NULL;
@@ -76,7 +80,7 @@ reply_rule(struct MHD_Connection *c, const SqlContext *ctx, const SqlStateRule *
 		case MSG_NS_NOT_FOUND:
 			details = NULL;
 			sb_puts(&m, "Namespace '");
-			sb_append(&m, ctx->ns_id ? ctx->ns_id : "", ctx->ns_id ? ctx->ns_len : 0);
+			echo_append(&m, ctx->ns_id ? ctx->ns_id : "", ctx->ns_id ? ctx->ns_len : 0);
 			sb_puts(&m, rule->message == MSG_NS_EXISTS ? "' already exists" : "' not found");
 			break;
 	}

@@ -12,6 +12,7 @@
 #include "import.h"
 
 #include "config.h"
+#include "echo.h"
 #include "http.h"
 #include "import_record.h"
 #include "jsonw.h"
@@ -48,10 +49,16 @@ typedef struct Import
 static void
 frame_error(Import *im, const char *code, const char *message, size_t mlen, long long line)
 {
+	StrBuf		m = STRBUF_INIT;
+
+	/* the message may quote the client's record or the database's
+	 * echo of it (echo.h) */
+	echo_append_max(&m, message, mlen, ECHO_MESSAGE_MAX);
 	sb_puts(&im->out, "data: {\"error\":");
 	jw_string(&im->out, code, strlen(code));
 	sb_puts(&im->out, ",\"message\":");
-	jw_string(&im->out, message, mlen);
+	jw_string(&im->out, m.data ? m.data : "", m.len);
+	sb_free(&m);
 	if (line != 0)
 		sb_printf(&im->out, ",\"line\":%lld", line);
 	sb_puts(&im->out, "}\n\n");

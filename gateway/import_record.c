@@ -4,6 +4,7 @@
  * record is still decoded. The first error wins. */
 #include "import_record.h"
 
+#include "echo.h"
 #include "json_scan.h"
 #include "jsonw.h"
 #include "rfc3339.h"
@@ -71,7 +72,7 @@ type_error(StrBuf *why, const char *line, JsSpan v, int field, const char *go_ty
 	if (t == JS_NUMBER)
 	{
 		sb_putc(why, ' ');
-		sb_append(why, line + v.off, v.len);
+		echo_append(why, line + v.off, v.len);
 	}
 	sb_printf(why, " into Go struct field record.%s of type %s", field_names[field], go_type);
 }

@@ -2,6 +2,7 @@
  * so lines of concurrent threads never interleave. */
 #include "log.h"
 
+#include "echo.h"
 #include "jsonw.h"
 #include "strbuf.h"
 
@@ -53,6 +54,8 @@ log_msg(LogLevel level, const char *fmt, ...)
 		sb_append(&msg, tmp, (size_t) n);
 		free(tmp);
 	}
+	/* a message may quote client input: no request writes megabytes here */
+	echo_cap_tail(&msg, 0, LOG_MESSAGE_MAX);
 	gettimeofday(&tv, NULL);
 	if (json_format)
 	{

@@ -9,6 +9,9 @@ void		log_configure(LogLevel level, int json_format);
 void		log_msg(LogLevel level, const char *fmt, ...)
 			__attribute__((format(printf, 2, 3)));
 
+/* Longer messages are cut (echo.h), whatever they quote. */
+#define LOG_MESSAGE_MAX 2048
+
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)

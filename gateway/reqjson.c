@@ -4,6 +4,7 @@
  * The result is still a json-c tree, so handlers use json-c's accessors. */
 #include "reqjson.h"
 
+#include "echo.h"
 #include "json_lex.h"
 #include "jsonw.h"
 
@@ -469,7 +470,9 @@ req_parse(const char *body, size_t len, struct json_object **out, StrBuf *err)
 	if (p.range_error != NULL)
 	{
 		sb_reset(err);
-		sb_printf(err, "json: cannot unmarshal number %s into Go value of type float64", p.range_error);
+		sb_puts(err, "json: cannot unmarshal number ");
+		echo_append(err, p.range_error, strlen(p.range_error));
+		sb_puts(err, " into Go value of type float64");
 		goto fail;
 	}
 	*out = v;

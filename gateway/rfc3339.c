@@ -3,6 +3,8 @@
  * relying on the C library's time zone state. */
 #include "rfc3339.h"
 
+#include "echo.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -83,7 +85,7 @@ fail(StrBuf *why, const char *s, size_t len, const char *detail)
 	if (why)
 	{
 		sb_puts(why, "parsing time \"");
-		sb_append(why, s, len);
+		echo_append(why, s, len);
 		sb_puts(why, "\" as \"" LAYOUT "\": ");
 		sb_puts(why, detail);
 	}
@@ -96,9 +98,9 @@ fail_at(StrBuf *why, const char *s, size_t len, size_t off, const char *elem)
 	if (why)
 	{
 		sb_puts(why, "parsing time \"");
-		sb_append(why, s, len);
+		echo_append(why, s, len);
 		sb_puts(why, "\" as \"" LAYOUT "\": cannot parse \"");
-		sb_append(why, s + off, len - off);
+		echo_append(why, s + off, len - off);
 		sb_puts(why, "\" as \"");
 		sb_puts(why, elem);
 		sb_putc(why, '"');
@@ -197,9 +199,9 @@ rfc3339_parse(const char *s, size_t len, Rfc3339 *out, StrBuf *why)
 		if (why)
 		{
 			sb_puts(why, "parsing time \"");
-			sb_append(why, s, len);
+			echo_append(why, s, len);
 			sb_puts(why, "\": extra text: \"");
-			sb_append(why, s + p, len - p);
+			echo_append(why, s + p, len - p);
 			sb_putc(why, '"');
 		}
 		return false;

@@ -1,6 +1,7 @@
 /* See rpc.h: the envelope (§5) and the helpers the handlers share. */
 #include "rpc.h"
 
+#include "echo.h"
 #include "http.h"
 #include "jsonw.h"
 #include "log.h"
@@ -90,7 +91,7 @@ rpc_handle(struct MHD_Connection *c, const AuthResult *auth,
 		StrBuf		m = STRBUF_INIT;
 
 		sb_puts(&m, "Unknown method: ");
-		sb_append(&m, name, name_len);
+		echo_append(&m, name, name_len);
 		ret = http_error_n(c, 404, "METHOD_NOT_FOUND", m.data, m.len, NULL);
 		sb_free(&m);
 	}
@@ -120,12 +121,15 @@ rpc_reply_json(RpcCall *call, const char *json, size_t len)
 enum MHD_Result
 rpc_forbidden(RpcCall *call, const char *ns, size_t len)
 {
+	StrBuf		id = STRBUF_INIT;
 	StrBuf		d = STRBUF_INIT;
 	enum MHD_Result r;
 
+	echo_append(&id, ns, len);
 	sb_puts(&d, "{\"namespace\":");
-	jw_string(&d, ns, len);
+	jw_string(&d, id.data ? id.data : "", id.len);
 	sb_putc(&d, '}');
+	sb_free(&id);
 	r = http_error(call->c, 403, "AUTH_UNAUTHORIZED", "Token not authorized for namespace", d.data);
 	sb_free(&d);
 	return r;

@@ -7,6 +7,7 @@
 #include "rpc.h"
 
 #include "config.h"
+#include "echo.h"
 #include "http.h"
 #include "jsonw.h"
 #include "pool.h"
@@ -37,6 +38,14 @@ namespace_id(RpcCall *call, const char **id, size_t *len)
 {
 	return rpc_string(call->args[0], id, len) && *len > 0;
 }
+
+/*
+ * namespace_create refuses ids whose JSON form exceeds 7900 bytes (they
+ * could not travel in a poke); a longer id is answered here as the
+ * database would answer it, so megabytes of id never reach PostgreSQL,
+ * whose error text would quote it whole into its log.
+ */
+#define NS_ID_MAX 7900
 
 static bool
 may_administer(RpcCall *call, const char *target, size_t len)
@@ -122,9 +131,9 @@ rpc_ns_create(RpcCall *call)
 		if (decoded_len != id_len || memcmp(decoded, id, id_len) != 0)
 		{
 			sb_puts(&m, "Token is for namespace '");
-			sb_append(&m, decoded, decoded_len);
+			echo_append(&m, decoded, decoded_len);
 			sb_puts(&m, "', not '");
-			sb_append(&m, id, id_len);
+			echo_append(&m, id, id_len);
 			sb_puts(&m, "'");
 			free(decoded);
 			r = http_error_n(call->c, 400, "INVALID_REQUEST", m.data, m.len, NULL);
@@ -144,6 +153,8 @@ rpc_ns_create(RpcCall *call)
 		return forbidden(call);
 	if (rpc_has_nul(id, id_len) || rpc_has_nul(description, description_len))
 		return errors_reply_backend(call->c, &ctx, ERR_NUL_BYTE);
+	if (id_len > NS_ID_MAX)
+		return errors_reply_backend(call->c, &ctx, "namespace ID is too long");
 	ctx.ns_id = id;
 	ctx.ns_len = id_len;
 	{
@@ -200,7 +211,10 @@ target_checked(RpcCall *call, const char *method, SqlContext *ctx,
 	{
 		ctx->ns_id = *id;
 		ctx->ns_len = *id_len;
-		return true;
+		if (*id_len <= NS_ID_MAX)
+			return true;
+		/* cannot exist: the database's own answer, without asking it */
+		*reply = errors_reply_fields(call->c, ctx, "EV002", "namespace not found", NULL);
 	}
 	return false;
 }

@@ -2,6 +2,7 @@
  * §6.1-§6.4). Validation order and texts are the contract's. */
 #include "rpc.h"
 
+#include "echo.h"
 #include "group_commit.h"
 #include "pool.h"
 #include "reqjson.h"
@@ -10,6 +11,13 @@
 #include <string.h>
 
 #define BATCH_MAX 10000
+/*
+ * The longest message id spelling §6.1 accepts: "{" + 36 + "}". A longer
+ * one is refused here with the text the database would give, so a huge
+ * invalid id never reaches PostgreSQL (whose error would quote it whole
+ * into its log) and is quoted capped in the answer (echo.h).
+ */
+#define ID_MAX_LEN 38
 
 static const SqlContext write_ctx = {.prefix = "Failed to write message: "};
 static const SqlContext get_ctx = {.prefix = "Failed to get messages: "};
@@ -87,6 +95,17 @@ rpc_stream_write(RpcCall *call)
 		return errors_reply_backend(call->c, &write_ctx, "namespace not found");
 	if (rpc_has_nul(stream, stream_len) || rpc_has_nul(type, type_len) || rpc_has_nul(id, id_len))
 		return errors_reply_backend(call->c, &write_ctx, ERR_NUL_BYTE);
+	if (id_len > ID_MAX_LEN)
+	{
+		StrBuf		m = STRBUF_INIT;
+		enum MHD_Result ret;
+
+		sb_puts(&m, "invalid UUID format: ");
+		echo_append(&m, id, id_len);
+		ret = errors_reply_backend(call->c, &write_ctx, m.data);
+		sb_free(&m);
+		return ret;
+	}
 	data_text = req_object_text(data, &data_len);
 	{
 		GcWrite		w = {

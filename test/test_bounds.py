@@ -1,0 +1,119 @@
+"""Bounds on what one client can make the gateway hold or write
+(docs/security.md): echoed client values are capped, a request head must
+arrive whole within a time limit, and reads without a batch limit are
+answered page by page in bounded memory.
+
+Each test runs against a gateway of its own, so its log and memory can be
+measured. Memory is read from /proc/<pid>/status, descriptors from
+/proc/<pid>/fd.
+"""
+import json
+import os
+import socket
+import time
+
+import pytest
+
+from conftest import ROOT, clean_env, db_url, pg_connect
+from harness import DEFAULT_TOKEN, check_error, dumps, token_for
+
+ECHO_MAX = 256
+BIG = 2 * 1024 * 1024
+
+
+def capped(value):
+    """The gateway's rendering of an echoed client value (gateway/echo.h)."""
+    raw = value.encode()
+    if len(raw) <= ECHO_MAX:
+        return value
+    keep = ECHO_MAX
+    while keep > 0 and (raw[keep] & 0xC0) == 0x80:
+        keep -= 1
+    return raw[:keep].decode() + "...(truncated, %d bytes)" % len(raw)
+
+
+def pg_log_path():
+    path = os.environ.get("EVENTODB_PG_LOG") or os.path.join(
+        os.environ.get("EVENTODB_CLUSTER_DIR", os.path.join(ROOT, ".pgdata")), "postgres.log")
+    return path if os.path.exists(path) else None
+
+
+def file_size(path):
+    return os.path.getsize(path) if path else 0
+
+
+@pytest.fixture
+def egw(spawn, prod_db):
+    """A production gateway of this test: its log is only this test's."""
+    return spawn("bounds", ["serve", "--port={port}", "--db-url=" + db_url(prod_db),
+                            "--token=" + DEFAULT_TOKEN])
+
+
+# ---- echoed client values ----------------------------------------------------
+
+def test_a_huge_invalid_message_id_is_quoted_capped_and_never_reaches_postgres(egw):
+    """A 2 MB invalid options.id used to be quoted whole into the gateway's
+    log, PostgreSQL's log and the answer. The gateway refuses ids longer than
+    any accepted spelling itself, with the database's words, quoting the
+    first 256 bytes."""
+    huge = "x" * BIG
+    pg_log = pg_log_path()
+    log0, pg0 = egw.log_size(), file_size(pg_log)
+    for _ in range(2):
+        r = egw.rpc("stream.write", "echo-1", {"type": "T", "data": {}}, {"id": huge})
+        check_error(r, 500, "BACKEND_ERROR",
+                    "Failed to write message: invalid UUID format: " + capped(huge))
+        assert len(r.body) < 1024, len(r.body)
+    time.sleep(0.2)
+    assert egw.log_size() - log0 < 4096, "gateway log grew by %d bytes" % (egw.log_size() - log0)
+    if pg_log:
+        grown = file_size(pg_log) - pg0
+        assert grown < 256 * 1024, "PostgreSQL's log grew by %d bytes" % grown
+    # normal-size values keep PROTOCOL.md's exact message (the database's)
+    for bad in ("not-a-uuid", "urn:uuid:" + "0" * 32, "{" + "a" * 37):
+        egw.err(500, "BACKEND_ERROR", "Failed to write message: invalid UUID format: " + bad,
+                "stream.write", "echo-1", {"type": "T", "data": {}}, {"id": bad})
+    assert egw.write("echo-1", id="{" + "12345678-1234-1234-1234-123456789ABC" + "}")
+
+
+def test_every_echoed_client_value_is_capped(egw):
+    log0 = egw.log_size()
+    # method names
+    name = "m" * BIG
+    egw.err(404, "METHOD_NOT_FOUND", "Unknown method: " + capped(name), name)
+    egw.err(404, "METHOD_NOT_FOUND", "Unknown method: " + "m" * 200, "m" * 200)
+    # namespace ids that cannot exist are answered without the database
+    ns = "n" * BIG
+    r = egw.rpc("ns.info", ns)
+    check_error(r, 404, "NAMESPACE_NOT_FOUND", "Namespace '%s' not found" % capped(ns))
+    assert len(r.body) < 1024
+    check_error(egw.rpc("ns.delete", ns), 404, "NAMESPACE_NOT_FOUND",
+                "Namespace '%s' not found" % capped(ns))
+    egw.err(500, "BACKEND_ERROR", "Failed to create namespace: namespace ID is too long",
+            "ns.create", "q" * BIG)
+    egw.err(404, "NAMESPACE_NOT_FOUND", "Namespace 'nope-%s' not found" % ("é" * 100),
+            "ns.info", "nope-" + "é" * 100)
+    # a token for another namespace than the id (both quoted); multi-byte
+    # characters are never cut in the middle
+    other = "é" * 5000
+    egw.err(400, "INVALID_REQUEST",
+            "Token is for namespace '%s', not '%s'" % (capped(other), capped("z" * 9000)),
+            "ns.create", "z" * 9000, {"token": token_for(other)})
+    # a number beyond float64 quoted in the parser's message
+    num = "1" + "0" * 400000
+    r = egw.rpc_raw(('["sys.version",' + num + ']').encode(), token=DEFAULT_TOKEN)
+    check_error(r, 400, "INVALID_REQUEST", "Malformed JSON request")
+    assert r.json["error"]["details"]["error"] == (
+        "json: cannot unmarshal number %s into Go value of type float64" % capped(num))
+    # /import: a time string is quoted twice by Go's message
+    t = "2025-01-01T00:00:00Z" + "9" * 500000
+    rec = {"id": "3f0b6a52-9a0e-4f2c-8d0e-0c5a3e9b7d11", "stream": "imp-1", "type": "T",
+           "pos": 0, "gpos": 1, "data": {}, "meta": None, "time": t}
+    ns2, tok2 = egw.create_ns()
+    r = egw.request("POST", "/import", body=dumps(rec) + b"\n", token=tok2)
+    assert r.status == 200 and len(r.body) < 4096, (r.status, len(r.body))
+    ev = json.loads(r.body.split(b"data: ", 1)[1])
+    assert ev["error"] == "INVALID_RECORD"
+    assert "...(truncated, %d bytes)" % len(t) in ev["message"]
+    time.sleep(0.2)
+    assert egw.log_size() - log0 < 16384, "gateway log grew by %d bytes" % (egw.log_size() - log0)

@@ -1,0 +1,88 @@
+"""docs/security.md over real HTTP: what a database login - or a record in an
+import - can do to the gateway's tenants.
+
+- Positions have an end: a stream at position 2^63-1 refuses the next write
+  (single and group-committed) instead of answering a negative position; an
+  import of a global position above 2^62 is refused with a clear error and
+  leaves the namespace writable.
+"""
+import json
+import threading
+
+from harness import check_error, dumps, unique
+
+INT64_MAX = 9223372036854775807
+IMPORT_MAX_GPOS = 4611686018427387904
+
+
+def _schema(sql, ns):
+    with sql().cursor() as cur:
+        cur.execute("SELECT schema_name FROM eventodb.namespaces WHERE id = %s", (ns,))
+        return cur.fetchone()[0]
+
+
+def _put_at_top(sql, ns, stream):
+    """A plain INSERT (as an import could do) puts the stream at the highest position."""
+    with sql().cursor() as cur:
+        cur.execute('INSERT INTO "%s".messages (stream_name, position, type) VALUES (%%s, %%s, %%s)'
+                    % _schema(sql, ns), (stream, INT64_MAX, "T"))
+
+
+def test_a_stream_at_the_highest_position_refuses_the_next_write(gw, sql):
+    ns, tok = gw.create_ns()
+    _put_at_top(sql, ns, "top-1")
+    r = gw.rpc("stream.write", "top-1", {"type": "T", "data": {}}, token=tok)
+    err = check_error(r, 500, "BACKEND_ERROR")
+    assert "highest position (9223372036854775807)" in err["message"], r
+    assert [m[2] for m in gw.ok("stream.get", "top-1", token=tok)] == [INT64_MAX]
+
+
+def test_group_committed_writes_refuse_the_highest_position_too(gw, sql):
+    """Concurrent writes go together through the group commit; the ones to
+    the full stream are refused, the others written."""
+    ns, tok = gw.create_ns()
+    _put_at_top(sql, ns, "top-1")
+    answers = {}
+
+    def write(i):
+        stream = "top-1" if i % 2 == 0 else "low-%d" % i
+        answers[i] = (stream, gw.rpc("stream.write", stream, {"type": "T", "data": {}}, token=tok))
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(24)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i, (stream, r) in answers.items():
+        if stream == "top-1":
+            err = check_error(r, 500, "BACKEND_ERROR")
+            assert "highest position" in err["message"], r
+        else:
+            assert r.status == 200 and r.json["position"] == 0, r
+    assert [m[2] for m in gw.ok("stream.get", "top-1", token=tok)] == [INT64_MAX]
+
+
+def _record(stream, pos, gpos):
+    return {"id": "00000000-0000-4000-8000-%012d" % (gpos % 10 ** 12), "stream": stream,
+            "type": "Imported", "pos": pos, "gpos": gpos, "data": {}, "meta": None,
+            "time": "2025-01-01T00:00:00Z"}
+
+
+def _events(r):
+    return [json.loads(line[6:]) for line in r.body.split(b"\n") if line.startswith(b"data: ")]
+
+
+def test_an_import_may_not_exhaust_the_global_positions(gw):
+    ns, tok = gw.create_ns()
+    body = dumps(_record("imp-1", 0, 5)) + b"\n" + dumps(_record("imp-1", 1, INT64_MAX)) + b"\n"
+    events = _events(gw.import_(body, token=tok))
+    assert events[-1]["error"] == "IMPORT_FAILED", events
+    assert events[-1]["message"] == ("global position 9223372036854775807 is above the import "
+                                     "limit 4611686018427387904"), events
+    assert gw.ok("stream.get", "imp-1", token=tok) == []
+    # the namespace keeps writing
+    assert gw.write("after-1", token=tok) == {"globalPosition": 1, "position": 0}
+    # the limit itself is accepted; writes go on above it
+    events = _events(gw.import_(dumps(_record("imp-2", 0, IMPORT_MAX_GPOS)) + b"\n", token=tok))
+    assert events[-1].get("done") is True, events
+    assert gw.write("after-1", token=tok) == {"globalPosition": IMPORT_MAX_GPOS + 1, "position": 1}
