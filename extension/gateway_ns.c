@@ -16,6 +16,7 @@
 #include "utils/timestamp.h"
 
 #include "namespace.h"
+#include "subscription.h"
 #include "render.h"
 #include "token.h"
 
@@ -229,6 +230,8 @@ ev_namespace_delete(PG_FUNCTION_ARGS)
 	{
 		ns_storage_clear(schema);
 		plans_forget_schema(schema);
+		/* Its subscriptions live outside message_store (subscription.h). */
+		sub_storage_drop(SUB_DEFAULT_SCHEMA);
 	}
 	else
 		ns_storage_drop(schema);

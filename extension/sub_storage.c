@@ -1,0 +1,160 @@
+/*
+ * Where a namespace's subscription state lives (subscription.h): tables in
+ * its own schema, so they are dropped with the namespace, or in
+ * eventodb_default for the default namespace, whose message_store schema
+ * must hold exactly Message DB's objects.
+ *
+ * The tables are created by the namespace's first subscription_create, not
+ * with the namespace: namespaces created before version 1.1 get them the
+ * same way, and the upgrade script needs no per-namespace step.
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "namespace.h"
+#include "subscription.h"
+
+/* Private lock tag: pg_advisory_* only produce field4 1 and 2. */
+#define SUB_STORAGE_LOCK_FIELD4 0xE5B1
+
+static const char *const sub_ddl =
+"CREATE TABLE @S.subscriptions ("
+"  id bigint PRIMARY KEY,"
+"  name text COLLATE \"C\" NOT NULL UNIQUE,"
+"  category text NOT NULL,"
+"  types text[] NOT NULL,"
+"  max_in_flight integer NOT NULL,"
+"  ack_timeout_ms integer NOT NULL,"
+"  max_deliveries integer NOT NULL,"
+"  strategy text NOT NULL,"
+"  created_at timestamp NOT NULL,"
+"  read_pos bigint NOT NULL,"
+"  next_delivery bigint NOT NULL DEFAULT 1,"
+"  pending bigint NOT NULL DEFAULT 0,"
+"  in_flight bigint NOT NULL DEFAULT 0"
+");"
+"CREATE TABLE @S.subscription_messages ("
+"  subscription_id bigint NOT NULL,"
+"  global_position bigint NOT NULL,"
+"  stream_name text NOT NULL,"
+"  attempts integer NOT NULL DEFAULT 0,"
+"  delivery_id text COLLATE \"C\","
+"  consumer_id text COLLATE \"C\","
+"  lease_until timestamptz,"
+"  PRIMARY KEY (subscription_id, global_position)"
+");"
+"CREATE UNIQUE INDEX subscription_messages_delivery ON @S.subscription_messages"
+"  (subscription_id, delivery_id) WHERE delivery_id IS NOT NULL;"
+"CREATE INDEX subscription_messages_lease ON @S.subscription_messages"
+"  (subscription_id, lease_until) WHERE delivery_id IS NOT NULL;"
+"CREATE INDEX subscription_messages_consumer ON @S.subscription_messages"
+"  (subscription_id, consumer_id) WHERE delivery_id IS NOT NULL;"
+"CREATE TABLE @S.subscription_parked ("
+"  subscription_id bigint NOT NULL,"
+"  global_position bigint NOT NULL,"
+"  stream_name text NOT NULL,"
+"  attempts integer NOT NULL,"
+"  reason text NOT NULL,"
+"  parked_at timestamp NOT NULL,"
+"  PRIMARY KEY (subscription_id, global_position)"
+");"
+"CREATE TABLE @S.subscription_consumers ("
+"  subscription_id bigint NOT NULL,"
+"  consumer_id text COLLATE \"C\" NOT NULL,"
+"  last_seen timestamptz NOT NULL,"
+"  active_until timestamptz NOT NULL,"
+"  PRIMARY KEY (subscription_id, consumer_id)"
+");";
+
+static const char *const sub_drop =
+"DROP TABLE IF EXISTS @S.subscription_consumers, @S.subscription_parked,"
+"  @S.subscription_messages, @S.subscriptions";
+
+/* tmpl with every "@<marker>" replaced by the quoted schema name. */
+static char *
+with_marker(const char *tmpl, char marker, const char *schema)
+{
+	const char *q = quote_identifier(schema);
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (const char *p = tmpl; *p; p++)
+	{
+		if (p[0] == '@' && p[1] == marker)
+		{
+			appendStringInfoString(&buf, q);
+			p++;
+		}
+		else
+			appendStringInfoChar(&buf, *p);
+	}
+	return buf.data;
+}
+
+const char *
+sub_schema_of(const StoreRef *ref)
+{
+	return strcmp(ref->schema, NS_DEFAULT_SCHEMA) == 0 ? SUB_DEFAULT_SCHEMA : ref->schema;
+}
+
+bool
+sub_storage_exists(const char *schema)
+{
+	Oid			nsp = get_namespace_oid(schema, true);
+
+	return OidIsValid(nsp) && OidIsValid(get_relname_relid("subscriptions", nsp));
+}
+
+void
+sub_storage_ensure(const char *schema)
+{
+	Oid			nsp = get_namespace_oid(schema, true);
+	LOCKTAG		tag;
+
+	if (!OidIsValid(nsp))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_SCHEMA),
+				 errmsg("eventodb: schema \"%s\" of the subscription state is missing", schema),
+				 errhint("Run ALTER EXTENSION eventodb UPDATE.")));
+	if (sub_storage_exists(schema))
+		return;
+	/* Two first creates in one namespace: the second waits, then sees the
+	 * tables (taking a lock processes the invalidations of the first). */
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, nsp, 0, SUB_STORAGE_LOCK_FIELD4);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	if (sub_storage_exists(schema))
+		return;
+	if (SPI_execute(with_marker(sub_ddl, 'S', schema), false, 0) < 0)
+		elog(ERROR, "eventodb: could not create the subscription tables in %s", schema);
+}
+
+void
+sub_storage_drop(const char *schema)
+{
+	if (!sub_storage_exists(schema))
+		return;
+	if (SPI_execute(with_marker(sub_drop, 'S', schema), false, 0) < 0)
+		elog(ERROR, "eventodb: could not drop the subscription tables in %s", schema);
+	plans_forget_schema(schema);
+}
+
+SPIPlanPtr
+sub_plan_ns(const StoreRef *ref, const char *key, const char *tmpl, int nargs, Oid *argtypes)
+{
+	/* plan_for puts in @S itself and caches by (state schema, key); the
+	 * messages schema of a state schema never changes, so @M can go in
+	 * before. */
+	return plan_for(sub_schema_of(ref), key, with_marker(tmpl, 'M', ref->schema),
+					nargs, argtypes);
+}
+
+SPIPlanPtr
+sub_plan(const Sub *sub, const char *key, const char *tmpl, int nargs, Oid *argtypes)
+{
+	return sub_plan_ns(&sub->ref, key, tmpl, nargs, argtypes);
+}
