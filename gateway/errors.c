@@ -20,6 +20,7 @@ typedef struct SqlStateRule
 {
 	const char *sqlstate;
 	bool		only_ns_target; /* applies only to ns.delete / ns.info */
+	bool		only_sub;		/* applies only to subscription.* and /push */
 	unsigned	status;
 	const char *code;
 	MessageKind message;
@@ -27,9 +28,15 @@ typedef struct SqlStateRule
 
 /* Custom SQLSTATEs of the extension's gateway functions (README.md). */
 static const SqlStateRule rules[] = {
-	{"EV001", false, 409, "STREAM_VERSION_CONFLICT", MSG_SERVER},
-	{"EV002", true, 404, "NAMESPACE_NOT_FOUND", MSG_NS_NOT_FOUND},
-	{"EV003", false, 409, "NAMESPACE_EXISTS", MSG_NS_EXISTS},
+	{"EV001", false, false, 409, "STREAM_VERSION_CONFLICT", MSG_SERVER},
+	{"EV002", true, false, 404, "NAMESPACE_NOT_FOUND", MSG_NS_NOT_FOUND},
+	{"EV003", false, false, 409, "NAMESPACE_EXISTS", MSG_NS_EXISTS},
+	/* persistent subscriptions (SUBSCRIPTIONS.md §6, §9): their functions
+	 * validate arguments with 22023 and §5's exact message */
+	{"EV010", false, false, 404, "SUBSCRIPTION_NOT_FOUND", MSG_SERVER},
+	{"EV011", false, false, 409, "SUBSCRIPTION_EXISTS", MSG_SERVER},
+	{"EV012", false, false, 409, "DELIVERY_EXPIRED", MSG_SERVER},
+	{"22023", false, true, 400, "INVALID_REQUEST", MSG_SERVER},
 };
 
 enum MHD_Result
@@ -97,7 +104,7 @@ errors_reply_fields(struct MHD_Connection *c, const SqlContext *ctx, const char 
 	{
 		for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
 		{
-			if (strcmp(state, rules[i].sqlstate) != 0)
+			if (strcmp(state, rules[i].sqlstate) != 0 || (rules[i].only_sub && !ctx->subscription))
 				continue;
 			if (rules[i].only_ns_target && !ctx->ns_target)
 				return errors_reply_backend(c, ctx, "namespace not found");

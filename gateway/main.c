@@ -7,8 +7,10 @@
 #include "log.h"
 #include "pokes.h"
 #include "pool.h"
+#include "push.h"
 #include "server.h"
 #include "sse.h"
+#include "subwait.h"
 #include "testdb.h"
 
 #include <signal.h>
@@ -93,6 +95,8 @@ serve_private(const sigset_t *signals)
 	pool_mark_starting();
 	if (!sse_init())
 		return fatal("cannot start", strdup("SSE initialisation failed"));
+	if (!subwait_start() || !push_init())
+		return fatal("cannot start", strdup("persistent subscriptions could not start"));
 	if (!server_start(g_config.port, g_config.threads, &err))
 		return fatal("cannot start the HTTP server", err);
 	log_info("EventoDB server listening on port %d (version %s, test mode, private PostgreSQL)",
@@ -112,9 +116,12 @@ serve_private(const sigset_t *signals)
 	sig = wait_for_signal(signals);
 	log_info("shutdown signal received (%s)", strsignal(sig));
 	log_group_commit();
+	push_shutdown();
+	subwait_shutdown();
 	sse_shutdown();
 	pokes_stop();
 	server_stop();
+	push_stop();
 	pool_shutdown();
 	testdb_stop();
 	free(url);
@@ -135,6 +142,8 @@ serve_database(const sigset_t *signals)
 		return fatal("failed to connect to PostgreSQL", err);
 	if (!sse_init())
 		return fatal("cannot start", strdup("SSE initialisation failed"));
+	if (!subwait_start() || !push_init())
+		return fatal("cannot start", strdup("persistent subscriptions could not start"));
 	if (!server_start(g_config.port, g_config.threads, &err))
 		return fatal("cannot start the HTTP server", err);
 	if (!pokes_start(g_config.db_url))
@@ -144,9 +153,12 @@ serve_database(const sigset_t *signals)
 	sig = wait_for_signal(signals);
 	log_info("shutdown signal received (%s)", strsignal(sig));
 	log_group_commit();
+	push_shutdown();
+	subwait_shutdown();
 	sse_shutdown();
 	pokes_stop();
 	server_stop();
+	push_stop();
 	pool_shutdown();
 	log_info("server stopped");
 	return 0;

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "pool.h"
 #include "sse_hooks.h"
+#include "subwait.h"
 
 #include <errno.h>
 #include <openssl/rand.h>
@@ -251,6 +252,7 @@ handle_notification(const char *payload)
 	if (p.deleted)
 	{
 		sse_end_namespace(p.ns.data, p.ns.len);
+		subwait_namespace_gone(p.ns.data, p.ns.len);
 		fanout_forget_ns(p.ns.data, p.ns.len);
 		auth_forget_namespace(p.ns.data, p.ns.len);
 		goto out;
@@ -263,6 +265,7 @@ handle_notification(const char *payload)
 		goto out;
 	fanout_publish(p.ns.data, p.ns.len, p.stream.data ? p.stream.data : "",
 				   p.stream.len, p.position, p.gpos);
+	subwait_poke(p.ns.data, p.ns.len, p.stream.data ? p.stream.data : "", p.stream.len);
 out:
 	sb_free(&p.ns);
 	sb_free(&p.stream);

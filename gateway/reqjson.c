@@ -24,8 +24,15 @@ static char tag_array;
 static const char *const arg_keys[] = {
 	"type", "data", "metadata", "id", "expectedVersion", "position",
 	"globalPosition", "batchSize", "correlation", "consumerGroup",
-	"description", "token", "prefix", "limit", "cursor", NULL
+	"description", "token", "prefix", "limit", "cursor",
+	/* persistent subscriptions (SUBSCRIPTIONS.md §2, §5) */
+	"types", "start", "maxInFlight", "ackTimeoutMs", "maxDeliveries", "strategy",
+	"category", "max", "waitMs", "action", "reason", "globalPositions", NULL
 };
+
+/* Keys among those whose array value is materialised (its first
+ * REQ_MAX_LIST elements); other arrays below an argument are skipped. */
+static const char *const list_keys[] = {"types", "globalPositions", NULL};
 
 typedef enum Mode { MODE_BUILD, MODE_TEXT, MODE_SKIP } Mode;
 
@@ -39,6 +46,7 @@ typedef struct Parser
 	bool		failed;
 	char	   *range_error;	/* first number a float64 cannot hold */
 	const char *const *keys;	/* key filter for level-1 objects */
+	bool		list_value;		/* the level-2 value parsed next is a list_keys member */
 } Parser;
 
 static bool parse_value(Parser *p, int level, Mode mode, struct json_object **out, StrBuf *text);
@@ -286,6 +294,7 @@ parse_object(Parser *p, int level, Mode mode, struct json_object **out, StrBuf *
 			memchr(key.data ? key.data : "", '\0', key.len) == NULL &&
 			key_wanted(p->keys, key.data ? key.data : "", key.len);
 		vmode = self == MODE_BUILD ? (wanted ? MODE_BUILD : MODE_SKIP) : self;
+		p->list_value = wanted && level == 1 && key_wanted(list_keys, key.data, key.len);
 		if (!parse_value(p, level + 1, vmode, &val, t))
 			goto done;
 		if (wanted)
@@ -330,9 +339,14 @@ parse_array(Parser *p, int level, Mode mode, struct json_object **out, StrBuf *t
 	size_t		idx = 0;
 	bool		ok = false;
 
+	bool		keep = level <= 1 || (level == 2 && p->list_value);
+
+	/* the request (level 0), an argument (deliveryIds) or a list member of
+	 * an argument (types, globalPositions) keep their first elements */
+	p->list_value = false;
 	if (mode == MODE_BUILD)
 	{
-		if (level == 0)
+		if (keep)
 			arr = json_object_new_array();
 		else
 			self = MODE_SKIP;
@@ -354,7 +368,7 @@ parse_array(Parser *p, int level, Mode mode, struct json_object **out, StrBuf *t
 		Mode		vmode = self;
 		int			sep;
 
-		if (self == MODE_BUILD && idx >= REQ_MAX_ELEMENTS)
+		if (self == MODE_BUILD && idx >= (level == 0 ? REQ_MAX_ELEMENTS : REQ_MAX_LIST))
 			vmode = MODE_SKIP;
 		if (self == MODE_TEXT && idx > 0)
 			sb_putc(text, ',');
@@ -378,7 +392,7 @@ close:
 		sb_putc(text, ']');
 	if (mode == MODE_BUILD)
 	{
-		if (level == 0)
+		if (keep)
 		{
 			*out = arr;
 			arr = NULL;

@@ -4,8 +4,9 @@
  * range are errors, last duplicate key wins.
  *
  * Memory stays proportional to the body, never to its element count: only
- * the first REQ_MAX_ELEMENTS array elements and, inside argument objects,
- * only the keys some method reads are materialised as json-c objects.
+ * the first REQ_MAX_ELEMENTS array elements, the first REQ_MAX_LIST elements
+ * of nested arrays and, inside argument objects, only the keys some method
+ * reads are materialised as json-c objects.
  * Objects nested below an argument (message data/metadata, consumerGroup)
  * are kept as their normalised JSON text, ready to be sent to PostgreSQL. */
 #ifndef GW_REQJSON_H
@@ -18,6 +19,12 @@
 #include <stdint.h>
 
 #define REQ_MAX_ELEMENTS 4		/* method + the most arguments a method reads */
+/*
+ * Arrays inside the request (an argument, or a member of an argument
+ * object) keep at most this many elements - one more than the longest list
+ * a method accepts, so "more than 1000" stays visible.
+ */
+#define REQ_MAX_LIST 1001
 
 typedef enum ReqKind
 {

@@ -33,11 +33,30 @@ static const struct
 	{"ns.categories", rpc_ns_categories},
 	{"sys.version", rpc_sys_version},
 	{"sys.health", rpc_sys_health},
+	{"subscription.create", rpc_subscription_create},
+	{"subscription.update", rpc_subscription_update},
+	{"subscription.delete", rpc_subscription_delete},
+	{"subscription.get", rpc_subscription_get},
+	{"subscription.list", rpc_subscription_list},
+	{"subscription.fetch", rpc_subscription_fetch},
+	{"subscription.ack", rpc_subscription_ack},
+	{"subscription.nack", rpc_subscription_nack},
+	{"subscription.parked", rpc_subscription_parked},
+	{"subscription.replayParked", rpc_subscription_replay_parked},
+	{"subscription.reset", rpc_subscription_reset},
 };
 
 enum MHD_Result
 rpc_handle(struct MHD_Connection *c, const AuthResult *auth,
 		   const char *http_method, const char *body, size_t len)
+{
+	return rpc_handle_deferrable(c, auth, http_method, body, len, NULL);
+}
+
+enum MHD_Result
+rpc_handle_deferrable(struct MHD_Connection *c, const AuthResult *auth,
+					  const char *http_method, const char *body, size_t len,
+					  RpcDeferred *deferred)
 {
 	StrBuf		err = STRBUF_INIT;
 	struct json_object *req = NULL;
@@ -45,7 +64,7 @@ rpc_handle(struct MHD_Connection *c, const AuthResult *auth,
 	const char *name;
 	size_t		name_len;
 	size_t		n;
-	RpcCall		call = {.c = c, .auth = auth, .args = args + 1};
+	RpcCall		call = {.c = c, .auth = auth, .args = args + 1, .deferred = deferred};
 	enum MHD_Result ret;
 
 	if (strcmp(http_method, "POST") != 0)

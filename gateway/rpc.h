@@ -14,17 +14,36 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/*
+ * A call that answers later (subscription.fetch with waitMs): the handler
+ * suspended the connection and left its continuation here. When the
+ * connection is resumed, the server calls resume() instead of handling the
+ * request again; it answers (and clears resume) or suspends once more.
+ * cancel() frees the state of a connection that ended while it waited.
+ */
+typedef struct RpcDeferred
+{
+	enum MHD_Result (*resume) (struct MHD_Connection *c, struct RpcDeferred *d);
+	void		(*cancel) (struct RpcDeferred *d);
+	void	   *state;
+} RpcDeferred;
+
 typedef struct RpcCall
 {
 	struct MHD_Connection *c;
 	const AuthResult *auth;
 	struct json_object *const *args;	/* the arguments after the method name */
 	size_t		nargs;
+	RpcDeferred *deferred;		/* NULL: the call must answer at once */
 } RpcCall;
 
 /* Handles a whole /rpc request once authentication succeeded. */
 enum MHD_Result rpc_handle(struct MHD_Connection *c, const AuthResult *auth,
 						   const char *http_method, const char *body, size_t len);
+/* The same where the server can resume a deferred answer (RpcDeferred). */
+enum MHD_Result rpc_handle_deferrable(struct MHD_Connection *c, const AuthResult *auth,
+									  const char *http_method, const char *body,
+									  size_t len, RpcDeferred *deferred);
 
 /* ---- replies ---- */
 enum MHD_Result rpc_invalid(RpcCall *call, const char *message);
@@ -78,5 +97,17 @@ enum MHD_Result rpc_ns_streams(RpcCall *call);
 enum MHD_Result rpc_ns_categories(RpcCall *call);
 enum MHD_Result rpc_sys_version(RpcCall *call);
 enum MHD_Result rpc_sys_health(RpcCall *call);
+/* persistent subscriptions (rpc_subscription.c, SUBSCRIPTIONS.md §5) */
+enum MHD_Result rpc_subscription_create(RpcCall *call);
+enum MHD_Result rpc_subscription_update(RpcCall *call);
+enum MHD_Result rpc_subscription_delete(RpcCall *call);
+enum MHD_Result rpc_subscription_get(RpcCall *call);
+enum MHD_Result rpc_subscription_list(RpcCall *call);
+enum MHD_Result rpc_subscription_fetch(RpcCall *call);
+enum MHD_Result rpc_subscription_ack(RpcCall *call);
+enum MHD_Result rpc_subscription_nack(RpcCall *call);
+enum MHD_Result rpc_subscription_parked(RpcCall *call);
+enum MHD_Result rpc_subscription_replay_parked(RpcCall *call);
+enum MHD_Result rpc_subscription_reset(RpcCall *call);
 
 #endif

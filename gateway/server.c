@@ -8,6 +8,7 @@
 #include "http.h"
 #include "import.h"
 #include "log.h"
+#include "push.h"
 #include "rpc.h"
 #include "sse.h"
 #include "strbuf.h"
@@ -35,7 +36,8 @@
 
 typedef enum Route
 {
-	ROUTE_NOT_FOUND, ROUTE_RPC, ROUTE_SUBSCRIBE, ROUTE_IMPORT, ROUTE_HEALTH, ROUTE_VERSION
+	ROUTE_NOT_FOUND, ROUTE_RPC, ROUTE_SUBSCRIBE, ROUTE_IMPORT, ROUTE_HEALTH, ROUTE_VERSION,
+	ROUTE_PUSH
 } Route;
 
 typedef struct Request
@@ -47,6 +49,7 @@ typedef struct Request
 	bool		too_large;
 	bool		over_budget;
 	time_t		started;
+	RpcDeferred deferred;		/* a waiting subscription.fetch */
 } Request;
 
 /*
@@ -101,6 +104,8 @@ route_of(const char *url)
 		return ROUTE_HEALTH;
 	if (strcmp(url, "/version") == 0)
 		return ROUTE_VERSION;
+	if (strcmp(url, "/push") == 0)
+		return ROUTE_PUSH;
 	return ROUTE_NOT_FOUND;
 }
 
@@ -164,7 +169,11 @@ dispatch(struct MHD_Connection *c, Request *r, const char *method)
 	switch (r->route)
 	{
 		case ROUTE_RPC:
-			ret = rpc_handle(c, &auth, method, r->body.data ? r->body.data : "", r->body.len);
+			ret = rpc_handle_deferrable(c, &auth, method, r->body.data ? r->body.data : "",
+										r->body.len, &r->deferred);
+			break;
+		case ROUTE_PUSH:
+			ret = push_handle(c, &auth, method);
 			break;
 		case ROUTE_SUBSCRIBE:
 			/* no write timeout: a stream may stay quiet indefinitely (§1) */
@@ -251,6 +260,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		sb_append(&r->body, upload_data, n);
 		return MHD_YES;
 	}
+	if (r->deferred.resume != NULL)
+		return r->deferred.resume(c, &r->deferred);
 	return dispatch(c, r, method);
 }
 
@@ -264,6 +275,8 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void) toe;
 	if (r != NULL)
 	{
+		if (r->deferred.cancel != NULL)
+			r->deferred.cancel(&r->deferred);
 		sb_free(&r->body);
 		uncharge(r);			/* an import's body is gone with its response */
 		free(r);

@@ -1,0 +1,90 @@
+/*
+ * Who waits on persistent subscriptions in this gateway (SUBSCRIPTIONS.md
+ * §3.6): fetches with waitMs (longpoll.c) and /push connections (push.c).
+ * Each registers a SubWaiter for its (namespace, subscription, source
+ * category) and is woken
+ *
+ *   - by a poke of its namespace whose stream is in its category (any
+ *     stream for category ""), from the LISTEN thread (pokes.c);
+ *   - by a change made through this gateway that can free capacity or make
+ *     messages deliverable: ack, nack, release, reset, replayParked
+ *     (rpc_subscription.c), and by the deletion of its namespace;
+ *   - by a tick every SUBWAIT_TICK_MS, so lease expiries, acks made over
+ *     SQL or another gateway, heartbeats and deadlines are noticed.
+ *
+ * One mutex guards the registry; wake callbacks run under it, so one must
+ * be quick (set a flag, resume a connection, queue a job) and a waiter that
+ * subwait_remove() has returned for is never called again.
+ */
+#ifndef GW_SUBWAIT_H
+#define GW_SUBWAIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SUBWAIT_TICK_MS 100
+
+typedef enum SubWakeKind
+{
+	SUBWAKE_POKE,				/* a write into the source (or the namespace went away) */
+	SUBWAKE_CHANGE,				/* ack/nack/release/reset/replay through this gateway */
+	SUBWAKE_TICK,				/* the periodic tick */
+	SUBWAKE_SHUTDOWN			/* the server is stopping */
+} SubWakeKind;
+
+/* What a SUBWAKE_CHANGE did: the delivery ids it ended (may be none). */
+typedef struct SubChange
+{
+	const char *const *ids;
+	const size_t *id_lens;
+	size_t		nids;
+} SubChange;
+
+typedef struct SubWaiter SubWaiter;
+
+typedef void (*SubWake) (SubWaiter *w, SubWakeKind why, const SubChange *change,
+						 int64_t now_ms);
+
+struct SubWaiter
+{
+	/* Set by the owner before subwait_add(), constant afterwards. */
+	const char *ns;
+	size_t		ns_len;
+	const char *name;			/* subscription name */
+	size_t		name_len;
+	const char *category;		/* the source; "" = every stream */
+	size_t		category_len;
+	SubWake		wake;
+
+	/* Owned by the registry. */
+	SubWaiter  *prev,
+			   *next;
+	bool		registered;
+};
+
+bool		subwait_start(void);
+/* Wakes every waiter with SUBWAKE_SHUTDOWN and stops the tick. */
+void		subwait_shutdown(void);
+
+/* false once the server is stopping: the caller must not wait then */
+bool		subwait_add(SubWaiter *w);
+void		subwait_remove(SubWaiter *w);
+
+/* A committed write of namespace ns into stream (pokes.c). */
+void		subwait_poke(const char *ns, size_t ns_len, const char *stream, size_t stream_len);
+
+/* The namespace was deleted: its waiters find out by fetching. */
+void		subwait_namespace_gone(const char *ns, size_t ns_len);
+
+/* A change to subscription (ns, name) went through this gateway. */
+void		subwait_changed(const char *ns, size_t ns_len, const char *name, size_t name_len,
+							const SubChange *change);
+
+/* Calls fn for every waiter with the registry lock held. */
+void		subwait_foreach(void (*fn) (SubWaiter *w, void *arg), void *arg);
+
+/* Monotonic milliseconds. */
+int64_t		subwait_now_ms(void);
+
+#endif
