@@ -12,11 +12,15 @@
 #include <string.h>
 
 #define DEFAULT_THREADS 16
+/* PROTOCOL.md §1: 30 s to read a request - its head too, however it trickles */
+#define DEFAULT_HEAD_TIMEOUT 30
+#define MAX_HEAD_TIMEOUT 3600
 
 Config		g_config = {
 	.port = 8080,
 	.log_level = LOG_INFO,
 	.threads = DEFAULT_THREADS,
+	.head_timeout = DEFAULT_HEAD_TIMEOUT,
 };
 
 typedef enum FlagKind { FLAG_INT, FLAG_STRING, FLAG_BOOL } FlagKind;
@@ -33,6 +37,7 @@ static const FlagDef flags[] = {
 	{"db-type", "EVENTODB_DB_TYPE", FLAG_STRING, "Database type override: empty or 'postgres' ('timescale' is not supported)"},
 	{"db-url", "EVENTODB_DB_URL", FLAG_STRING, "Database URL (postgres://... or postgresql://...); required unless --test-mode"},
 	{"data-dir", "EVENTODB_DATA_DIR", FLAG_STRING, "Accepted for compatibility and ignored (SQLite only in the original)"},
+	{"head-timeout", "EVENTODB_HEAD_TIMEOUT", FLAG_INT, "Seconds a client has to send a whole request head, counted from its first byte (from the connection's start for its first request); 0 = no limit (default 30)"},
 	{"log-format", "EVENTODB_LOG_FORMAT", FLAG_STRING, "Log format: console or json (default \"console\")"},
 	{"log-level", "EVENTODB_LOG_LEVEL", FLAG_STRING, "Log level: debug, info, warn, error (default \"info\")"},
 	{"open-admin", "EVENTODB_OPEN_ADMIN", FLAG_BOOL, "Let any valid token call ns.create/ns.delete/ns.list/ns.info (the original's behaviour)"},
@@ -210,6 +215,12 @@ apply(const FlagDef *f, const char *value, bool from_env)
 		if (!parse_int(value, from_env ? 10 : 0, &iv) || iv < INT_MIN || iv > INT_MAX)
 			return false;
 		g_config.port = (int) iv;
+	}
+	else if (strcmp(f->name, "head-timeout") == 0)
+	{
+		if (!parse_int(value, from_env ? 10 : 0, &iv) || iv < 0 || iv > MAX_HEAD_TIMEOUT)
+			return false;
+		g_config.head_timeout = (int) iv;
 	}
 	else if (strcmp(f->name, "test-mode") == 0 || strcmp(f->name, "open-admin") == 0)
 	{

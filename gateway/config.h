@@ -20,6 +20,7 @@ typedef struct Config
 	char	   *db_type;		/* "" / postgres; anything else is refused */
 	char	   *data_dir;		/* accepted and ignored (SQLite only) */
 	int			threads;		/* HTTP worker threads = pool size (EVENTODB_THREADS) */
+	int			head_timeout;	/* seconds for a whole request head; 0 = no limit */
 } Config;
 
 extern Config g_config;

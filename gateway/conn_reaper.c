@@ -1,11 +1,16 @@
 /* See conn_reaper.h. */
 #include "conn_reaper.h"
 
+#include "config.h"
 #include "deadline.h"
 #include "log.h"
 
 #include <errno.h>
+#include <linux/tcp.h>			/* struct tcp_info with tcpi_bytes_received */
+#include <netinet/in.h>
 #include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -18,6 +23,8 @@ struct ReaperEntry
 	size_t		index;			/* in watched[], when watched */
 	bool		watched;
 	bool		eof_seen;		/* by the previous sweep */
+	int64_t		head_since;		/* ms when the head began; 0 = not yet */
+	uint64_t	bytes_mark;		/* bytes received when the wait began */
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -28,6 +35,33 @@ static size_t nwatched,
 static bool running,
 			stopping;
 static pthread_t thread;
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Bytes the kernel has received on the connection so far; false when it
+ * cannot tell. libmicrohttpd reads every byte as soon as it arrives, so a
+ * peek cannot see whether a head has begun - the kernel's count can.
+ */
+static bool
+bytes_received(int fd, uint64_t *out)
+{
+	struct tcp_info ti;
+	socklen_t	len = sizeof(ti);
+
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
+		len < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(ti.tcpi_bytes_received))
+		return false;
+	*out = ti.tcpi_bytes_received;
+	return true;
+}
 
 static void
 unwatch_locked(ReaperEntry *e)
@@ -58,6 +92,10 @@ watch_locked(ReaperEntry *e)
 	watched[nwatched++] = e;
 	e->watched = true;
 	e->eof_seen = false;
+	/* between requests the head's clock starts with its first byte */
+	e->head_since = 0;
+	if (!bytes_received(e->fd, &e->bytes_mark))
+		e->bytes_mark = UINT64_MAX;	/* cannot tell: only the idle timeout applies */
 	return true;
 }
 
@@ -71,6 +109,7 @@ reaper_add(int fd)
 	e->fd = fd;
 	pthread_mutex_lock(&mu);
 	watch_locked(e);
+	e->head_since = now_ms();	/* a first request's clock starts at connect */
 	pthread_mutex_unlock(&mu);
 	return e;
 }
@@ -110,10 +149,33 @@ reaper_remove(ReaperEntry *e)
  * (the server removes them when libmicrohttpd reports the connection
  * closed), so every descriptor peeked at here is still the connection's.
  */
+/*
+ * Whether e's request head has taken longer than the limit: libmicrohttpd's
+ * timeout restarts with every byte, so a client trickling one byte every
+ * few seconds would otherwise hold the connection forever.
+ */
+static bool
+head_overdue(ReaperEntry *e, int64_t now, int64_t limit_ms)
+{
+	uint64_t	n;
+
+	if (limit_ms <= 0)
+		return false;
+	if (e->head_since == 0)
+	{
+		if (e->bytes_mark == UINT64_MAX || !bytes_received(e->fd, &n) || n <= e->bytes_mark)
+			return false;
+		e->head_since = now;	/* the head began since the last sweep */
+	}
+	return now - e->head_since > limit_ms;
+}
+
 static void
 sweep(void)
 {
 	size_t		i = 0;
+	int64_t		now = now_ms();
+	int64_t		limit_ms = (int64_t) g_config.head_timeout * 1000;
 
 	while (i < nwatched)
 	{
@@ -133,6 +195,13 @@ sweep(void)
 		}
 		else
 			e->eof_seen = false;
+		if (head_overdue(e, now, limit_ms))
+		{
+			log_debug("request head not received within %d s; closing", g_config.head_timeout);
+			shutdown(e->fd, SHUT_RDWR);
+			unwatch_locked(e);
+			continue;
+		}
 		i++;
 	}
 }

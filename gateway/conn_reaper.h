@@ -11,6 +11,12 @@
  * twice a second the reaper peeks at each one, and when the peer has closed
  * (seen twice in a row) it shuts the socket down, which wakes
  * libmicrohttpd to close it.
+ *
+ * The same sweep bounds the time a head may take (--head-timeout, 30 s):
+ * from the connection's start for its first request, from the first byte
+ * of the next head on a kept-alive connection (seen in the kernel's count
+ * of received bytes), so idle keep-alive still lasts the idle timeout but a
+ * head trickled a byte at a time is cut off.
  */
 #ifndef GW_CONN_REAPER_H
 #define GW_CONN_REAPER_H

@@ -117,3 +117,128 @@ def test_every_echoed_client_value_is_capped(egw):
     assert "...(truncated, %d bytes)" % len(t) in ev["message"]
     time.sleep(0.2)
     assert egw.log_size() - log0 < 16384, "gateway log grew by %d bytes" % (egw.log_size() - log0)
+
+
+# ---- request heads must arrive within a bound ----------------------------------
+
+HEAD = ("POST /rpc HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+        "Content-Length: 15\r\n\r\n" % DEFAULT_TOKEN).encode()
+BODY = b'["sys.version"]'
+
+
+def fd_count(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def trickle_until_closed(s, data, interval, limit):
+    """Sends data one byte per interval; returns the seconds until the server
+    closed the connection (or None if it was still open after limit)."""
+    t0 = time.monotonic()
+    for i in range(len(data)):
+        try:
+            s.sendall(data[i:i + 1])
+        except OSError:
+            return time.monotonic() - t0
+        deadline = time.monotonic() + interval
+        while time.monotonic() < deadline:
+            s.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                if s.recv(4096) == b"":
+                    return time.monotonic() - t0
+            except socket.timeout:
+                pass
+            except OSError:
+                return time.monotonic() - t0
+        if time.monotonic() - t0 > limit:
+            return None
+    return None
+
+
+@pytest.fixture
+def hgw2(spawn, prod_db):
+    """A gateway whose request heads must arrive within 2 s."""
+    return spawn("heads", ["serve", "--port={port}", "--db-url=" + db_url(prod_db),
+                           "--token=" + DEFAULT_TOKEN], env=clean_env(EVENTODB_HEAD_TIMEOUT="2"))
+
+
+def test_a_trickled_request_head_is_cut_off_after_the_head_timeout(hgw2):
+    """One header byte a second used to keep a connection forever
+    (libmicrohttpd's timeout restarts with every byte)."""
+    s = socket.create_connection((hgw2.host, hgw2.port), timeout=5)
+    try:
+        took = trickle_until_closed(s, HEAD, 1.0, 12)
+    finally:
+        s.close()
+    assert took is not None, "a head trickled for 12 s was still being read"
+    assert 1.5 < took < 4.5, "closed after %.1f s (head timeout 2 s)" % took
+    # on a kept-alive connection the clock starts with the next head's first byte
+    s = socket.create_connection((hgw2.host, hgw2.port), timeout=5)
+    try:
+        s.sendall(HEAD + BODY)
+        first = recv_response(s)
+        assert first.startswith(b"HTTP/1.1 200"), first
+        time.sleep(3)                       # idle longer than the head timeout
+        s.sendall(HEAD[:20])
+        time.sleep(1)                       # a head in pieces, within the bound
+        s.sendall(HEAD[20:] + BODY)
+        second = recv_response(s)
+        assert second.startswith(b"HTTP/1.1 200"), second
+        took = trickle_until_closed(s, HEAD, 1.0, 12)
+        assert took is not None and took < 4.5, took
+    finally:
+        s.close()
+
+
+def recv_response(s):
+    buf = b""
+    s.settimeout(10)
+    while not (b"\r\n\r\n" in buf and buf.endswith(b"\n")):
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+    return buf
+
+
+def test_two_thousand_trickled_heads_are_released(hgw2):
+    """2000 connections trickling their heads held 140 MB and 2000
+    descriptors indefinitely; now they are closed once the head timeout
+    passed, and other clients are served meanwhile."""
+    pid = hgw2.proc.pid
+    fds0, rss0 = fd_count(pid), rss_kb(pid)
+    socks = []
+    try:
+        for _ in range(2000):
+            s = socket.create_connection((hgw2.host, hgw2.port), timeout=5)
+            s.setblocking(False)
+            socks.append(s)
+        t0 = time.monotonic()
+        peak_fds, peak_rss = 0, 0
+        step = 0
+        while time.monotonic() - t0 < 5:
+            for s in socks:
+                try:
+                    s.send(HEAD[step:step + 1])
+                except OSError:
+                    pass
+            step += 1
+            peak_fds = max(peak_fds, fd_count(pid) - fds0)
+            peak_rss = max(peak_rss, rss_kb(pid) - rss0)
+            assert hgw2.ok("sys.version")
+            time.sleep(0.5)
+        after_fds = fd_count(pid) - fds0
+        print("\n2000 trickled heads: peak +%d fds, +%d KiB RSS; after %.1f s: +%d fds, +%d KiB RSS"
+              % (peak_fds, peak_rss, time.monotonic() - t0, after_fds, rss_kb(pid) - rss0))
+        assert peak_fds >= 1000, "the trickling connections were never open (%d)" % peak_fds
+        assert after_fds <= 10, "%d descriptors still held after the head timeout" % after_fds
+    finally:
+        for s in socks:
+            s.close()
