@@ -9,6 +9,8 @@
 #include "commands/async.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "storage/lock.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/json.h"
@@ -34,10 +36,19 @@ store_lock_category(const char *stream, size_t len)
 }
 
 /*
+ * field4 of the stream lock's advisory tag. SQL's pg_advisory_* functions
+ * only ever use 1 (a bigint key) and 2 (two int4 keys), so no SQL call by
+ * any login can take this lock, hold it or queue for it: only writers,
+ * which need write rights to the namespace, ever wait for each other here.
+ */
+#define STREAM_LOCK_KIND 0x4576
+
+/*
  * Writers of one stream exclude each other until commit: the version they
  * read is the stream's last committed one, so positions stay dense and an
- * expected version is checked exactly. The two-int4 advisory lock space is
- * separate from Message DB's bigint category locks.
+ * expected version is checked exactly. The key is hash_64 of (namespace,
+ * NUL, stream), held like pg_advisory_xact_lock's (ExclusiveLock, released
+ * at transaction end), in a lock space of its own.
  */
 static bool
 lock_stream(const char *ns_id, const char *stream, size_t len, bool wait)
@@ -45,19 +56,14 @@ lock_stream(const char *ns_id, const char *stream, size_t len, bool wait)
 	size_t		ns_len = strlen(ns_id);
 	char	   *key = palloc(ns_len + 1 + len);
 	uint64		h;
-	Datum		hi,
-				lo;
+	LOCKTAG		tag;
 
 	memcpy(key, ns_id, ns_len + 1);
 	memcpy(key + ns_len + 1, stream, len);
 	h = (uint64) store_hash64(key, ns_len + 1 + len);
 	pfree(key);
-	hi = Int32GetDatum((int32) (h >> 32));
-	lo = Int32GetDatum((int32) h);
-	if (!wait)
-		return DatumGetBool(DirectFunctionCall2(pg_try_advisory_xact_lock_int4, hi, lo));
-	DirectFunctionCall2(pg_advisory_xact_lock_int4, hi, lo);
-	return true;
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (h >> 32), (uint32) h, STREAM_LOCK_KIND);
+	return LockAcquire(&tag, ExclusiveLock, false, !wait) != LOCKACQUIRE_NOT_AVAIL;
 }
 
 static bool

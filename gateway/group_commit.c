@@ -3,6 +3,7 @@
  * their write is answered or a slot frees up. */
 #include "group_commit.h"
 
+#include "config.h"
 #include "deadline.h"
 #include "log.h"
 #include "pool.h"
@@ -34,6 +35,32 @@
  * copied around as one huge buffer. */
 #define MAX_GROUP_BYTES ((size_t) 16 * 1024 * 1024)
 
+/*
+ * Every write waiting here - queued, or in the database - holds an HTTP
+ * thread, and a lock held elsewhere (an open SQL transaction of a login
+ * with write rights that wrote the stream) can keep it waiting for as long
+ * as it likes. So the writes of one namespace may hold at most three
+ * quarters of the HTTP threads: the rest stay free for reads and for other
+ * namespaces. A write beyond that waits for one of them to end - honest
+ * writes end within milliseconds - and is answered at once ("retry later")
+ * when the oldest has waited STUCK_MS already: then they are held up, and
+ * waiting behind them would only hold one more thread.
+ */
+#define STUCK_MS 1000
+
+typedef struct Entered
+{
+	const char *ns;
+	struct timespec since;
+	struct Entered *next;
+} Entered;
+
+static Entered *entered;		/* writes inside group_commit_write */
+static int	max_entered_per_ns = 1;
+static pthread_cond_t gate_changed;
+
+#define BUSY_MSG "too many writes of this namespace are waiting for locks; retry later"
+
 typedef struct Pending
 {
 	const GcWrite *w;
@@ -64,6 +91,7 @@ init_wake_attr(void)
 {
 	pthread_condattr_init(&wake_attr);
 	pthread_condattr_setclock(&wake_attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&gate_changed, &wake_attr);
 }
 
 void
@@ -71,6 +99,11 @@ group_commit_init(void)
 {
 
 	const char *v = getenv("EVENTODB_WRITE_LEADERS");
+
+	pthread_once(&wake_attr_once, init_wake_attr);
+	max_entered_per_ns = g_config.threads - g_config.threads / 4;
+	if (max_entered_per_ns < 1)
+		max_entered_per_ns = 1;
 
 	if (v != NULL && *v != '\0')
 	{
@@ -253,20 +286,107 @@ run_group(Pending **group, int n)
 	}
 }
 
+static int64_t
+ms_since(const struct timespec *t, const struct timespec *now)
+{
+	return (int64_t) (now->tv_sec - t->tv_sec) * 1000 + (now->tv_nsec - t->tv_nsec) / 1000000;
+}
+
+/*
+ * Lets the write in (linked into `entered`), or refuses it when its
+ * namespace's writes hold all the threads they may and are held up.
+ * Called and returns with mu held.
+ */
+static bool
+gate_enter(Entered *me)
+{
+	for (;;)
+	{
+		struct timespec now;
+		const Entered *oldest = NULL;
+		int			same = 0;
+		struct timespec until;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		for (const Entered *e = entered; e != NULL; e = e->next)
+			if (strcmp(e->ns, me->ns) == 0)
+			{
+				same++;
+				if (oldest == NULL || ms_since(&e->since, &oldest->since) > 0)
+					oldest = e;
+			}
+		if (same < max_entered_per_ns)
+		{
+			me->since = now;
+			me->next = entered;
+			entered = me;
+			return true;
+		}
+		if (ms_since(&oldest->since, &now) >= STUCK_MS)
+			return false;
+		until = oldest->since;
+		until.tv_sec += STUCK_MS / 1000;
+		until.tv_nsec += (long) (STUCK_MS % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L)
+		{
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&gate_changed, &mu, &until);
+	}
+}
+
+static void
+gate_leave(Entered *me)
+{
+	for (Entered **p = &entered; *p != NULL; p = &(*p)->next)
+		if (*p == me)
+		{
+			*p = me->next;
+			break;
+		}
+	pthread_cond_broadcast(&gate_changed);
+}
+
+static void
+write_grouped(const GcWrite *w, GcResult *out);
+
 void
 group_commit_write(const GcWrite *w, GcResult *out)
+{
+	Entered		me = {.ns = w->ns};
+	bool		in;
+
+	memset(out, 0, sizeof(*out));
+	pthread_once(&wake_attr_once, init_wake_attr);
+	pthread_mutex_lock(&mu);
+	in = gate_enter(&me);
+	pthread_mutex_unlock(&mu);
+	if (!in)
+	{
+		out->err = strdup(BUSY_MSG);
+		if (out->err == NULL)
+			abort();
+		return;
+	}
+	write_grouped(w, out);
+	pthread_mutex_lock(&mu);
+	gate_leave(&me);
+	pthread_mutex_unlock(&mu);
+}
+
+static void
+write_grouped(const GcWrite *w, GcResult *out)
 {
 	Pending		me = {.w = w, .out = out};
 	struct timespec deadline;
 	bool		overdue = false;
 
-	memset(out, 0, sizeof(*out));
 	if (max_in_flight == 0)
 	{
 		out->res = write_single(w, &out->err);
 		return;
 	}
-	pthread_once(&wake_attr_once, init_wake_attr);
 	pthread_cond_init(&me.wake, &wake_attr);
 	pthread_mutex_lock(&mu);
 	if (tail != NULL)

@@ -8,8 +8,10 @@ import - can do to the gateway's tenants.
 """
 import json
 import threading
+import time
 
-from harness import check_error, dumps, unique
+from conftest import clean_env, db_url
+from harness import DEFAULT_TOKEN, check_error, dumps
 
 INT64_MAX = 9223372036854775807
 IMPORT_MAX_GPOS = 4611686018427387904
@@ -86,3 +88,45 @@ def test_an_import_may_not_exhaust_the_global_positions(gw):
     events = _events(gw.import_(dumps(_record("imp-2", 0, IMPORT_MAX_GPOS)) + b"\n", token=tok))
     assert events[-1].get("done") is True, events
     assert gw.write("after-1", token=tok) == {"globalPosition": IMPORT_MAX_GPOS + 1, "position": 1}
+
+
+# ------------------------------------------------------------------ locks
+
+def test_writes_held_up_by_a_lock_do_not_starve_other_requests(spawn, prod_db, sql):
+    """A message_store login (write rights to the default namespace) writes
+    a stream and keeps its transaction open; the gateway's writes to that
+    stream wait for its lock. More of them than the gateway has HTTP threads
+    must not stall another tenant's reads or writes: writes of one namespace
+    may hold only part of the threads, and once those are stuck, more of its
+    writes are answered at once (BACKEND_ERROR, retry later) instead of
+    queueing for a thread."""
+    g = spawn("starve", ["serve", "--port={port}", "--db-url=" + db_url(prod_db),
+                         "--token=" + DEFAULT_TOKEN], env=clean_env(EVENTODB_THREADS="4"))
+    other_ns, other_tok = g.create_ns()
+    g.write("mine-1", token=other_tok)
+    holder = sql(autocommit=False)
+    with holder.cursor() as cur:
+        cur.execute("SET ROLE message_store")
+        cur.execute("SELECT write_message(gen_random_uuid()::text, 'held-1', 'T', '{}')")
+    answers = []
+    stuck = [threading.Thread(target=lambda: answers.append(
+        g.rpc("stream.write", "held-1", {"type": "T", "data": {}}))) for _ in range(8)]
+    try:
+        for t in stuck:
+            t.start()
+        time.sleep(2.5)
+        t0 = time.monotonic()
+        assert len(g.ok("stream.get", "mine-1", token=other_tok)) == 1
+        assert g.write("mine-1", token=other_tok)["position"] == 1
+        assert time.monotonic() - t0 < 2
+    finally:
+        holder.commit()
+    for t in stuck:
+        t.join(30)
+    ok = [r for r in answers if r.status == 200]
+    refused = [r for r in answers if r.status != 200]
+    assert len(ok) + len(refused) == 8
+    assert sorted(r.json["position"] for r in ok) == list(range(1, len(ok) + 1))
+    for r in refused:
+        err = check_error(r, 500, "BACKEND_ERROR")
+        assert "retry later" in err["message"], r
