@@ -35,6 +35,17 @@ start_position(const StoreRef *ref, const char *category, int kind, int64 pos)
 	}
 }
 
+/* buf as a text allocated outside SPI's memory, so it survives SPI_finish. */
+static text *
+upper_text(StringInfo buf)
+{
+	text	   *t = SPI_palloc(VARHDRSZ + buf->len);
+
+	SET_VARSIZE(t, VARHDRSZ + buf->len);
+	memcpy(VARDATA(t), buf->data, buf->len);
+	return t;
+}
+
 static text *
 info_text(const StoreRef *ref, const char *name)
 {
@@ -44,7 +55,7 @@ info_text(const StoreRef *ref, const char *name)
 	initStringInfo(&buf);
 	sub_load(ref, name, false, &sub);
 	sub_render_info(&buf, &sub);
-	return cstring_to_text_with_len(buf.data, buf.len);
+	return upper_text(&buf);
 }
 
 static int64
@@ -240,7 +251,7 @@ ev_subscription_list(PG_FUNCTION_ARGS)
 		sub_render_info(&buf, &sub);
 	}
 	appendStringInfoChar(&buf, ']');
-	result = cstring_to_text_with_len(buf.data, buf.len);
+	result = upper_text(&buf);
 	SPI_finish();
 	PG_RETURN_TEXT_P(result);
 }
