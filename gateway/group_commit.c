@@ -46,7 +46,7 @@
  * when the oldest has waited STUCK_MS already: then they are held up, and
  * waiting behind them would only hold one more thread.
  */
-#define STUCK_MS 1000
+#define STUCK_MS 2000
 
 typedef struct Entered
 {

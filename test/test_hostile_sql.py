@@ -114,7 +114,7 @@ def test_writes_held_up_by_a_lock_do_not_starve_other_requests(spawn, prod_db, s
     try:
         for t in stuck:
             t.start()
-        time.sleep(2.5)
+        time.sleep(3.5)
         t0 = time.monotonic()
         assert len(g.ok("stream.get", "mine-1", token=other_tok)) == 1
         assert g.write("mine-1", token=other_tok)["position"] == 1
