@@ -199,6 +199,25 @@ sub_unread(const Sub *sub)
 	return n;
 }
 
+static int64
+live_in_flight(const Sub *sub)
+{
+	static Oid	argtypes[2] = {INT8OID, TIMESTAMPTZOID};
+	SPIPlanPtr	plan;
+	Datum		values[2];
+	bool		isnull;
+
+	plan = sub_plan(sub, "sub_live_in_flight",
+					"SELECT pg_catalog.count(*) FROM @S.subscription_messages"
+					" WHERE subscription_id = $1 AND delivery_id IS NOT NULL AND lease_until > $2",
+					2, argtypes);
+	values[0] = Int64GetDatum(sub->id);
+	values[1] = TimestampTzGetDatum(GetCurrentTimestamp());
+	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "eventodb: could not count deliveries in flight");
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
 static void
 render_consumers(StringInfo buf, const Sub *sub)
 {
@@ -210,7 +229,8 @@ render_consumers(StringInfo buf, const Sub *sub)
 					"SELECT c.consumer_id, c.last_seen,"
 					" (SELECT pg_catalog.count(*) FROM @S.subscription_messages m"
 					"   WHERE m.subscription_id = c.subscription_id"
-					"   AND m.consumer_id = c.consumer_id AND m.delivery_id IS NOT NULL)"
+					"   AND m.consumer_id = c.consumer_id AND m.delivery_id IS NOT NULL"
+					"   AND m.lease_until > $2)"
 					" FROM @S.subscription_consumers c"
 					" WHERE c.subscription_id = $1 AND c.active_until > $2"
 					" ORDER BY c.consumer_id",
@@ -262,8 +282,9 @@ sub_render_info(StringInfo buf, const Sub *sub)
 	render_consumers(buf, sub);
 	appendStringInfoString(buf, ",\"createdAt\":");
 	render_time(buf, sub->created_at, true);
+	/* Expired leases are ended by the next fetch; they are not in flight. */
 	appendStringInfoString(buf, ",\"inFlight\":");
-	render_int64(buf, sub->in_flight);
+	render_int64(buf, live_in_flight(sub));
 	appendStringInfoString(buf, ",\"lag\":");
 	render_int64(buf, sub->pending + sub_unread(sub));
 	appendStringInfoString(buf, ",\"maxDeliveries\":");

@@ -72,6 +72,8 @@ SELECT pg_temp.try(format($$SELECT eventodb.subscription_ack('sm', 'l', ARRAY[%L
 -- expired. An ack now is 409; the next fetch redelivers 5 and 6 with
 -- attempt 2 and parks 4 (maxDeliveries 2).
 SELECT pg_sleep(0.25);
+-- Expired deliveries are no longer in flight, even before a fetch ends them.
+SELECT (eventodb.subscription_get('sl', 'l')::jsonb)->'inFlight' AS in_flight_after_expiry;
 SELECT pg_temp.try(format($$SELECT eventodb.subscription_ack('sl', 'l', ARRAY[%L])$$, pg_temp.id('job-5')));
 SELECT stream_name, attempt FROM eventodb.subscription_fetch('sl', 'l', 'v', 10) ORDER BY global_position;
 SELECT jsonb_build_object('parked', j->'parked', 'inFlight', j->'inFlight', 'lag', j->'lag', 'checkpoint', j->'checkpoint')
