@@ -278,7 +278,8 @@ run_release(PushConn *pc)
 	PGresult   *res;
 	Sibling		sib = {pc};
 
-	mark_released(pc);
+	/* counted as released (push_shutdown waits for it) once the SQL is done */
+	pc->released = true;
 	pthread_mutex_unlock(&pc->mu);
 	res = subsql_release(pc->ns, pc->name, pc->consumer, ids, &err);
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
@@ -292,6 +293,7 @@ run_release(PushConn *pc)
 	PQclear(res);
 	free(err);
 	free(ids);
+	atomic_fetch_sub(&unreleased, 1);
 	/* the release made the consumer inactive: its other streams fetch
 	 * again, which makes it active once more (§7) */
 	if (!atomic_load(&shutting_down))
