@@ -96,14 +96,30 @@ static char *
 build_sql(const CategoryArgs *a, bool with_horizon)
 {
 	StringInfoData sql;
+	/*
+	 * Saved plans are generic, so the planner cannot know how rare the
+	 * category is; with an equality it may walk the primary key in order
+	 * and filter (a whole-table scan for a rare category). As a range
+	 * ordered by (category, global_position) only the category index gives
+	 * the order, as in category_get (gateway_read.c). A condition keeps
+	 * Message DB's text before it, so its error positions stay the same.
+	 */
+	bool		ranged = with_horizon && a->condition == NULL;
 
 	initStringInfo(&sql);
 	appendStringInfoString(&sql,
 						   "SELECT id::varchar, stream_name::varchar, type::varchar, position,"
 						   " global_position, data::varchar, metadata::varchar, time"
-						   " FROM message_store.messages AS messages"
-						   " WHERE message_store.category(stream_name) = $1"
-						   " AND global_position >= $2");
+						   " FROM message_store.messages AS messages");
+	if (ranged)
+		appendStringInfoString(&sql,
+							   " WHERE message_store.category(stream_name) >= $1"
+							   " AND message_store.category(stream_name) <= $1"
+							   " AND global_position >= $2");
+	else
+		appendStringInfoString(&sql,
+							   " WHERE message_store.category(stream_name) = $1"
+							   " AND global_position >= $2");
 	if (a->correlation != NULL)
 		appendStringInfoString(&sql,
 							   " AND message_store.category(metadata->>'correlationStreamName') = $4");
@@ -115,7 +131,11 @@ build_sql(const CategoryArgs *a, bool with_horizon)
 	/* Last, so that error positions within the condition stay Message DB's. */
 	if (with_horizon)
 		appendStringInfoString(&sql, " AND global_position < $7");
-	appendStringInfoString(&sql, " ORDER BY global_position LIMIT $3");
+	if (ranged)
+		appendStringInfoString(&sql,
+							   " ORDER BY message_store.category(stream_name), global_position LIMIT $3");
+	else
+		appendStringInfoString(&sql, " ORDER BY global_position LIMIT $3");
 	return sql.data;
 }
 
