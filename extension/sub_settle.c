@@ -9,6 +9,7 @@
 
 #include "catalog/pg_type.h"
 #include "storage/lockdefs.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
@@ -91,6 +92,19 @@ sub_fail_expired(Sub *sub, TimestampTz now)
 }
 
 /*
+ * An id as echoed in errors: a real delivery id has at most 100 bytes, so
+ * anything longer is cut there (marked with "...") instead of copying a
+ * client's megabytes into the server log and the answer.
+ */
+static const char *
+echoed(const char *id)
+{
+	if (strlen(id) <= SUB_ECHO_MAX)
+		return id;
+	return psprintf("%s...", pnstrdup(id, pg_mbcliplen(id, strlen(id), SUB_ECHO_MAX)));
+}
+
+/*
  * 409 DELIVERY_EXPIRED unless every id is a delivery in flight with a
  * lease still running; details list each other id in request order.
  */
@@ -127,8 +141,8 @@ check_in_flight(const Sub *sub, char **ids, int n)
 		if (first != NULL)
 			appendStringInfoChar(&detail, ',');
 		else
-			first = ids[i];
-		render_cstring(&detail, ids[i]);
+			first = echoed(ids[i]);
+		render_cstring(&detail, echoed(ids[i]));
 	}
 	appendStringInfoString(&detail, "]}");
 	ereport(ERROR,

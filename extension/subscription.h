@@ -43,6 +43,8 @@
 #define SUB_MAX_IDS 1000
 #define SUB_MAX_TYPES 100
 #define SUB_MAX_REASON 1000
+/* Longest client string echoed in an error (a delivery id has at most 100 bytes). */
+#define SUB_ECHO_MAX 100
 
 /* One subscription as stored, and where its state and its source live. */
 typedef struct Sub

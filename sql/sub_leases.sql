@@ -101,3 +101,6 @@ SELECT eventodb.subscription_create('sl', 'l', 'job', '{"strategy":"roundRobin"}
 SELECT count(*) AS reused FROM eventodb.subscription_fetch('sl', 'l', 'w', 10) f
   WHERE f.delivery_id IN (SELECT delivery_id FROM d UNION SELECT delivery_id FROM d2);
 SELECT pg_temp.try(format($$SELECT eventodb.subscription_ack('sl', 'l', ARRAY[%L])$$, pg_temp.id('job-6')));
+
+-- An id no delivery can have (over 100 bytes) is echoed cut at 100 bytes.
+SELECT pg_temp.try(format($$SELECT eventodb.subscription_ack('sl', 'l', ARRAY[%L, 'short'])$$, repeat('x', 5000)));
