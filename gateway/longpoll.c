@@ -6,9 +6,11 @@
 #include "sub_sql.h"
 #include "subwait.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 const SqlContext longpoll_ctx = {.prefix = "Failed to fetch deliveries: ", .subscription = true};
 
@@ -17,6 +19,7 @@ typedef struct LongPoll
 	SubWaiter	w;				/* first: a SubWaiter * is a LongPoll * */
 	pthread_mutex_t mu;			/* guards the flags below */
 	struct MHD_Connection *c;
+	int			fd;				/* peeked at: a client that left gets no deliveries */
 	char	   *ns;
 	char	   *name;
 	char	   *consumer;
@@ -28,6 +31,7 @@ typedef struct LongPoll
 	bool		dirty;			/* something happened since the last fetch began */
 	bool		suspended;		/* we suspended c and owe it a resume */
 	bool		shutdown;
+	bool		gone;			/* the client closed the connection */
 } LongPoll;
 
 static void
@@ -41,6 +45,16 @@ longpoll_free(LongPoll *lp)
 	free(lp);
 }
 
+/* The client closed its side (or the socket failed). */
+static bool
+peer_closed(int fd)
+{
+	char		b;
+	ssize_t		n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 /* SubWake: runs under the registry lock. */
 static void
 longpoll_wake(SubWaiter *w, SubWakeKind why, const SubChange *change, int64_t now)
@@ -52,7 +66,13 @@ longpoll_wake(SubWaiter *w, SubWakeKind why, const SubChange *change, int64_t no
 	switch (why)
 	{
 		case SUBWAKE_TICK:
-			if (now >= lp->deadline_ms || now >= lp->next_fetch_ms)
+			if (lp->suspended && lp->fd >= 0 && peer_closed(lp->fd))
+			{
+				/* no fetch for it: what it got would wait for its lease */
+				lp->gone = true;
+				lp->dirty = true;
+			}
+			else if (now >= lp->deadline_ms || now >= lp->next_fetch_ms)
 				lp->dirty = true;
 			break;
 		case SUBWAKE_SHUTDOWN:
@@ -143,7 +163,7 @@ longpoll_step(struct MHD_Connection *c, RpcDeferred *d)
 		bool		stop;
 
 		pthread_mutex_lock(&lp->mu);
-		stop = lp->shutdown;
+		stop = lp->shutdown || lp->gone;
 		lp->dirty = false;
 		pthread_mutex_unlock(&lp->mu);
 		if (stop)
@@ -205,6 +225,12 @@ longpoll_fetch(RpcCall *call, const char *ns, const char *name, const char *cons
 		abort();
 	pthread_mutex_init(&lp->mu, NULL);
 	lp->c = call->c;
+	{
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(call->c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		lp->fd = ci != NULL ? ci->connect_fd : -1;
+	}
 	lp->ns = strdup(ns);
 	lp->name = strdup(name);
 	lp->consumer = strdup(consumer);

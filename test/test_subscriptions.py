@@ -2,6 +2,7 @@
 method, every validation message in §5's order, the 404/409 errors, and the
 long poll of subscription.fetch. Each test works in a namespace of its own."""
 import json
+import socket
 import re
 import threading
 import time
@@ -539,3 +540,19 @@ def test_waiting_fetches_hold_no_http_thread(gw, tok):
         t.join(10)
     delivered = [d for r in results for d in r]
     assert [d["message"][4] for d in delivered] == [g]
+
+
+def test_fetch_wait_of_a_client_that_left_takes_nothing(gw, tok):
+    ok(gw, tok, "create", "s", "acct", {"strategy": "roundRobin"})
+    s = socket.create_connection((gw.host, gw.port))
+    body = json.dumps(["subscription.fetch", "s", "gone", {"waitMs": 10000}]).encode()
+    s.sendall(b"POST /rpc HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + tok.encode() +
+              b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    time.sleep(0.3)
+    s.close()
+    time.sleep(0.4)
+    g = write(gw, tok, "acct-1")
+    time.sleep(0.5)
+    assert [(d["message"][4], d["attempt"]) for d in fetch(gw, tok, "s", "b")] == [(g, 1)]
+    info = ok(gw, tok, "get", "s")
+    assert [(c["consumerId"], c["inFlight"]) for c in info["consumers"] if c["inFlight"]] == [("b", 1)]
