@@ -12,6 +12,7 @@
 #include "rpc.h"
 #include "sse.h"
 #include "strbuf.h"
+#include "ui.h"
 
 #include <microhttpd.h>
 #include <stdatomic.h>
@@ -37,7 +38,7 @@
 typedef enum Route
 {
 	ROUTE_NOT_FOUND, ROUTE_RPC, ROUTE_SUBSCRIBE, ROUTE_IMPORT, ROUTE_HEALTH, ROUTE_VERSION,
-	ROUTE_PUSH
+	ROUTE_PUSH, ROUTE_UI
 } Route;
 
 typedef struct Request
@@ -106,6 +107,8 @@ route_of(const char *url)
 		return ROUTE_VERSION;
 	if (strcmp(url, "/push") == 0)
 		return ROUTE_PUSH;
+	if (ui_serves(url))
+		return ROUTE_UI;		/* the console; other /ui/ paths stay unknown */
 	return ROUTE_NOT_FOUND;
 }
 
@@ -142,7 +145,7 @@ too_large(struct MHD_Connection *c)
 }
 
 static enum MHD_Result
-dispatch(struct MHD_Connection *c, Request *r, const char *method)
+dispatch(struct MHD_Connection *c, Request *r, const char *url, const char *method)
 {
 	AuthResult	auth;
 	enum MHD_Result ret;
@@ -160,6 +163,8 @@ dispatch(struct MHD_Connection *c, Request *r, const char *method)
 			return http_reply(c, 200, "application/json", version_body, sizeof(version_body) - 1);
 		case ROUTE_NOT_FOUND:
 			return http_reply(c, 404, "application/json", not_found_body, sizeof(not_found_body) - 1);
+		case ROUTE_UI:
+			return ui_handle(c, url, method);
 		default:
 			break;
 	}
@@ -262,7 +267,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	}
 	if (r->deferred.resume != NULL)
 		return r->deferred.resume(c, &r->deferred);
-	return dispatch(c, r, method);
+	return dispatch(c, r, url, method);
 }
 
 static void
