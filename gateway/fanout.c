@@ -39,6 +39,17 @@ static Hwm *hwm_buckets[HWM_BUCKETS];
 
 static void hwm_note(const char *ns, size_t ns_len, int64_t gpos);
 
+/* Registered entries per namespace, under the registry lock. */
+typedef struct NsCount
+{
+	struct NsCount *next;
+	size_t		entries;
+	size_t		ns_len;
+	char		ns[];
+} NsCount;
+
+static NsCount *ns_counts[HWM_BUCKETS];
+
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static FanTopic **buckets;
 static size_t nbuckets;
@@ -156,6 +167,56 @@ topic_drop(FanTopic *t)
 	free(t);
 }
 
+static NsCount **
+ns_count_slot(const char *ns, size_t ns_len)
+{
+	NsCount   **pp = &ns_counts[fnv1a(ns, ns_len) % HWM_BUCKETS];
+
+	while (*pp && !((*pp)->ns_len == ns_len && memcmp((*pp)->ns, ns, ns_len) == 0))
+		pp = &(*pp)->next;
+	return pp;
+}
+
+/* Caller holds the registry lock. */
+static void
+ns_count_add(const char *ns, size_t ns_len, bool add)
+{
+	NsCount   **pp = ns_count_slot(ns, ns_len);
+
+	if (add)
+	{
+		if (*pp == NULL)
+		{
+			NsCount    *c = xmalloc(sizeof(NsCount) + ns_len);
+
+			c->next = NULL;
+			c->entries = 0;
+			c->ns_len = ns_len;
+			memcpy(c->ns, ns, ns_len);
+			*pp = c;
+		}
+		(*pp)->entries++;
+	}
+	else if (*pp != NULL && --(*pp)->entries == 0)
+	{
+		NsCount    *c = *pp;
+
+		*pp = c->next;
+		free(c);
+	}
+}
+
+bool
+fanout_ns_watched(const char *ns, size_t ns_len)
+{
+	bool		watched;
+
+	pthread_mutex_lock(&lock);
+	watched = *ns_count_slot(ns, ns_len) != NULL;
+	pthread_mutex_unlock(&lock);
+	return watched;
+}
+
 void
 fanout_init(FanDeliver deliver)
 {
@@ -186,6 +247,7 @@ fanout_add(FanEntry *e)
 		all_head->a_prev = e;
 	all_head = e;
 	nentries++;
+	ns_count_add(e->ns, e->ns_len, true);
 	pthread_mutex_unlock(&lock);
 	free(key);
 }
@@ -212,6 +274,7 @@ fanout_remove(FanEntry *e)
 		if (e->a_next)
 			e->a_next->a_prev = e->a_prev;
 		nentries--;
+		ns_count_add(e->ns, e->ns_len, false);
 	}
 	pthread_mutex_unlock(&lock);
 }

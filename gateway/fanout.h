@@ -57,6 +57,9 @@ void		fanout_foreach(const char *ns, size_t ns_len,
 /* Number of registered entries. */
 size_t		fanout_count(void);
 
+/* Whether ns has registered entries (subscriptions to poke). */
+bool		fanout_ns_watched(const char *ns, size_t ns_len);
+
 /* Highest global position published for ns since start-up, if any. */
 bool		fanout_ns_high(const char *ns, size_t ns_len, int64_t *gpos);
 void		fanout_forget_ns(const char *ns, size_t ns_len);

@@ -56,7 +56,6 @@ typedef struct Poke
 	bool		has_stream,
 				has_position,
 				has_gpos,
-				truncated,
 				deleted;
 } Poke;
 
@@ -154,8 +153,6 @@ parse_poke(const char *text, size_t len, Poke *p)
 			p->has_position = js_int64(text, val, &p->position);
 		else if (strcmp(kname, "globalPosition") == 0 && t == JS_NUMBER)
 			p->has_gpos = js_int64(text, val, &p->gpos);
-		else if (strcmp(kname, "truncated") == 0)
-			p->truncated = t == JS_BOOL && text[val.off] == 't';
 		else if (strcmp(kname, "deleted") == 0)
 			p->deleted = t == JS_BOOL && text[val.off] == 't';
 	}
@@ -164,83 +161,280 @@ parse_poke(const char *text, size_t len, Poke *p)
 }
 
 /*
- * A payload too long for NOTIFY names only the global position: read that
- * message to learn its stream and position.
+ * Pokes are hints (docs/security.md, "Pokes"): any database login may
+ * NOTIFY this channel, so nothing a payload claims reaches a subscriber
+ * unchecked. The data pokes of one drained batch are collected; for each
+ * namespace with subscriptions their global positions are looked up in
+ * committed state (eventodb.category_get over the whole namespace, which
+ * returns only messages below the namespace's commit horizon), and only the
+ * ones found are published - with the stream and position read there, not
+ * the payload's. A forged position thus never moves a tracker or the
+ * namespace's high-water mark, and a truncated payload needs no extra step.
+ * A "deleted" notice ends streams only once eventodb.namespace_exists says
+ * the namespace is gone.
  */
-static bool
-fetch_truncated(Poke *p)
+
+/* Positions one verification query covers: a cluster of pokes whose
+ * global positions lie within this span is checked by one read of at
+ * most that many rows. */
+#define VERIFY_SPAN 1000
+
+typedef struct Claim
 {
-	char		gpos_s[24];
-	const char *values[3];
+	Poke		p;
+	bool		verified;
+	size_t		order;			/* arrival */
+} Claim;
+
+typedef struct Batch
+{
+	Claim	   *claims;
+	size_t		n,
+				cap;
+} Batch;
+
+static void
+batch_add(Batch *b, Poke *p)
+{
+	if (b->n == b->cap)
+	{
+		size_t		nc = b->cap ? b->cap * 2 : 64;
+		Claim	   *nl = realloc(b->claims, nc * sizeof(Claim));
+
+		if (nl == NULL)
+			abort();
+		b->claims = nl;
+		b->cap = nc;
+	}
+	b->claims[b->n].p = *p;
+	b->claims[b->n].verified = false;
+	b->claims[b->n].order = b->n;
+	b->n++;
+	memset(p, 0, sizeof(*p));
+}
+
+static bool
+same_ns(const Claim *a, const Claim *b)
+{
+	return a->p.ns.len == b->p.ns.len && memcmp(a->p.ns.data, b->p.ns.data, a->p.ns.len) == 0;
+}
+
+static int
+by_ns_gpos(const void *x, const void *y)
+{
+	const Claim *a = x,
+			   *b = y;
+	size_t		n = a->p.ns.len < b->p.ns.len ? a->p.ns.len : b->p.ns.len;
+	int			c = memcmp(a->p.ns.data, b->p.ns.data, n);
+
+	if (c != 0)
+		return c;
+	if (a->p.ns.len != b->p.ns.len)
+		return a->p.ns.len < b->p.ns.len ? -1 : 1;
+	if (a->p.gpos != b->p.gpos)
+		return a->p.gpos < b->p.gpos ? -1 : 1;
+	return a->order < b->order ? -1 : a->order > b->order;
+}
+
+static int
+by_order(const void *x, const void *y)
+{
+	const Claim *a = x,
+			   *b = y;
+
+	return a->order < b->order ? -1 : a->order > b->order;
+}
+
+/*
+ * Marks the claims c[0..n) (one namespace, ascending gpos, all within
+ * VERIFY_SPAN) found in committed state, taking stream and position from
+ * the rows. Claims stay unverified when the read fails.
+ */
+static void
+verify_cluster(Claim *c, size_t n)
+{
+	char		from_s[24],
+				count_s[24];
+	const char *values[4];
 	char	   *err = NULL;
 	PGresult   *res;
-	bool		ok = false;
+	const char *text;
+	size_t		len,
+				start,
+				k = 0;
+	char		jerr[JS_ERROR_MAX];
+	JsIter		outer;
+	JsSpan		key,
+				msg;
+
+	snprintf(from_s, sizeof(from_s), "%" PRId64, c[0].p.gpos);
+	snprintf(count_s, sizeof(count_s), "%" PRId64, c[n - 1].p.gpos - c[0].p.gpos + 1);
+	values[0] = c[0].p.ns.data;
+	values[1] = "";
+	values[2] = from_s;
+	values[3] = count_s;
+	res = pool_exec("pokes_verify",
+					"SELECT eventodb.category_get($1::text, $2::text, $3::bigint, "
+					"$4::bigint, NULL::text, NULL::bigint, NULL::bigint)",
+					4, values, &err);
+	if (res == NULL)
+	{
+		log_warn("pokes: cannot check pokes against the store: %s", err ? err : "no connection");
+		free(err);
+		return;
+	}
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
+	{
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+		/* a poke for a namespace that does not exist (any more) */
+		if (state == NULL || strcmp(state, "EV002") != 0)
+			log_warn("pokes: cannot check pokes against the store: %s",
+					 PQresultErrorMessage(res));
+		PQclear(res);
+		return;
+	}
+	text = PQgetvalue(res, 0, 0);
+	len = (size_t) PQgetlength(res, 0, 0);
+	start = js_skip_ws(text, len, 0);
+	if (js_validate(text, len, jerr) && start < len && text[start] == '[')
+	{
+		js_iter_begin(&outer, text, len, js_value_at(text, len, start));
+		while (js_iter_next(&outer, &key, &msg) && k < n)
+		{
+			JsIter		inner;
+			JsSpan		el;
+			int			idx = 0;
+			int64_t		gpos = -1,
+						position = 0;
+			bool		has_pos = false;
+			JsSpan		stream = {0};
+			bool		has_stream = false;
+
+			if (js_type(text, msg) != JS_ARRAY)
+				continue;
+			js_iter_begin(&inner, text, len, msg);
+			while (js_iter_next(&inner, &key, &el))
+			{
+				if (idx == 1 && js_type(text, el) == JS_STRING)
+				{
+					stream = el;
+					has_stream = true;
+				}
+				else if (idx == 3)
+					has_pos = js_int64(text, el, &position);
+				else if (idx == 4)
+					js_int64(text, el, &gpos);
+				idx++;
+			}
+			if (!has_stream || !has_pos)
+				continue;
+			while (k < n && c[k].p.gpos < gpos)
+				k++;
+			/* every claim of this gpos (a replayed poke is still one message) */
+			for (size_t j = k; j < n && c[j].p.gpos == gpos; j++)
+			{
+				sb_reset(&c[j].p.stream);
+				js_string_decode(text, stream, &c[j].p.stream);
+				c[j].p.position = position;
+				c[j].verified = true;
+			}
+		}
+	}
+	PQclear(res);
+}
+
+/* Whether ns has open subscriptions; pokes of one without need no check. */
+static bool
+ns_watched(const Claim *c)
+{
+	return fanout_ns_watched(c->p.ns.data, c->p.ns.len);
+}
+
+/* Checks the collected pokes and publishes the ones found, in arrival order. */
+static void
+batch_flush(Batch *b)
+{
+	if (b->n == 0)
+		return;
+	qsort(b->claims, b->n, sizeof(Claim), by_ns_gpos);
+	for (size_t i = 0; i < b->n;)
+	{
+		size_t		end = i;
+
+		while (end < b->n && same_ns(&b->claims[i], &b->claims[end]))
+			end++;
+		if (memchr(b->claims[i].p.ns.data, '\0', b->claims[i].p.ns.len) != NULL)
+			;					/* PostgreSQL text cannot hold NUL: no such namespace */
+		else if (!ns_watched(&b->claims[i]))
+		{
+			/* nobody to tell; a later subscription reads from the store */
+			fanout_forget_ns(b->claims[i].p.ns.data, b->claims[i].p.ns.len);
+			for (size_t j = i; j < end; j++)
+				subwait_poke(b->claims[j].p.ns.data, b->claims[j].p.ns.len,
+							 b->claims[j].p.stream.data ? b->claims[j].p.stream.data : "",
+							 b->claims[j].p.stream.len);
+		}
+		else
+			for (size_t j = i; j < end;)
+			{
+				size_t		k = j;
+
+				while (k < end && b->claims[k].p.gpos - b->claims[j].p.gpos < VERIFY_SPAN)
+					k++;
+				if (b->claims[j].p.gpos > 0)
+					verify_cluster(&b->claims[j], k - j);
+				j = k;
+			}
+		i = end;
+	}
+	qsort(b->claims, b->n, sizeof(Claim), by_order);
+	for (size_t i = 0; i < b->n; i++)
+	{
+		Poke	   *p = &b->claims[i].p;
+
+		if (b->claims[i].verified)
+		{
+			fanout_publish(p->ns.data, p->ns.len, p->stream.data ? p->stream.data : "",
+						   p->stream.len, p->position, p->gpos);
+			subwait_poke(p->ns.data, p->ns.len, p->stream.data ? p->stream.data : "",
+						 p->stream.len);
+		}
+		sb_free(&p->ns);
+		sb_free(&p->stream);
+	}
+	b->n = 0;
+}
+
+/* A "deleted" notice stands only when the namespace is really gone. */
+static bool
+namespace_gone(const Poke *p)
+{
+	const char *values[1] = {p->ns.data};
+	char	   *err = NULL;
+	PGresult   *res;
+	bool		gone = false;
 
 	if (memchr(p->ns.data, '\0', p->ns.len) != NULL)
 		return false;
-	snprintf(gpos_s, sizeof(gpos_s), "%" PRId64, p->gpos);
-	values[0] = p->ns.data;
-	values[1] = "";
-	values[2] = gpos_s;
-	res = pool_exec("pokes_fetch_truncated",
-					"SELECT eventodb.category_get($1::text, $2::text, $3::bigint, "
-					"1::bigint, NULL::text, NULL::bigint, NULL::bigint)",
-					3, values, &err);
+	res = pool_exec("pokes_namespace_exists", "SELECT eventodb.namespace_exists($1::text)",
+					1, values, &err);
 	if (res == NULL)
 	{
-		log_warn("pokes: cannot read message %" PRId64 ": %s", p->gpos, err ? err : "no connection");
+		log_warn("pokes: cannot check a namespace deletion: %s", err ? err : "no connection");
 		free(err);
 		return false;
 	}
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
-	{
-		const char *text = PQgetvalue(res, 0, 0);
-		size_t		len = (size_t) PQgetlength(res, 0, 0);
-		char		jerr[JS_ERROR_MAX];
-		JsIter		outer,
-					inner;
-		JsSpan		key,
-					msg,
-					el;
-		size_t		start = js_skip_ws(text, len, 0);
-
-		if (js_validate(text, len, jerr) && start < len && text[start] == '[')
-		{
-			js_iter_begin(&outer, text, len, js_value_at(text, len, start));
-			if (js_iter_next(&outer, &key, &msg) && js_type(text, msg) == JS_ARRAY)
-			{
-				int64_t		gpos = -1;
-				int			idx = 0;
-
-				js_iter_begin(&inner, text, len, msg);
-				while (js_iter_next(&inner, &key, &el))
-				{
-					if (idx == 1 && js_type(text, el) == JS_STRING)
-					{
-						sb_reset(&p->stream);
-						js_string_decode(text, el, &p->stream);
-						p->has_stream = true;
-					}
-					else if (idx == 3)
-						p->has_position = js_int64(text, el, &p->position);
-					else if (idx == 4)
-						js_int64(text, el, &gpos);
-					idx++;
-				}
-				/* The row must be the one notified, not a later one. */
-				ok = p->has_stream && p->has_position && gpos == p->gpos;
-			}
-		}
-	}
-	else if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		log_warn("pokes: cannot read message %" PRId64 ": %s", p->gpos,
-				 PQresultErrorMessage(res));
+		gone = PQgetvalue(res, 0, 0)[0] == 'f';
+	else
+		log_warn("pokes: cannot check a namespace deletion: %s", PQresultErrorMessage(res));
 	PQclear(res);
-	return ok;
+	return gone;
 }
 
 static void
-handle_notification(const char *payload)
+handle_notification(const char *payload, Batch *b)
 {
 	Poke		p = {0};
 
@@ -251,21 +445,20 @@ handle_notification(const char *payload)
 	}
 	if (p.deleted)
 	{
-		sse_end_namespace(p.ns.data, p.ns.len);
-		subwait_namespace_gone(p.ns.data, p.ns.len);
-		fanout_forget_ns(p.ns.data, p.ns.len);
+		/* A re-check of cached tokens costs one query: no proof needed. */
 		auth_forget_namespace(p.ns.data, p.ns.len);
+		batch_flush(b);
+		if (namespace_gone(&p))
+		{
+			sse_end_namespace(p.ns.data, p.ns.len);
+			subwait_namespace_gone(p.ns.data, p.ns.len);
+			fanout_forget_ns(p.ns.data, p.ns.len);
+		}
 		goto out;
 	}
 	if (!p.has_gpos)
 		goto out;
-	if (p.truncated && !fetch_truncated(&p))
-		goto out;
-	if (!p.has_stream || !p.has_position)
-		goto out;
-	fanout_publish(p.ns.data, p.ns.len, p.stream.data ? p.stream.data : "",
-				   p.stream.len, p.position, p.gpos);
-	subwait_poke(p.ns.data, p.ns.len, p.stream.data ? p.stream.data : "", p.stream.len);
+	batch_add(b, &p);
 out:
 	sb_free(&p.ns);
 	sb_free(&p.stream);
@@ -286,6 +479,8 @@ nap(int ms)
 static void
 listen_loop(void)
 {
+	static Batch batch;
+
 	for (;;)
 	{
 		struct pollfd pfd[2] = {
@@ -314,11 +509,16 @@ listen_loop(void)
 		while ((n = PQnotifies(conn)) != NULL)
 		{
 			if (strcmp(n->relname, CHANNEL) == 0)
-				handle_notification(n->extra);
+				handle_notification(n->extra, &batch);
 			else if (strcmp(n->relname, sync_channel) == 0)
+			{
+				/* pokes before a barrier are published before it passes */
+				batch_flush(&batch);
 				sse_barrier_passed(strtoull(n->extra, NULL, 10));
+			}
 			PQfreemem(n);
 		}
+		batch_flush(&batch);
 		sse_batch_end();
 		if (PQstatus(conn) != CONNECTION_OK)
 			return;

@@ -1,6 +1,10 @@
 """docs/security.md over real HTTP: what a database login - or a record in an
 import - can do to the gateway's tenants.
 
+- Pokes are hints: pokes forged by a login without grants (positions far
+  ahead, a "deleted" notice of a live namespace) change nothing any
+  subscriber receives.
+
 - Positions have an end: a stream at position 2^63-1 refuses the next write
   (single and group-committed) instead of answering a negative position; an
   import of a global position above 2^62 is refused with a clear error and
@@ -10,7 +14,9 @@ import json
 import threading
 import time
 
-from conftest import clean_env, db_url
+import psycopg2
+
+from conftest import PG, clean_env, db_url
 from harness import DEFAULT_TOKEN, check_error, dumps
 
 INT64_MAX = 9223372036854775807
@@ -130,3 +136,54 @@ def test_writes_held_up_by_a_lock_do_not_starve_other_requests(spawn, prod_db, s
     for r in refused:
         err = check_error(r, 500, "BACKEND_ERROR")
         assert "retry later" in err["message"], r
+
+
+# ------------------------------------------------------------------ pokes
+
+NOBODY = "eventodb_test_nobody"
+
+
+def _nobody(dbname):
+    """A connection as a login with no grants at all."""
+    with psycopg2.connect(host=PG["PGHOST"], port=PG["PGPORT"], user=PG["PGUSER"],
+                          dbname=dbname) as admin:
+        admin.autocommit = True
+        with admin.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (NOBODY,))
+            if cur.fetchone() is None:
+                cur.execute("CREATE ROLE %s LOGIN" % NOBODY)
+    conn = psycopg2.connect(host=PG["PGHOST"], port=PG["PGPORT"], user=NOBODY, dbname=dbname)
+    conn.autocommit = True
+    return conn
+
+
+def test_forged_pokes_change_nothing_subscribers_receive(gw):
+    """A login without grants NOTIFYs a poke far ahead of a tenant's real
+    positions and a "deleted" notice for it: the tenant's stream, category
+    and all=true subscribers still get exactly the pokes of its real writes,
+    and its streams stay open."""
+    ns, tok = gw.create_ns()
+    subs = [gw.subscribe(q, token=tok) for q in
+            ("stream=vict-1&position=0", "category=vict&position=0", "all=true&position=0")]
+    nobody = _nobody(gw.dbname)
+    try:
+        for s in subs:
+            s.wait_ready()
+        with nobody.cursor() as cur:
+            for payload in ('{"ns":"%s","stream":"vict-1","position":9000000000000000000,'
+                            '"globalPosition":9000000000000000000}' % ns,
+                            '{"ns":"%s","stream":"vict-2","position":0,"globalPosition":1}' % ns,
+                            '{"ns":"%s","deleted":true}' % ns):
+                cur.execute("NOTIFY eventodb_poke, %s", (payload,))
+        want = []
+        for i in range(3):
+            r = gw.write("vict-1", token=tok)
+            want.append({"stream": "vict-1", "position": i, "globalPosition": r["globalPosition"]})
+        for s in subs:
+            assert s.wait_pokes(3) == want, s.body
+            s.quiet(0.3)
+            assert s.pokes() == want and not s.ended, s.body
+    finally:
+        nobody.close()
+        for s in subs:
+            s.close()
