@@ -96,6 +96,7 @@ canned(const char *name, int nparams, const char *const *values, char *nsbuf, si
 	if (strcmp(name, "stream_write") == 0)
 		return "{\"globalPosition\":1,\"position\":0}";
 	if (strcmp(name, "stream_get") == 0 || strcmp(name, "category_get") == 0 ||
+		strcmp(name, "pager_stream_get") == 0 || strcmp(name, "pager_category_get") == 0 ||
 		strcmp(name, "namespace_list") == 0 || strcmp(name, "ns_streams") == 0 ||
 		strcmp(name, "ns_categories") == 0)
 		return "[]";
@@ -119,7 +120,7 @@ data_statement(const char *name)
 {
 	static const char *const data[] = {
 		"stream_write", "stream_get", "stream_last", "stream_version", "category_get",
-		"ns_streams", "ns_categories", "import_batch", "import_clear", NULL
+		"pager_stream_get", "pager_category_get", "ns_streams", "ns_categories", "import_batch", "import_clear", NULL
 	};
 
 	for (int i = 0; data[i]; i++)

@@ -2,6 +2,7 @@
 #include "rpc.h"
 
 #include "pool.h"
+#include "read_pager.h"
 #include "reqjson.h"
 
 #include <stdlib.h>
@@ -82,6 +83,20 @@ rpc_category_get(RpcCall *call)
 		return errors_reply_backend(call->c, &category_ctx, ERR_NUL_BYTE);
 	{
 		bool		grouped = (has_member == ARG_OK && has_size == ARG_OK);
+
+		if (pager_needed(ro.batch_size))
+		{
+			PagedRead	q = {
+				.kind = PAGED_CATEGORY,
+				.ns = ns, .name = category, .name_len = category_len,
+				.position = ro.has_global ? ro.global_position : ro.position,
+				.limit = ro.batch_size,
+				.correlation = correlation, .correlation_len = correlation_len,
+				.grouped = grouped, .member = member, .size = size,
+			};
+
+			return pager_reply(call->c, &category_ctx, &q);
+		}
 		/* globalPosition, when present, replaces position (§6.5) */
 		const char *params[7] = {
 			ns, category,

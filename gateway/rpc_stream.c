@@ -5,6 +5,7 @@
 #include "echo.h"
 #include "group_commit.h"
 #include "pool.h"
+#include "read_pager.h"
 #include "reqjson.h"
 
 #include <stdlib.h>
@@ -178,6 +179,22 @@ rpc_stream_get(RpcCall *call)
 		return errors_reply_backend(call->c, &get_ctx, "namespace not found");
 	if (rpc_has_nul(stream, stream_len))
 		return errors_reply_backend(call->c, &get_ctx, ERR_NUL_BYTE);
+	{
+		/* §6.2: on the globalPosition path any batchSize <= 0 is unlimited */
+		int64_t		limit = ro.has_global && ro.batch_size <= 0 ? -1 : ro.batch_size;
+
+		if (pager_needed(limit))
+		{
+			PagedRead	q = {
+				.kind = ro.has_global ? PAGED_STREAM_GLOBAL : PAGED_STREAM,
+				.ns = ns, .name = stream, .name_len = stream_len,
+				.position = ro.position, .global_position = ro.global_position,
+				.limit = limit,
+			};
+
+			return pager_reply(call->c, &get_ctx, &q);
+		}
+	}
 	{
 		const char *params[5] = {
 			ns, stream, rpc_int_text(pbuf, ro.position),

@@ -45,8 +45,10 @@ def file_size(path):
 @pytest.fixture
 def egw(spawn, prod_db):
     """A production gateway of this test: its log is only this test's."""
-    return spawn("bounds", ["serve", "--port={port}", "--db-url=" + db_url(prod_db),
-                            "--token=" + DEFAULT_TOKEN])
+    g = spawn("bounds", ["serve", "--port={port}", "--db-url=" + db_url(prod_db),
+                         "--token=" + DEFAULT_TOKEN])
+    g.dbname = prod_db
+    return g
 
 
 # ---- echoed client values ----------------------------------------------------
@@ -242,3 +244,173 @@ def test_two_thousand_trickled_heads_are_released(hgw2):
     finally:
         for s in socks:
             s.close()
+
+
+# ---- reads without a limit are answered page by page -------------------------
+
+def sql_value(dbname, query, args):
+    conn = pg_connect(dbname)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(query, args)
+            return cur.fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_reads_beyond_one_page_are_the_single_calls_bytes(egw):
+    """batchSize -1 (and above 1000) reads go to the database a page at a
+    time; the body is byte for byte the one call's answer, for every path:
+    stream by position and by global position, category with a consumer
+    group and a correlation, limits that end inside a page, and pages that
+    shrink because their messages are large."""
+    ns, tok = egw.create_ns()
+    conn = pg_connect(egw.dbname)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT eventodb.stream_write(%s, 'page-' || (i %% 7), 'T', "
+                    "jsonb_build_object('i', i, 'pad', repeat('x', i %% 50)), "
+                    "CASE WHEN i %% 3 = 0 THEN jsonb_build_object('correlationStreamName', 'corr-1') END, "
+                    "NULL, NULL) FROM generate_series(1, 2600) i", (ns,))
+        # large messages: a page of 1000 would be 300 MB, so pages shrink
+        cur.execute("SELECT eventodb.stream_write(%s, 'fat-1', 'T', jsonb_build_object('i', i, "
+                    "'pad', repeat('y', 300000)), NULL, NULL, NULL) FROM generate_series(1, 12) i", (ns,))
+        cur.execute("SELECT eventodb.stream_write(%s, 'long-1', 'T', jsonb_build_object('i', i), "
+                    "NULL, NULL, NULL) FROM generate_series(1, 2100) i", (ns,))
+    conn.close()
+
+    def same(method, name, opts, sql, args):
+        r = egw.rpc(method, name, opts, token=tok)
+        assert r.status == 200, r
+        assert r.header("Content-Type") == "application/json"
+        want = sql_value(egw.dbname, sql, args)
+        assert r.body == want.encode() + b"\n", (method, name, opts, len(r.body), len(want))
+        return json.loads(r.body)
+
+    cat = "SELECT eventodb.category_get(%s, %s, %s, %s, %s, %s, %s)"
+    st = "SELECT eventodb.stream_get(%s, %s, %s, %s, %s)"
+    assert len(same("category.get", "", {"batchSize": -1}, cat, (ns, "", 1, -1, None, None, None))) == 4712
+    assert len(same("category.get", "page", {"batchSize": 2500, "position": 7}, cat,
+                    (ns, "page", 7, 2500, None, None, None))) == 2500
+    same("category.get", "page", {"batchSize": -1, "consumerGroup": {"member": 1, "size": 3}}, cat,
+         (ns, "page", 1, -1, None, 1, 3))
+    same("category.get", "page", {"batchSize": -1, "correlation": "corr"}, cat,
+         (ns, "page", 1, -1, "corr", None, None))
+    same("category.get", "fat", {"batchSize": -1}, cat, (ns, "fat", 1, -1, None, None, None))
+    assert len(same("stream.get", "long-1", {"batchSize": -1}, st, (ns, "long-1", 0, None, -1))) == 2100
+    assert len(same("stream.get", "long-1", {"batchSize": 1500, "position": 300}, st,
+                    (ns, "long-1", 300, None, 1500))) == 1500
+    for opts in ({"globalPosition": 3000, "batchSize": 0}, {"globalPosition": 3000, "batchSize": -7},
+                 {"globalPosition": 0, "batchSize": 1200}, {"globalPosition": 3000}):
+        same("stream.get", "long-1", opts, st, (ns, "long-1", 0, opts["globalPosition"],
+                                                opts.get("batchSize", 1000)))
+    same("stream.get", "fat-1", {"batchSize": -1}, st, (ns, "fat-1", 0, None, -1))
+    # an answer that fits one page keeps its Content-Length, as before
+    r = egw.rpc("stream.get", "page-1", {"batchSize": -1}, token=tok)
+    assert r.header("Content-Length") == str(len(r.body))
+    r = egw.rpc("category.get", "", {"batchSize": -1}, token=tok)
+    assert r.header("Transfer-Encoding") == "chunked"
+    # errors of the first page are the single call's
+    check_error(egw.rpc("stream.get", "x-1", {"batchSize": -2}, token=tok), 500, "BACKEND_ERROR")
+    bad = token_for("no-such-ns-" + ns)
+    check_error(egw.rpc("category.get", "", {"batchSize": -1}, token=bad), 403, "AUTH_UNAUTHORIZED")
+
+
+def _percentile(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))] if values else 0.0
+
+
+def read_flood(g, token, readers, other_token, duration_reads=1):
+    """`readers` concurrent unlimited reads of the whole namespace while
+    another tenant calls stream.version in a loop; returns (peak RSS growth
+    KiB, the other tenant's latencies, body sizes)."""
+    import http.client
+    import threading
+    pid = g.proc.pid
+    rss0 = rss_kb(pid)
+    peak = [0]
+    sizes = []
+    lat = []
+    stop = threading.Event()
+    body = dumps(["category.get", "", {"batchSize": -1}])
+
+    def reader():
+        for _ in range(duration_reads):
+            c = http.client.HTTPConnection(g.host, g.port, timeout=300)
+            c.request("POST", "/rpc", body=body, headers={"Authorization": "Bearer " + token})
+            r = c.getresponse()
+            n = 0
+            while True:
+                chunk = r.read(1 << 16)
+                if not chunk:
+                    break
+                n += len(chunk)
+            sizes.append((r.status, n))
+            c.close()
+
+    def sampler():
+        while not stop.is_set():
+            peak[0] = max(peak[0], rss_kb(pid) - rss0)
+            time.sleep(0.01)
+
+    def other():
+        while not stop.is_set():
+            t0 = time.monotonic()
+            r = g.rpc("stream.version", "other-1", token=other_token)
+            lat.append(time.monotonic() - t0)
+            assert r.status == 200, r
+            time.sleep(0.02)
+
+    threads = [threading.Thread(target=reader) for _ in range(readers)]
+    side = [threading.Thread(target=sampler), threading.Thread(target=other)]
+    for t in side + threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stop.set()
+    for t in side:
+        t.join()
+    return peak[0], lat, sizes
+
+
+@pytest.fixture
+def big_store(databases):
+    """A database whose default namespace holds 100,000 messages (about
+    19 MB as one category.get answer), inserted directly."""
+    name = databases.new("bigread")
+    conn = pg_connect(name)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("INSERT INTO message_store.messages (id, stream_name, type, position, data) "
+                    "SELECT gen_random_uuid(), 'big-' || (i % 100), 'Happened', i / 100, "
+                    "jsonb_build_object('n', i, 'text', 'some payload of a usual size') "
+                    "FROM generate_series(0, 99999) i")
+    conn.close()
+    return name
+
+
+def test_sixteen_unlimited_reads_stay_within_bounded_memory(spawn, big_store):
+    """16 concurrent batchSize -1 reads of the whole namespace used to hold
+    three copies of the answer each (libpq's, the reply buffer,
+    libmicrohttpd's) and every worker thread; now each holds about a page,
+    and another tenant's calls keep being answered."""
+    name = big_store
+    g = spawn("bigread", ["serve", "--port={port}", "--db-url=" + db_url(name),
+                          "--token=" + DEFAULT_TOKEN])
+    size = sql_value(name, "SELECT octet_length(eventodb.category_get('default', '', 1, -1, "
+                     "NULL, NULL, NULL))", ())
+    other_ns, other_tok = g.create_ns()
+    g.write("other-1", token=other_tok)
+    t0 = time.monotonic()
+    peak, lat, sizes = read_flood(g, DEFAULT_TOKEN, 16, other_tok)
+    took = time.monotonic() - t0
+    p99 = _percentile(lat, 0.99)
+    print("\n16 unlimited reads of %.1f MB in %.1f s: peak RSS +%.1f MiB; other tenant: %d calls, "
+          "p50 %.1f ms, p99 %.1f ms, max %.1f ms" % (size / 1e6, took, peak / 1024.0, len(lat),
+                                        _percentile(lat, 0.5) * 1000, p99 * 1000, max(lat) * 1000))
+    assert sizes == [(200, size + 1)] * 16, sizes[:3]
+    asan = "libasan" in open("/proc/%d/maps" % g.proc.pid).read()
+    # one copy of the answer would be 19 MB; 16 readers held 3 copies each
+    assert peak < 64 * 1024 * (3 if asan else 1), "peak RSS grew by %d KiB" % peak
+    assert p99 < (3.0 if asan else 1.0), "another tenant's p99 was %.2f s" % p99
