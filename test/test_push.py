@@ -308,3 +308,28 @@ def test_bad_token_is_auth_error(gw):
 def test_push_path_is_exact(gw, tok):
     r = gw.request("GET", "/push/?subscription=s&consumer=w", token=tok)
     assert r.status == 404 and r.body == b'{"error":{"code":"NOT_FOUND","message":"Endpoint not found"}}'
+
+
+def test_churn_of_streams_releases_everything(gw, tok):
+    """Streams opened and dropped while messages flow: every delivery they
+    were given is released, none stays in flight."""
+    ok(gw, tok, "create", "s", "acct", {"maxInFlight": 5, "strategy": "roundRobin",
+                                        "ackTimeoutMs": 60000})
+    for i in range(20):
+        write(gw, tok, "acct-%d" % i)
+    streams = []
+    for i in range(30):
+        s = push(gw, tok, consumer="c%d" % (i % 4))
+        s.pump(0.05)
+        streams.append(s)
+        if i % 3 == 0:
+            write(gw, tok, "acct-x%d" % i)
+        if len(streams) > 5:
+            streams.pop(0).close()
+    for s in streams:
+        s.close()
+    deadline = time.monotonic() + 3
+    while ok(gw, tok, "get", "s")["inFlight"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    info = ok(gw, tok, "get", "s")
+    assert info["inFlight"] == 0 and info["consumers"] == [], info
