@@ -556,3 +556,17 @@ def test_fetch_wait_of_a_client_that_left_takes_nothing(gw, tok):
     assert [(d["message"][4], d["attempt"]) for d in fetch(gw, tok, "s", "b")] == [(g, 1)]
     info = ok(gw, tok, "get", "s")
     assert [(c["consumerId"], c["inFlight"]) for c in info["consumers"] if c["inFlight"]] == [("b", 1)]
+
+
+def test_waiting_fetch_keeps_its_consumer_active(gw, tok):
+    ok(gw, tok, "create", "s", "acct", {"ackTimeoutMs": 200})
+    th = threading.Thread(target=lambda: fetch(gw, tok, "s", "w", waitMs=1500))
+    th.start()
+    try:
+        for _ in range(5):
+            time.sleep(0.23)
+            assert [c["consumerId"] for c in ok(gw, tok, "get", "s")["consumers"]] == ["w"]
+    finally:
+        th.join(5)
+    time.sleep(0.3)
+    assert ok(gw, tok, "get", "s")["consumers"] == []
