@@ -16,6 +16,7 @@
 #include "fanout.h"
 #include "json_scan.h"
 #include "log.h"
+#include "names.h"
 #include "pool.h"
 #include "sse_hooks.h"
 #include "subwait.h"
@@ -182,6 +183,7 @@ parse_poke(const char *text, size_t len, Poke *p)
 typedef struct Claim
 {
 	Poke		p;
+	size_t		category_len;	/* of the claimed stream; 0: none claimed */
 	bool		verified;
 	size_t		order;			/* arrival */
 } Claim;
@@ -207,6 +209,7 @@ batch_add(Batch *b, Poke *p)
 		b->cap = nc;
 	}
 	b->claims[b->n].p = *p;
+	b->claims[b->n].category_len = p->stream.data ? names_category_len(p->stream.data, p->stream.len) : 0;
 	b->claims[b->n].verified = false;
 	b->claims[b->n].order = b->n;
 	b->n++;
@@ -219,18 +222,35 @@ same_ns(const Claim *a, const Claim *b)
 	return a->p.ns.len == b->p.ns.len && memcmp(a->p.ns.data, b->p.ns.data, a->p.ns.len) == 0;
 }
 
-static int
-by_ns_gpos(const void *x, const void *y)
+static bool
+same_category(const Claim *a, const Claim *b)
 {
-	const Claim *a = x,
-			   *b = y;
-	size_t		n = a->p.ns.len < b->p.ns.len ? a->p.ns.len : b->p.ns.len;
-	int			c = memcmp(a->p.ns.data, b->p.ns.data, n);
+	return a->category_len == b->category_len &&
+		memcmp(a->p.stream.data, b->p.stream.data, a->category_len) == 0;
+}
+
+static int
+compare_bytes(const char *a, size_t alen, const char *b, size_t blen)
+{
+	int			c = memcmp(a, b, alen < blen ? alen : blen);
 
 	if (c != 0)
 		return c;
-	if (a->p.ns.len != b->p.ns.len)
-		return a->p.ns.len < b->p.ns.len ? -1 : 1;
+	return alen < blen ? -1 : alen > blen;
+}
+
+static int
+by_ns_category_gpos(const void *x, const void *y)
+{
+	const Claim *a = x,
+			   *b = y;
+	int			c = compare_bytes(a->p.ns.data, a->p.ns.len, b->p.ns.data, b->p.ns.len);
+
+	if (c != 0)
+		return c;
+	c = compare_bytes(a->p.stream.data, a->category_len, b->p.stream.data, b->category_len);
+	if (c != 0)
+		return c;
 	if (a->p.gpos != b->p.gpos)
 		return a->p.gpos < b->p.gpos ? -1 : 1;
 	return a->order < b->order ? -1 : a->order > b->order;
@@ -246,9 +266,14 @@ by_order(const void *x, const void *y)
 }
 
 /*
- * Marks the claims c[0..n) (one namespace, ascending gpos, all within
- * VERIFY_SPAN) found in committed state, taking stream and position from
- * the rows. Claims stay unverified when the read fails.
+ * Marks the claims c[0..n) (one namespace and claimed category, ascending
+ * gpos, all within VERIFY_SPAN) found in committed state, taking stream and
+ * position from the rows. The read is of the claimed category, below that
+ * category's horizon: a writer holding Message DB's category lock pokes
+ * right after its commit, when another category's writer may still hold
+ * back the namespace's horizon. Claims without a stream (a payload too long
+ * for NOTIFY) are read over the whole namespace. Claims stay unverified
+ * when the read fails.
  */
 static void
 verify_cluster(Claim *c, size_t n)
@@ -258,6 +283,7 @@ verify_cluster(Claim *c, size_t n)
 	const char *values[4];
 	char	   *err = NULL;
 	PGresult   *res;
+	char	   *category;
 	const char *text;
 	size_t		len,
 				start,
@@ -269,14 +295,18 @@ verify_cluster(Claim *c, size_t n)
 
 	snprintf(from_s, sizeof(from_s), "%" PRId64, c[0].p.gpos);
 	snprintf(count_s, sizeof(count_s), "%" PRId64, c[n - 1].p.gpos - c[0].p.gpos + 1);
+	category = strndup(c[0].category_len ? c[0].p.stream.data : "", c[0].category_len);
+	if (category == NULL)
+		abort();
 	values[0] = c[0].p.ns.data;
-	values[1] = "";
+	values[1] = category;
 	values[2] = from_s;
 	values[3] = count_s;
 	res = pool_exec("pokes_verify",
 					"SELECT eventodb.category_get($1::text, $2::text, $3::bigint, "
 					"$4::bigint, NULL::text, NULL::bigint, NULL::bigint)",
 					4, values, &err);
+	free(category);
 	if (res == NULL)
 	{
 		log_warn("pokes: cannot check pokes against the store: %s", err ? err : "no connection");
@@ -357,7 +387,7 @@ batch_flush(Batch *b)
 {
 	if (b->n == 0)
 		return;
-	qsort(b->claims, b->n, sizeof(Claim), by_ns_gpos);
+	qsort(b->claims, b->n, sizeof(Claim), by_ns_category_gpos);
 	for (size_t i = 0; i < b->n;)
 	{
 		size_t		end = i;
@@ -380,9 +410,13 @@ batch_flush(Batch *b)
 			{
 				size_t		k = j;
 
-				while (k < end && b->claims[k].p.gpos - b->claims[j].p.gpos < VERIFY_SPAN)
+				while (k < end && same_category(&b->claims[j], &b->claims[k]) &&
+					   b->claims[k].p.gpos - b->claims[j].p.gpos < VERIFY_SPAN)
 					k++;
-				if (b->claims[j].p.gpos > 0)
+				/* no category or stream holds NUL either */
+				if (b->claims[j].p.gpos > 0 &&
+					memchr(b->claims[j].p.stream.data ? b->claims[j].p.stream.data : "", '\0',
+						   b->claims[j].category_len) == NULL)
 					verify_cluster(&b->claims[j], k - j);
 				j = k;
 			}
