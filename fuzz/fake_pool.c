@@ -195,3 +195,12 @@ pool_open_count(void)
 {
 	return 1;
 }
+
+void
+pool_usage(PoolUsage *u)
+{
+	u->size = 1;
+	u->busy = 0;
+	u->idle = 1;
+	u->waiting = 0;
+}

@@ -40,6 +40,7 @@ static const FlagDef flags[] = {
 	{"head-timeout", "EVENTODB_HEAD_TIMEOUT", FLAG_INT, "Seconds a client has to send a whole request head, counted from its first byte (from the connection's start for its first request); 0 = no limit (default 30)"},
 	{"log-format", "EVENTODB_LOG_FORMAT", FLAG_STRING, "Log format: console or json (default \"console\")"},
 	{"log-level", "EVENTODB_LOG_LEVEL", FLAG_STRING, "Log level: debug, info, warn, error (default \"info\")"},
+	{"metrics-token", "EVENTODB_METRICS_TOKEN", FLAG_STRING, "Bearer token that lets clients other than localhost scrape GET /metrics (default: localhost only)"},
 	{"open-admin", "EVENTODB_OPEN_ADMIN", FLAG_BOOL, "Let any valid token call ns.create/ns.delete/ns.list/ns.info (the original's behaviour)"},
 	{"port", "EVENTODB_PORT", FLAG_INT, "HTTP server port (default 8080)"},
 	{"test-mode", "EVENTODB_TEST_MODE", FLAG_BOOL, "Test mode: relaxed authentication; without --db-url a private throw-away PostgreSQL"},
@@ -239,6 +240,8 @@ apply(const FlagDef *f, const char *value, bool from_env)
 		set_string(&g_config.db_url, value);
 	else if (strcmp(f->name, "token") == 0)
 		set_string(&g_config.token, value);
+	else if (strcmp(f->name, "metrics-token") == 0)
+		set_string(&g_config.metrics_token, value);
 	else if (strcmp(f->name, "db-type") == 0)
 		set_string(&g_config.db_type, value);
 	else if (strcmp(f->name, "data-dir") == 0)

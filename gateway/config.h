@@ -21,6 +21,7 @@ typedef struct Config
 	char	   *data_dir;		/* accepted and ignored (SQLite only) */
 	int			threads;		/* HTTP worker threads = pool size (EVENTODB_THREADS) */
 	int			head_timeout;	/* seconds for a whole request head; 0 = no limit */
+	char	   *metrics_token;	/* lets non-loopback clients scrape /metrics; never logged */
 } Config;
 
 extern Config g_config;

@@ -6,6 +6,7 @@
 #include "config.h"
 #include "deadline.h"
 #include "log.h"
+#include "metrics.h"
 #include "pool.h"
 #include "strbuf.h"
 #include "write_batch.h"
@@ -220,6 +221,7 @@ run_group(Pending **group, int n)
 	int			len;
 	const int	format = 1;
 
+	metrics_group_commit(n);
 	if (n == 1)
 	{
 		group[0]->out->res = write_single(group[0]->w, &group[0]->out->err);

@@ -4,6 +4,8 @@
 #include "config.h"
 #include "jsonw.h"
 #include "log.h"
+#include "metrics.h"
+#include "reqctx.h"
 #include "strbuf.h"
 
 #include <stdbool.h>
@@ -25,6 +27,7 @@ http_reply(struct MHD_Connection *c, unsigned status, const char *content_type,
 	if (content_type != NULL)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
 	MHD_add_response_header(r, MHD_HTTP_HEADER_SERVER, "EventoDB/" EVENTODB_VERSION);
+	reqctx_set_status(status);
 	ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -44,6 +47,7 @@ http_error_n(struct MHD_Connection *c, unsigned status, const char *code,
 	StrBuf		sb = STRBUF_INIT;
 	enum MHD_Result ret;
 
+	metrics_error(code);
 	sb_puts(&sb, "{\"error\":{\"code\":");
 	jw_string(&sb, code, strlen(code));
 	sb_puts(&sb, ",\"message\":");

@@ -17,6 +17,7 @@
 #include "import_record.h"
 #include "jsonw.h"
 #include "log.h"
+#include "metrics.h"
 #include "pool.h"
 #include "strbuf.h"
 
@@ -51,6 +52,7 @@ frame_error(Import *im, const char *code, const char *message, size_t mlen, long
 {
 	StrBuf		m = STRBUF_INIT;
 
+	metrics_error(code);
 	/* the message may quote the client's record or the database's
 	 * echo of it (echo.h) */
 	echo_append_max(&m, message, mlen, ECHO_MESSAGE_MAX);
@@ -111,6 +113,7 @@ flush_batch(Import *im)
 	if (PQresultStatus(res) == PGRES_TUPLES_OK)
 	{
 		im->imported += im->nbatch;
+		metrics_import_records(im->nbatch);
 		ok = true;
 	}
 	else

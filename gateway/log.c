@@ -4,11 +4,13 @@
 
 #include "echo.h"
 #include "jsonw.h"
+#include "reqctx.h"
 #include "strbuf.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -35,6 +37,7 @@ log_msg(LogLevel level, const char *fmt, ...)
 	int			n;
 	ssize_t		w;
 	size_t		off = 0;
+	const ReqCtx *ctx;
 
 	if (level < min_level)
 		return;
@@ -57,14 +60,28 @@ log_msg(LogLevel level, const char *fmt, ...)
 	/* a message may quote client input: no request writes megabytes here */
 	echo_cap_tail(&msg, 0, LOG_MESSAGE_MAX);
 	gettimeofday(&tv, NULL);
+	ctx = reqctx_current();
 	if (json_format)
 	{
-		sb_puts(&line, "{\"level\":\"");
+		/* stable keys (docs/operations.md): ts, level, msg, then the
+		 * request's fields when the line belongs to one */
+		sb_puts(&line, "{\"ts\":\"");
+		jw_time_usec(&line, (int64_t) tv.tv_sec * 1000000 + tv.tv_usec, true);
+		sb_puts(&line, "\",\"level\":\"");
 		sb_puts(&line, level_json[level]);
-		sb_puts(&line, "\",\"time\":\"");
-		jw_time_usec(&line, (int64_t) tv.tv_sec * 1000000, false);
-		sb_puts(&line, "\",\"message\":");
+		sb_puts(&line, "\",\"msg\":");
 		jw_string(&line, msg.data, msg.len);
+		if (ctx != NULL)
+		{
+			sb_puts(&line, ",\"request_id\":\"");
+			sb_puts(&line, ctx->id);
+			sb_puts(&line, "\",\"http_method\":");
+			jw_string(&line, ctx->http_method ? ctx->http_method : "",
+					  ctx->http_method ? strnlen(ctx->http_method, LOG_FIELD_MAX) : 0);
+			sb_puts(&line, ",\"op\":\"");
+			sb_puts(&line, ctx->op);
+			sb_putc(&line, '"');
+		}
 		sb_puts(&line, "}\n");
 	}
 	else
@@ -73,6 +90,12 @@ log_msg(LogLevel level, const char *fmt, ...)
 		sb_putc(&line, ' ');
 		sb_puts(&line, level_console[level]);
 		sb_putc(&line, ' ');
+		if (ctx != NULL)
+		{
+			sb_puts(&line, "[req ");
+			sb_puts(&line, ctx->id);
+			sb_puts(&line, "] ");
+		}
 		sb_append(&line, msg.data, msg.len);
 		sb_putc(&line, '\n');
 	}

@@ -11,6 +11,8 @@ void		log_msg(LogLevel level, const char *fmt, ...)
 
 /* Longer messages are cut (echo.h), whatever they quote. */
 #define LOG_MESSAGE_MAX 2048
+/* HTTP method names quoted in request fields are cut there. */
+#define LOG_FIELD_MAX 64
 
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)

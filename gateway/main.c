@@ -5,6 +5,7 @@
 #include "config.h"
 #include "group_commit.h"
 #include "log.h"
+#include "metrics.h"
 #include "pokes.h"
 #include "pool.h"
 #include "push.h"
@@ -92,6 +93,7 @@ serve_private(const sigset_t *signals)
 	char	   *url = NULL;
 	int			sig;
 
+	metrics_init();
 	pool_mark_starting();
 	if (!sse_init())
 		return fatal("cannot start", strdup("SSE initialisation failed"));
@@ -136,6 +138,7 @@ serve_database(const sigset_t *signals)
 	int			sig;
 	bool		reset = g_config.test_mode && env_true("EVENTODB_TEST_RESET");
 
+	metrics_init();
 	if (!bootstrap_database(g_config.db_url, g_config.token, reset, &err))
 		return fatal("start-up failed", err);
 	if (!pool_init(g_config.db_url, g_config.threads + POOL_EXTRA, &err))

@@ -16,6 +16,7 @@
 #include "fanout.h"
 #include "json_scan.h"
 #include "log.h"
+#include "metrics.h"
 #include "names.h"
 #include "pool.h"
 #include "sse_hooks.h"
@@ -44,6 +45,10 @@ static atomic_bool listening;
 /* This process's private channel for barriers (sse_sub.h): notifications
  * of all channels share one queue, delivered in commit order. */
 static char sync_channel[64];
+/* The extension's private channel of every namespace's pokes but the
+ * default one's (eventodb.poke_channel(), docs/security.md); empty with an
+ * extension that has none. Only the LISTEN thread uses it. */
+static char private_channel[64];
 static pthread_t thread;
 static bool running;
 static int wake_pipe[2] = {-1, -1};
@@ -77,6 +82,42 @@ pq_message(PGconn *c)
 	return buf;
 }
 
+/*
+ * The private poke channel's name, read on the LISTEN connection; false
+ * when it cannot be read now (the caller retries). A database whose
+ * extension has no private channel (version 1.0) pokes on CHANNEL only.
+ */
+static bool
+read_private_channel(PGconn *c)
+{
+	PGresult   *res = PQexec(c, "SELECT eventodb.poke_channel()");
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	bool		ok = true;
+
+	private_channel[0] = '\0';
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+	{
+		const char *v = PQgetvalue(res, 0, 0);
+		size_t		n = strlen(v);
+
+		/* our own identifier: [a-z0-9_] only, so it can go into LISTEN as is */
+		if (n > 0 && n < sizeof(private_channel) && strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_") == n)
+			memcpy(private_channel, v, n + 1);
+		else
+		{
+			log_warn("pokes: eventodb.poke_channel() returned an unusable name");
+			ok = false;
+		}
+	}
+	else if (state == NULL || (strcmp(state, "42883") != 0 && strcmp(state, "3F000") != 0))
+	{
+		log_warn("pokes: cannot read the private poke channel: %s", pq_message(c));
+		ok = false;
+	}
+	PQclear(res);
+	return ok;
+}
+
 static PGconn *
 listen_connect(void)
 {
@@ -93,12 +134,20 @@ listen_connect(void)
 		PQfinish(c);
 		return NULL;
 	}
-	for (int i = 0; i < 2; i++)
+	if (!read_private_channel(c))
 	{
+		PQfinish(c);
+		return NULL;
+	}
+	for (int i = 0; i < 3; i++)
+	{
+		const char *channel = i == 0 ? CHANNEL : i == 1 ? sync_channel : private_channel;
 		char		sql[96];
 
-		/* Both names are our own identifiers: [a-z0-9_] only. */
-		snprintf(sql, sizeof(sql), "LISTEN %s", i == 0 ? CHANNEL : sync_channel);
+		if (*channel == '\0')
+			continue;
+		/* All three names are our own identifiers: [a-z0-9_] only. */
+		snprintf(sql, sizeof(sql), "LISTEN %s", channel);
 		res = PQexec(c, sql);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		{
@@ -492,6 +541,7 @@ handle_notification(const char *payload, Batch *b)
 	}
 	if (!p.has_gpos)
 		goto out;
+	metrics_poke_received();
 	batch_add(b, &p);
 out:
 	sb_free(&p.ns);
@@ -542,7 +592,8 @@ listen_loop(void)
 		sse_batch_begin();
 		while ((n = PQnotifies(conn)) != NULL)
 		{
-			if (strcmp(n->relname, CHANNEL) == 0)
+			if (strcmp(n->relname, CHANNEL) == 0 ||
+				(private_channel[0] != '\0' && strcmp(n->relname, private_channel) == 0))
 				handle_notification(n->extra, &batch);
 			else if (strcmp(n->relname, sync_channel) == 0)
 			{

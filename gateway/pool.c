@@ -41,6 +41,7 @@ static int	nslots;
 static int64_t next_attempt_ms;	/* reconnect backoff, monotonic ms */
 static int64_t backoff_ms;
 static char *last_connect_error;
+static int	waiting;			/* requests in acquire()'s wait for a slot */
 
 static int64_t
 now_ms(void)
@@ -184,6 +185,24 @@ pool_open_count(void)
 	return n;
 }
 
+void
+pool_usage(PoolUsage *u)
+{
+	pthread_mutex_lock(&lock);
+	u->size = nslots;
+	u->busy = 0;
+	u->idle = 0;
+	for (int i = 0; i < nslots; i++)
+	{
+		if (slots[i].busy)
+			u->busy++;
+		else if (slots[i].conn != NULL)
+			u->idle++;
+	}
+	u->waiting = waiting;
+	pthread_mutex_unlock(&lock);
+}
+
 static char *
 fmt_error(const char *prefix, const char *detail)
 {
@@ -234,7 +253,9 @@ acquire(char **err)
 				got = &slots[i];
 		if (got != NULL || rc == ETIMEDOUT || state != POOL_READY)
 			break;
+		waiting++;
 		rc = pthread_cond_timedwait(&changed, &lock, &dl);
+		waiting--;
 	}
 	if (got != NULL)
 		got->busy = true;

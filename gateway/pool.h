@@ -41,6 +41,18 @@ PGresult   *pool_exec_params(const char *name, const char *sql, int nparams,
 /* Number of open connections (for sys.health). */
 int			pool_open_count(void);
 
+/* A snapshot for /metrics: slots, busy ones, open and free ones, and
+ * requests waiting for a free one. */
+typedef struct PoolUsage
+{
+	int			size;
+	int			busy;
+	int			idle;
+	int			waiting;
+} PoolUsage;
+
+void		pool_usage(PoolUsage *u);
+
 /*
  * Opens a connection outside the pool (start-up, LISTEN, long imports)
  * with the pool's connection settings. NULL with *err set on failure.

@@ -16,6 +16,7 @@
 #include "errors.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "strbuf.h"
 #include "sub_names.h"
 #include "sub_sql.h"
@@ -501,6 +502,7 @@ push_free(void *cls)
 	}
 	pthread_mutex_unlock(&pc->mu);
 	atomic_fetch_sub(&open_streams, 1);
+	metrics_stream_closed(METRICS_PUSH);
 	pc_unref(pc);
 }
 
@@ -616,6 +618,7 @@ push_handle(struct MHD_Connection *c, const AuthResult *auth, const char *http_m
 		return MHD_NO;
 	}
 	atomic_fetch_add(&open_streams, 1);
+	metrics_stream_opened(METRICS_PUSH);
 	http_event_stream_headers(resp);
 	MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
 	/* no write timeout: a stream may stay quiet for a long time */

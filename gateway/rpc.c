@@ -5,6 +5,7 @@
 #include "http.h"
 #include "jsonw.h"
 #include "log.h"
+#include "reqctx.h"
 #include "reqjson.h"
 #include "strbuf.h"
 
@@ -100,6 +101,7 @@ rpc_handle_deferrable(struct MHD_Connection *c, const AuthResult *auth,
 	{
 		if (strlen(methods[i].name) == name_len && memcmp(methods[i].name, name, name_len) == 0)
 		{
+			reqctx_set_op(methods[i].name);
 			log_debug("rpc %s", methods[i].name);
 			ret = methods[i].fn(&call);
 			json_object_put(req);

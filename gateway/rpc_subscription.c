@@ -11,6 +11,7 @@
 
 #include "jsonw.h"
 #include "longpoll.h"
+#include "metrics.h"
 #include "pool.h"
 #include "reqjson.h"
 #include "strbuf.h"
@@ -501,6 +502,7 @@ rpc_subscription_ack(RpcCall *call)
 		res = pool_exec("subscription_ack",
 						"SELECT eventodb.subscription_ack($1::text, $2::text, $3::text[])",
 						3, params, &err);
+		metrics_sub_acked(res);
 	}
 	sb_free(&ids);
 	if (succeeded(res))
@@ -573,6 +575,7 @@ rpc_subscription_nack(RpcCall *call)
 		res = pool_exec("subscription_nack",
 						"SELECT eventodb.subscription_nack($1::text, $2::text, $3::text[], $4::text, $5::text)",
 						5, params, &err);
+		metrics_sub_nacked(res, action, action_len);
 	}
 	sb_free(&ids);
 	if (succeeded(res))

@@ -8,7 +8,9 @@
 #include "http.h"
 #include "import.h"
 #include "log.h"
+#include "metrics.h"
 #include "push.h"
+#include "reqctx.h"
 #include "rpc.h"
 #include "sse.h"
 #include "strbuf.h"
@@ -38,8 +40,13 @@
 typedef enum Route
 {
 	ROUTE_NOT_FOUND, ROUTE_RPC, ROUTE_SUBSCRIBE, ROUTE_IMPORT, ROUTE_HEALTH, ROUTE_VERSION,
-	ROUTE_PUSH, ROUTE_UI
+	ROUTE_PUSH, ROUTE_UI, ROUTE_METRICS
 } Route;
+
+/* The metrics' method label of each route until an RPC names its method. */
+static const char *const route_op[] = {
+	"not_found", "rpc", "subscribe", "import", "health", "version", "push", "ui", "metrics"
+};
 
 typedef struct Request
 {
@@ -51,6 +58,7 @@ typedef struct Request
 	bool		over_budget;
 	time_t		started;
 	RpcDeferred deferred;		/* a waiting subscription.fetch */
+	ReqCtx		ctx;			/* id, metrics label, status */
 } Request;
 
 /*
@@ -107,6 +115,8 @@ route_of(const char *url)
 		return ROUTE_VERSION;
 	if (strcmp(url, "/push") == 0)
 		return ROUTE_PUSH;
+	if (strcmp(url, "/metrics") == 0)
+		return ROUTE_METRICS;
 	if (ui_serves(url))
 		return ROUTE_UI;		/* the console; other /ui/ paths stay unknown */
 	return ROUTE_NOT_FOUND;
@@ -162,7 +172,11 @@ dispatch(struct MHD_Connection *c, Request *r, const char *url, const char *meth
 		case ROUTE_VERSION:
 			return http_reply(c, 200, "application/json", version_body, sizeof(version_body) - 1);
 		case ROUTE_NOT_FOUND:
+			metrics_error("NOT_FOUND");
 			return http_reply(c, 404, "application/json", not_found_body, sizeof(not_found_body) - 1);
+		case ROUTE_METRICS:
+			/* docs/operations.md: localhost, or the metrics token */
+			return metrics_handle(c, method);
 		case ROUTE_UI:
 			return ui_handle(c, url, method);
 		default:
@@ -203,14 +217,19 @@ dispatch(struct MHD_Connection *c, Request *r, const char *url, const char *meth
 	return ret;
 }
 
+static bool
+is_stream(Route route)
+{
+	return route == ROUTE_SUBSCRIBE || route == ROUTE_PUSH;
+}
+
 static enum MHD_Result
-on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-		   const char *version, const char *upload_data, size_t *upload_data_size,
-		   void **con_cls)
+serve(struct MHD_Connection *c, const char *url, const char *method,
+	  const char *version, const char *upload_data, size_t *upload_data_size,
+	  void **con_cls)
 {
 	Request    *r = *con_cls;
 
-	(void) cls;
 	(void) version;
 	if (r == NULL)
 	{
@@ -221,6 +240,9 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 			return MHD_NO;
 		r->route = route_of(url);
 		r->started = now_s();
+		reqctx_init(&r->ctx, route_op[r->route], method, is_stream(r->route));
+		reqctx_enter(&r->ctx);
+		metrics_request_begin(r->ctx.streaming);
 		*con_cls = r;
 		await_head(c, false);
 		set_timeout(c, READ_TIMEOUT_S);
@@ -270,6 +292,24 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	return dispatch(c, r, url, method);
 }
 
+/* Every call runs in its request's context (reqctx.h): its log lines carry
+ * the request id. */
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+		   const char *version, const char *upload_data, size_t *upload_data_size,
+		   void **con_cls)
+{
+	Request    *r = *con_cls;
+	enum MHD_Result ret;
+
+	(void) cls;
+	if (r != NULL)
+		reqctx_enter(&r->ctx);
+	ret = serve(c, url, method, version, upload_data, upload_data_size, con_cls);
+	reqctx_leave();
+	return ret;
+}
+
 static void
 on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
@@ -277,11 +317,20 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	Request    *r = *con_cls;
 
 	(void) cls;
-	(void) toe;
 	if (r != NULL)
 	{
+		int64_t		us = reqctx_now_us() - r->ctx.started_us;
+
+		reqctx_enter(&r->ctx);
 		if (r->deferred.cancel != NULL)
 			r->deferred.cancel(&r->deferred);
+		/* event streams and imports queue their 200 themselves */
+		if (r->ctx.status == 0 && (is_stream(r->route) || r->route == ROUTE_IMPORT))
+			r->ctx.status = 200;
+		metrics_request_end(r->ctx.op, r->ctx.status, us, r->ctx.streaming);
+		log_debug("request done: status %u in %lld us%s", r->ctx.status, (long long) us,
+				  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (ended early)");
+		reqctx_leave();
 		sb_free(&r->body);
 		uncharge(r);			/* an import's body is gone with its response */
 		free(r);

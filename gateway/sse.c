@@ -12,6 +12,7 @@
 #include "http.h"
 #include "jsonw.h"
 #include "log.h"
+#include "metrics.h"
 #include "sse_hooks.h"
 #include "sse_sub.h"
 
@@ -179,12 +180,20 @@ sub_poke(Sub *s, const char *stream, size_t stream_len, int64_t position,
 		 int64_t gpos, unsigned max_frames)
 {
 	const StrBuf *f;
+	unsigned	before = s->frames;
 
 	/* A full queue drops the poke (§9.7) without rendering it. */
 	if (s->frames >= max_frames)
+	{
+		metrics_poke_dropped();
 		return;
+	}
 	f = poke_frame(stream, stream_len, position, gpos);
 	sub_frame(s, f->data, f->len, max_frames);
+	if (s->frames > before)
+		metrics_poke_delivered();
+	else
+		metrics_poke_dropped();
 }
 
 /* The live filter of §9.4, applied to a poke of a matching message. */
@@ -395,11 +404,19 @@ sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 	return n;
 }
 
+static MetricsStream
+metrics_kind(const Sub *s)
+{
+	return s->fe.kind == FAN_STREAM ? METRICS_SSE_STREAM :
+		s->fe.kind == FAN_CATEGORY ? METRICS_SSE_CATEGORY : METRICS_SSE_ALL;
+}
+
 static void
 sse_free(void *cls)
 {
 	Sub		   *s = cls;
 
+	metrics_stream_closed(metrics_kind(s));
 	/* After this no poke, heartbeat or reconnect can reach s. */
 	fanout_remove(&s->fe);
 	pthread_mutex_lock(&s->mu);
@@ -525,6 +542,7 @@ sse_subscribe(struct MHD_Connection *c, const AuthResult *auth)
 		sub_unref(s);
 		return MHD_NO;
 	}
+	metrics_stream_opened(metrics_kind(s));	/* closed by sse_free */
 	http_event_stream_headers(resp);
 	MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
 

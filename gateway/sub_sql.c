@@ -1,6 +1,7 @@
 /* See sub_sql.h. */
 #include "sub_sql.h"
 
+#include "metrics.h"
 #include "pool.h"
 
 #include <inttypes.h>
@@ -13,12 +14,15 @@ subsql_fetch(const char *ns, const char *name, const char *consumer, int64_t max
 {
 	char		maxs[24];
 	const char *params[4] = {ns, name, consumer, maxs};
+	PGresult   *res;
 
 	snprintf(maxs, sizeof(maxs), "%" PRId64, max);
-	return pool_exec("subscription_fetch",
-					 "SELECT d.delivery_id, eventodb.delivery_json(d) "
-					 "FROM eventodb.subscription_fetch($1::text, $2::text, $3::text, $4::integer) d",
-					 4, params, err);
+	res = pool_exec("subscription_fetch",
+					"SELECT d.delivery_id, eventodb.delivery_json(d), d.attempt "
+					"FROM eventodb.subscription_fetch($1::text, $2::text, $3::text, $4::integer) d",
+					4, params, err);
+	metrics_sub_fetched(res, 2);
+	return res;
 }
 
 PGresult *

@@ -10,6 +10,7 @@ PACKAGES=(
   python3-pytest python3-pytest-timeout python3-psycopg2 python3-requests
   curl
   clang-14 libclang-rt-14-dev   # fuzz/ harnesses and test/test_fuzz_smoke.py (libFuzzer)
+  prometheus                    # promtool: test/test_metrics.py checks GET /metrics' format
 )
 if [ "${EVENTODB_DEPS_EXTRA:-}" != "" ]; then
   # shellcheck disable=SC2206
