@@ -2,6 +2,7 @@
  * because scripts written for the original pass flags that way. */
 #include "config.h"
 
+#include "config_file.h"
 #include "log.h"
 
 #include <ctype.h>
@@ -34,6 +35,7 @@ typedef struct FlagDef
 } FlagDef;
 
 static const FlagDef flags[] = {
+	{"config", "EVENTODB_CONFIG", FLAG_STRING, "File of KEY=VALUE lines setting any of these flags by its EVENTODB_* name; flags and the environment take precedence"},
 	{"db-type", "EVENTODB_DB_TYPE", FLAG_STRING, "Database type override: empty or 'postgres' ('timescale' is not supported)"},
 	{"db-url", "EVENTODB_DB_URL", FLAG_STRING, "Database URL (postgres://... or postgresql://...); required unless --test-mode"},
 	{"data-dir", "EVENTODB_DATA_DIR", FLAG_STRING, "Accepted for compatibility and ignored (SQLite only in the original)"},
@@ -48,6 +50,9 @@ static const FlagDef flags[] = {
 };
 
 #define NFLAGS (sizeof(flags) / sizeof(flags[0]))
+
+/* Flags set by the command line or the environment: a config file leaves them. */
+static bool given[NFLAGS];
 
 /* strconv.ParseBool */
 static bool
@@ -211,6 +216,11 @@ apply(const FlagDef *f, const char *value, bool from_env)
 	long long	iv;
 	bool		bv;
 
+	if (strcmp(f->name, "config") == 0)
+	{
+		set_string(&g_config.config_file, value);
+		return true;
+	}
 	if (strcmp(f->name, "port") == 0)
 	{
 		if (!parse_int(value, from_env ? 10 : 0, &iv) || iv < INT_MIN || iv > INT_MAX)
@@ -257,10 +267,17 @@ load_env(void)
 	for (size_t i = 0; i < NFLAGS; i++)
 	{
 		v = getenv(flags[i].env);
-		if (v != NULL && *v != '\0')
-			(void) apply(&flags[i], v, true);
+		if (v != NULL && *v != '\0' && apply(&flags[i], v, true))
+			given[i] = true;
 	}
-	v = getenv("EVENTODB_THREADS");
+}
+
+/* EVENTODB_THREADS has no flag; a config file may set it in the environment. */
+static void
+load_threads(void)
+{
+	const char *v = getenv("EVENTODB_THREADS");
+
 	if (v != NULL && *v != '\0')
 	{
 		long long	n;
@@ -269,6 +286,8 @@ load_env(void)
 			g_config.threads = (int) n;
 	}
 }
+
+static bool load_config_file(void);
 
 void
 config_usage(FILE *out)
@@ -367,6 +386,7 @@ config_parse(int argc, char **argv)
 				config_usage(stderr);
 				return 2;
 			}
+			given[f - flags] = true;
 			continue;
 		}
 		if (value == NULL)
@@ -381,7 +401,11 @@ config_parse(int argc, char **argv)
 			config_usage(stderr);
 			return 2;
 		}
+		given[f - flags] = true;
 	}
+	if (g_config.config_file != NULL && !load_config_file())
+		return 2;
+	load_threads();
 	g_config.admin_only_ns = !g_config.test_mode && !g_config.open_admin;
 	return -1;
 }
@@ -419,4 +443,71 @@ config_validate(void)
 		return strdup("unsupported database type (use postgres)");
 	}
 	return NULL;
+}
+
+/*
+ * The config file (--config / EVENTODB_CONFIG): its keys are the flags'
+ * EVENTODB_* names, so every flag is settable there, plus the variables
+ * that have no flag. Precedence: flags > environment > file > defaults.
+ */
+
+/* Variables without a flag, read by getenv() where they are used. */
+static const char *const env_only[] = {
+	"EVENTODB_THREADS", "EVENTODB_WRITE_LEADERS", "EVENTODB_REQUEST_BUDGET",
+};
+
+static bool
+file_setting(const char *key, const char *value, char **err, void *arg)
+{
+	bool	   *seen = arg;
+
+	for (size_t i = 0; i < NFLAGS; i++)
+	{
+		if (strcmp(flags[i].env, key) != 0)
+			continue;
+		if (strcmp(flags[i].name, "config") == 0)
+		{
+			*err = strdup("EVENTODB_CONFIG cannot be set in a config file");
+			return false;
+		}
+		if (seen[i])
+		{
+			if (asprintf(err, "%s is set twice", key) < 0)
+				abort();
+			return false;
+		}
+		seen[i] = true;
+		if (given[i] || *value == '\0')
+			return true;
+		if (!apply(&flags[i], value, true))
+		{
+			if (asprintf(err, "invalid value for %s (-%s)", key, flags[i].name) < 0)
+				abort();
+			return false;
+		}
+		return true;
+	}
+	for (size_t i = 0; i < sizeof(env_only) / sizeof(env_only[0]); i++)
+		if (strcmp(env_only[i], key) == 0)
+		{
+			if (*value != '\0')
+				setenv(key, value, 0);	/* the environment wins */
+			return true;
+		}
+	if (asprintf(err, "unknown key %s (see eventodb help)", key) < 0)
+		abort();
+	return false;
+}
+
+static bool
+load_config_file(void)
+{
+	bool		seen[NFLAGS] = {false};
+	char	   *msg = config_file_read(g_config.config_file, file_setting, seen);
+
+	if (msg == NULL)
+		return true;
+	fprintf(stderr, "invalid config file %s\n", msg);
+	free(msg);
+	return false;
 }

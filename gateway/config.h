@@ -12,6 +12,7 @@ typedef struct Config
 	int			port;
 	char	   *db_url;			/* libpq URI; NULL until resolved */
 	char	   *token;			/* default-namespace token; NULL = generate */
+	char	   *config_file;	/* --config: KEY=VALUE settings (config_file.h) */
 	bool		test_mode;
 	int			log_level;		/* LogLevel */
 	bool		log_json;
@@ -28,10 +29,11 @@ extern Config g_config;
 
 /*
  * Fills g_config from the EVENTODB_* variables (malformed values silently
- * ignored), then from the Go-style flags in argv[0..argc) (§13.2). Returns
- * -1 when the flags parsed, otherwise the exit status the caller must exit
- * with: 0 after -h/-help (usage printed), 2 after a bad flag (error and
- * usage printed on stderr).
+ * ignored), then from the Go-style flags in argv[0..argc) (§13.2), then
+ * from the config file named by --config / EVENTODB_CONFIG for what neither
+ * set. Returns -1 when all parsed, otherwise the exit status the caller must
+ * exit with: 0 after -h/-help (usage printed), 2 after a bad flag (error and
+ * usage printed on stderr) or a bad config file (error printed).
  */
 int			config_parse(int argc, char **argv);
 
