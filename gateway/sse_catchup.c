@@ -21,6 +21,9 @@
 #include <time.h>
 
 #define CATCHUP_WORKERS 2
+/* A catch-up that could not reach the database is tried again this much
+ * later (the pool's own backoff spaces the connection attempts). */
+#define CATCHUP_RETRY_MS 200
 #ifndef HEARTBEAT_SECONDS
 #define HEARTBEAT_SECONDS 20
 #endif
@@ -152,10 +155,22 @@ parse_rows(const char *text, size_t len, bool with_stream, size_t *nrows)
 	return rows;
 }
 
+/* A failure that says nothing about the subscription: no connection, or
+ * one lost or refused (a failover, a restart) - worth another run. */
+static bool
+unreachable(const PGresult *res)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	return res == NULL || state == NULL ||
+		strncmp(state, "08", 2) == 0 || strncmp(state, "57", 2) == 0;
+}
+
 /* Runs the §9.4 catch-up query; no rows on any failure (test mode with an
- * unknown namespace catches up nothing, silently, §9.9). */
+ * unknown namespace catches up nothing, silently, §9.9), and *retry set when
+ * the database could not be reached. */
 static CatchRow *
-query_rows(const Sub *s, int64_t from, size_t *nrows)
+query_rows(const Sub *s, int64_t from, size_t *nrows, bool *retry)
 {
 	char		from_s[24],
 				member_s[24],
@@ -167,6 +182,7 @@ query_rows(const Sub *s, int64_t from, size_t *nrows)
 	bool		grouped = s->fe.kind == FAN_CATEGORY && s->fe.size > 0;
 
 	*nrows = 0;
+	*retry = false;
 	/* PostgreSQL text cannot hold NUL: such a namespace cannot exist. */
 	if (memchr(s->ns, '\0', s->fe.ns_len) != NULL)
 		return NULL;
@@ -205,6 +221,7 @@ query_rows(const Sub *s, int64_t from, size_t *nrows)
 							3, values, &err);
 			break;
 	}
+	*retry = unreachable(res) && PQresultStatus(res) != PGRES_TUPLES_OK;
 	if (res == NULL)
 	{
 		log_warn("sse catch-up failed: %s", err ? err : "no connection");
@@ -335,6 +352,7 @@ run_group(Sub **group, size_t n)
 	CatchRow   *rows = NULL;
 	size_t		nrows = 0;
 	bool		any = false;
+	bool		retry = false;
 	Sub		   *first = NULL;
 
 	if (n == 1 && group[0]->job_barrier)
@@ -365,7 +383,32 @@ run_group(Sub **group, size_t n)
 		return;
 
 	/* Name, kind and group are constant; the start is the job's. */
-	rows = query_rows(first, group[0]->job_from, &nrows);
+	rows = query_rows(first, group[0]->job_from, &nrows, &retry);
+	if (retry)
+	{
+		/*
+		 * Going live now would skip what was written while the database
+		 * was out of reach (after a failover: everything the new primary
+		 * took before the LISTEN connection found it). The subscriptions
+		 * stay in catch-up, holding their live pokes, and run again.
+		 */
+		struct timespec pause = {0, CATCHUP_RETRY_MS * 1000000L};
+
+		for (size_t i = 0; i < n; i++)
+		{
+			Sub		   *s = group[i];
+
+			pthread_mutex_lock(&s->mu);
+			if (!s->closed && !s->ending)
+			{
+				s->rerun = false;
+				catchup_enqueue(s);
+			}
+			pthread_mutex_unlock(&s->mu);
+		}
+		nanosleep(&pause, NULL);
+		return;
+	}
 
 	for (size_t i = 0; i < n; i++)
 	{

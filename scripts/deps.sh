@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the project needs, only those that are missing.
 # Idempotent: a second run installs nothing and does not touch apt's lists.
+# `deps.sh --ha` installs only the packages of the HA cluster (scripts/ha.sh).
 set -euo pipefail
 
 PACKAGES=(
@@ -12,6 +13,12 @@ PACKAGES=(
   clang-14 libclang-rt-14-dev   # fuzz/ harnesses and test/test_fuzz_smoke.py (libFuzzer)
   prometheus                    # promtool: test/test_metrics.py checks GET /metrics' format
 )
+# scripts/ha.sh's local Patroni cluster (and test/test_ha.py); not needed by
+# `make run`.
+HA_PACKAGES=(patroni etcd-server python3-etcd python3-psycopg2)
+if [ "${1:-}" = "--ha" ]; then
+  PACKAGES=("${HA_PACKAGES[@]}")
+fi
 if [ "${EVENTODB_DEPS_EXTRA:-}" != "" ]; then
   # shellcheck disable=SC2206
   PACKAGES+=(${EVENTODB_DEPS_EXTRA})

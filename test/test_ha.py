@@ -1,0 +1,240 @@
+"""High availability (docs/high-availability.md): a gateway on the multi-host
+URL of scripts/ha.sh's Patroni cluster (three PostgreSQL nodes, synchronous
+replication) survives the loss of the primary's node.
+
+Writers go through HTTP the whole time and record what was acknowledged; the
+leader's Patroni and postmaster are killed with SIGKILL; once the synchronous
+standby is promoted the test proves: every acknowledged write is present
+exactly once at its acknowledged positions, stream positions are dense, writes
+resume through the same gateway, a request caught by the failover got a
+retryable error (500 BACKEND_ERROR or 503 SERVER_BUSY, nothing else, no hang),
+an SSE subscriber opened before the kill was poked for every acknowledged
+write (those after the failover included: the poke worker runs on the new
+primary), and a persistent subscription hands out the writes made after it.
+
+HA_TEST_FAILOVERS=N repeats the kill N times (the long form; default 1).
+The cluster runs on ports of its own (5511-5513, REST 8018-8020, etcd
+2389/2390) in .ha-test/, so a developer's `scripts/ha.sh up` is untouched.
+"""
+import http.client
+import json
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+import uuid
+
+import pytest
+
+from conftest import start_gateway
+from harness import DEFAULT_TOKEN, dumps
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HA = os.path.join(ROOT, "scripts", "ha.sh")
+FAILOVERS = int(os.environ.get("HA_TEST_FAILOVERS", "1"))
+WRITERS = 4
+CATEGORY = "haacct"
+
+HA_ENV = dict(os.environ, HA_DIR=os.path.join(ROOT, ".ha-test"),
+              HA_PG_PORTS="5511 5512 5513", HA_REST_PORTS="8018 8019 8020",
+              HA_ETCD_PORT="2389", HA_ETCD_PEER_PORT="2390", HA_SCOPE="eventodb-ha-test")
+
+
+def ha(*args, timeout=150, check=True):
+    r = subprocess.run([HA, *args], env=HA_ENV, capture_output=True, text=True, timeout=timeout)
+    if check and r.returncode != 0:
+        raise AssertionError("ha.sh %s failed (%d):\n%s\n%s" % (args, r.returncode, r.stdout, r.stderr))
+    return r.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    if not (shutil.which("patroni") and shutil.which("etcd")):
+        r = subprocess.run([os.path.join(ROOT, "scripts", "deps.sh"), "--ha"],
+                           capture_output=True, text=True, timeout=600)
+        if not (shutil.which("patroni") and shutil.which("etcd")):
+            pytest.skip("patroni/etcd could not be installed: " + r.stderr[-500:])
+    ha("destroy")
+    try:
+        ha("up")
+        yield
+    finally:
+        ha("destroy", check=False)
+
+
+class Writer(threading.Thread):
+    """Writes to streams of its own over one keep-alive connection, recording
+    (time sent, time answered, stream, id, status, body) for every request."""
+
+    def __init__(self, gw, n, stop):
+        super().__init__(daemon=True)
+        self.gw, self.n, self.stop = gw, n, stop
+        self.records = []
+        self.conn = None
+
+    def post(self, body):
+        if self.conn is None:
+            self.conn = http.client.HTTPConnection(self.gw.host, self.gw.port, timeout=40)
+        try:
+            self.conn.request("POST", "/rpc", body=body,
+                              headers={"Authorization": "Bearer " + DEFAULT_TOKEN})
+            r = self.conn.getresponse()
+            return r.status, r.read()
+        except (OSError, http.client.HTTPException) as e:
+            self.conn.close()
+            self.conn = None
+            return None, repr(e).encode()
+
+    def run(self):
+        i = 0
+        while not self.stop.is_set():
+            stream = "%s-w%d" % (CATEGORY, self.n)
+            mid = str(uuid.uuid4())
+            body = dumps(["stream.write", stream, {"type": "T", "data": {"i": i}}, {"id": mid}])
+            t0 = time.monotonic()
+            status, answer = self.post(body)
+            self.records.append((t0, time.monotonic(), stream, mid, status, answer))
+            i += 1
+            if status != 200:
+                time.sleep(0.05)
+
+
+def acked(records):
+    out = []
+    for (t0, t1, stream, mid, status, body) in records:
+        if status == 200:
+            doc = json.loads(body)
+            out.append((t0, t1, stream, mid, doc["position"], doc["globalPosition"]))
+    return out
+
+
+def kill_leader():
+    leader = ha("leader")
+    assert leader, "no leader before the kill"
+    pids = {line.split()[0]: line.split()[1:] for line in ha("pids").splitlines()}
+    patroni_pid, postmaster_pid = (int(p) for p in pids[leader][:2])
+    # The whole node goes: Patroni first, so it cannot restart its postmaster.
+    os.kill(patroni_pid, signal.SIGKILL)
+    os.kill(postmaster_pid, signal.SIGKILL)
+    return leader, time.monotonic()
+
+
+def wait_for(pred, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
+
+
+def test_failover_loses_no_acknowledged_write(cluster, logdir):
+    url = ha("url")
+    gw = start_gateway("ha", ["serve", "--port={port}", "--db-url=" + url,
+                              "--token=" + DEFAULT_TOKEN], logdir)
+    try:
+        run_failovers(gw)
+    finally:
+        gw.stop()
+
+
+def run_failovers(gw):
+    gw.ok("subscription.create", "ha-sub", CATEGORY)
+    sse = gw.subscribe("category=%s&position=0" % CATEGORY, timeout=10)
+    sse.wait_ready()
+    stop = threading.Event()
+    writers = [Writer(gw, n, stop) for n in range(WRITERS)]
+    for w in writers:
+        w.start()
+    recoveries = []
+    try:
+        wait_for(lambda: sum(len(acked(w.records)) for w in writers) >= 50, 30, "writes before the kill")
+        for _ in range(FAILOVERS):
+            old, t_kill = kill_leader()
+            new = wait_for(lambda: (lambda l: l if l and l != old else None)(ha("leader", check=False)),
+                           60, "a new leader")
+            # Writes resume on the new primary: every writer gets 20 in a row.
+            wait_for(lambda: all(len(w.records) >= 20 and w.records[-1][0] > t_kill and
+                                 all(r[4] == 200 for r in w.records[-20:]) for w in writers),
+                     60, "writes to succeed again")
+            failed = [r[1] for w in writers for r in w.records if r[0] > t_kill and r[4] != 200]
+            last_fail = max(failed, default=t_kill)
+            first_ok = min(r[1] for w in writers for r in w.records if r[0] > last_fail and r[4] == 200)
+            recoveries.append(first_ok - t_kill)
+            print("failover %s -> %s: %d writes failed, writes served again %.2f s after the kill"
+                  % (old, new, len(failed), first_ok - t_kill))
+            # the lost node comes back as a replica, so the next kill has a sync standby
+            if FAILOVERS > 1:
+                ha("up")
+    finally:
+        stop.set()
+        for w in writers:
+            w.join(60)
+    records = [r for w in writers for r in w.records]
+    ok = acked(records)
+    after = [a for a in ok if a[0] > t_kill]
+    print("writes: %d acknowledged, %d failed, %d after the last kill; recovery %s s"
+          % (len(ok), len(records) - len(ok), len(after), ["%.2f" % r for r in recoveries]))
+
+    check_errors(records)
+    check_acknowledged_writes(gw, ok)
+    check_sse_pokes(sse, ok)
+    sse.close()
+    check_subscription_fetch(gw, after)
+
+
+def check_errors(records):
+    """A write caught by the failover failed with a retryable error, in time."""
+    for (t0, t1, stream, mid, status, body) in records:
+        assert t1 - t0 < 35, "a request took %.1f s" % (t1 - t0)
+        if status == 200:
+            continue
+        assert status in (500, 503), (status, body)
+        code = json.loads(body)["error"]["code"]
+        assert (status, code) in ((500, "BACKEND_ERROR"), (503, "SERVER_BUSY")), body
+
+
+def check_acknowledged_writes(gw, ok):
+    by_stream = {}
+    for a in ok:
+        by_stream.setdefault(a[2], []).append(a)
+    for stream, writes in by_stream.items():
+        msgs = gw.ok("stream.get", stream, {"batchSize": -1})
+        positions = [m[2] for m in msgs]
+        assert positions == list(range(len(msgs))), "positions of %s not dense" % stream
+        by_id = {}
+        for m in msgs:
+            by_id.setdefault(m[0], []).append(m)
+        for (_, _, _, mid, pos, gpos) in writes:
+            assert mid in by_id, "acknowledged write %s (%s@%d) lost" % (mid, stream, pos)
+            [m] = by_id[mid]
+            assert (m[2], m[3]) == (pos, gpos), "write %s moved: %r vs %r" % (mid, m, (pos, gpos))
+        assert all(len(v) == 1 for v in by_id.values()), "duplicated message in %s" % stream
+
+
+def check_sse_pokes(sse, ok):
+    want = {a[5] for a in ok}
+
+    def got_all(s):
+        return want <= {p["globalPosition"] for p in s.pokes()}
+
+    assert sse.read_until(got_all, timeout=30), \
+        "SSE subscriber missed %d of %d acknowledged writes (ended=%s)" % (
+            len(want - {p["globalPosition"] for p in sse.pokes()}), len(want), sse.ended)
+
+
+def check_subscription_fetch(gw, after):
+    want = {a[5] for a in after}
+    seen = set()
+    deadline = time.monotonic() + 30
+    while not want <= seen and time.monotonic() < deadline:
+        ds = gw.ok("subscription.fetch", "ha-sub", "c1", {"max": 1000})
+        if not ds:
+            time.sleep(0.1)
+            continue
+        seen |= {d["message"][4] for d in ds}
+        gw.ok("subscription.ack", "ha-sub", [d["deliveryId"] for d in ds])
+    assert want <= seen, "persistent subscription missed %d writes made after the failover" % len(want - seen)
