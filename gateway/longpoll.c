@@ -209,6 +209,8 @@ longpoll_fetch(RpcCall *call, const char *ns, const char *name, const char *cons
 	PGresult   *res = subsql_fetch(ns, name, consumer, max, &err);
 	PGresult   *src;
 	LongPoll   *lp;
+	char	   *category;
+	int			ack_ms;
 
 	if (!fetched(res) || PQntuples(res) > 0 || wait_ms <= 0 || call->deferred == NULL)
 		return reply_fetch(call->c, res, err);
@@ -217,8 +219,7 @@ longpoll_fetch(RpcCall *call, const char *ns, const char *name, const char *cons
 	err = NULL;
 
 	/* the source (category) decides which pokes concern this wait */
-	src = subsql_source(ns, name, &err);
-	if (!fetched(src) || PQntuples(src) != 1)
+	if (!subsql_source_info(ns, name, true, &category, &ack_ms, &src, &err))
 		return reply_fetch(call->c, src, err);
 	lp = calloc(1, sizeof(LongPoll));
 	if (lp == NULL)
@@ -234,13 +235,12 @@ longpoll_fetch(RpcCall *call, const char *ns, const char *name, const char *cons
 	lp->ns = strdup(ns);
 	lp->name = strdup(name);
 	lp->consumer = strdup(consumer);
-	lp->category = strdup(PQgetisnull(src, 0, 0) ? "" : PQgetvalue(src, 0, 0));
-	if (!lp->ns || !lp->name || !lp->consumer || !lp->category)
+	lp->category = category;
+	if (!lp->ns || !lp->name || !lp->consumer)
 		abort();
 	lp->max = max;
-	lp->refresh_ms = subsql_refresh_ms(src, LONGPOLL_REFRESH_MS);
+	lp->refresh_ms = subsql_refresh_ms(ack_ms, LONGPOLL_REFRESH_MS);
 	lp->deadline_ms = subwait_now_ms() + wait_ms;
-	PQclear(src);
 	lp->w.ns = lp->ns;
 	lp->w.ns_len = strlen(lp->ns);
 	lp->w.name = lp->name;

@@ -557,6 +557,8 @@ push_handle(struct MHD_Connection *c, const AuthResult *auth, const char *http_m
 	const char *ns = auth->ns;
 	char	   *err = NULL;
 	PGresult   *src;
+	char	   *category;
+	int			ack_ms;
 	PushConn   *pc;
 	struct MHD_Response *resp;
 	const union MHD_ConnectionInfo *ci;
@@ -575,8 +577,7 @@ push_handle(struct MHD_Connection *c, const AuthResult *auth, const char *http_m
 
 	if (memchr(auth->ns, '\0', auth->ns_len) != NULL)
 		return errors_reply_backend(c, &push_ctx, "namespace not found");
-	src = subsql_source(ns, name, &err);
-	if (src == NULL || PQresultStatus(src) != PGRES_TUPLES_OK || PQntuples(src) != 1)
+	if (!subsql_source_info(ns, name, false, &category, &ack_ms, &src, &err))
 	{
 		ret = errors_reply_sql(c, &push_ctx, src, err);
 		PQclear(src);
@@ -595,12 +596,9 @@ push_handle(struct MHD_Connection *c, const AuthResult *auth, const char *http_m
 	pc->ns = mem_dup0(ns, auth->ns_len);
 	pc->name = mem_dup0(name, name_len);
 	pc->consumer = mem_dup0(consumer, consumer_len);
-	pc->category = strdup(PQgetisnull(src, 0, 0) ? "" : PQgetvalue(src, 0, 0));
-	if (pc->category == NULL)
-		abort();
+	pc->category = category;
 	pc->heartbeat_ms = heartbeat_ms;
-	pc->refresh_ms = subsql_refresh_ms(src, PUSH_REFRESH_MS);
-	PQclear(src);
+	pc->refresh_ms = subsql_refresh_ms(ack_ms, PUSH_REFRESH_MS);
 	pc->w.ns = pc->ns;
 	pc->w.ns_len = auth->ns_len;
 	pc->w.name = pc->name;

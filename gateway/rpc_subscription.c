@@ -317,6 +317,8 @@ rpc_subscription_create(RpcCall *call)
 						4, params, &err);
 	}
 	sb_free(&o);
+	if (succeeded(res))
+		subsql_source_forget(ns, name);
 	return rpc_reply_value(call, &create_ctx, res, err);
 }
 
@@ -356,7 +358,10 @@ rpc_subscription_update(RpcCall *call)
 	sb_free(&o);
 	/* new limits may free capacity for waiting consumers */
 	if (succeeded(res))
+	{
+		subsql_source_forget(ns, name);
 		subwait_changed(ns, call->auth->ns_len, name, name_len, NULL);
+	}
 	return rpc_reply_value(call, &update_ctx, res, err);
 }
 
@@ -385,7 +390,10 @@ rpc_subscription_delete(RpcCall *call)
 	}
 	/* its push connections end when their next fetch finds it gone (§5.3) */
 	if (succeeded(res))
+	{
+		subsql_source_forget(ns, name);
 		subwait_changed(ns, call->auth->ns_len, name, name_len, NULL);
+	}
 	return rpc_reply_value(call, &delete_ctx, res, err);
 }
 

@@ -33,8 +33,19 @@ void		subsql_json_array(StrBuf *sb, const PGresult *res, int col);
 /* True when res failed with SQLSTATE state. */
 bool		subsql_state_is(const PGresult *res, const char *state);
 
+/*
+ * The source category and ackTimeoutMs of a subscription, which waiters
+ * need: from a cache of a few seconds when `cached`, else (and on a miss)
+ * by subsql_source(). true on success (*category malloc'd); otherwise
+ * *failed is the failed result (NULL with *err set) to answer with.
+ */
+bool		subsql_source_info(const char *ns, const char *name, bool cached, char **category,
+							   int *ack_timeout_ms, PGresult **failed, char **err);
+/* Drops the cached entry (create, update and delete through this gateway). */
+void		subsql_source_forget(const char *ns, const char *name);
+
 /* How often a waiter fetches with nothing else happening: often enough to
  * keep its consumer active (ackTimeoutMs) and at most every cap_ms. */
-int			subsql_refresh_ms(const PGresult *source, int cap_ms);
+int			subsql_refresh_ms(int ack_timeout_ms, int cap_ms);
 
 #endif
