@@ -199,7 +199,7 @@ notify_deleted(const char *id)
 	appendStringInfoString(&buf, "{\"ns\":");
 	escape_json(&buf, id);
 	appendStringInfoString(&buf, ",\"deleted\":true}");
-	Async_Notify(POKE_CHANNEL, buf.data);
+	Async_Notify(store_poke_channel(id), buf.data);
 }
 
 /*

@@ -11,6 +11,9 @@
  * the call are sent; false on timeout. For tests and tools.
  *
  * write_mode(): the write mode in effect ('horizon' or 'category_lock').
+ *
+ * poke_channel(): the private channel of every namespace's pokes but the
+ * default one's (store.h); the gateway LISTENs to it.
  */
 #include "postgres.h"
 
@@ -19,10 +22,19 @@
 
 #include "horizon.h"
 #include "poke_queue.h"
+#include "store.h"
 
 PG_FUNCTION_INFO_V1(ev_poke_barrier);
 PG_FUNCTION_INFO_V1(ev_poke_sync);
 PG_FUNCTION_INFO_V1(ev_write_mode);
+PG_FUNCTION_INFO_V1(ev_poke_channel);
+
+Datum
+ev_poke_channel(PG_FUNCTION_ARGS)
+{
+	/* any id but default's names the private channel */
+	PG_RETURN_TEXT_P(cstring_to_text(store_poke_channel("")));
+}
 
 Datum
 ev_poke_barrier(PG_FUNCTION_ARGS)

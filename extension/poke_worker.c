@@ -209,7 +209,7 @@ poke_rows(const char *schema, const char *ns_id, int64 lo, int64 hi, int64 relea
 
 		resetStringInfo(&payload);
 		store_poke_payload(&payload, ns_id, stream, position, gpos);
-		Async_Notify(POKE_CHANNEL, payload.data);
+		Async_Notify(store_poke_channel(ns_id), payload.data);
 		if (gpos > released)
 			released = gpos;
 	}

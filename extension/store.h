@@ -27,6 +27,13 @@ extern const StoreRef store_message_store;
 
 #define POKE_CHANNEL "eventodb_poke"
 
+/*
+ * The channel of ns_id's pokes: POKE_CHANNEL for the default namespace,
+ * the private channel of eventodb.poke_channel for every other one (the
+ * public one when that table does not exist, as in version 1.0).
+ */
+const char *store_poke_channel(const char *ns_id);
+
 /* ---- names.c (SQL wrappers over common/names.c) ---- */
 
 /* hash_64 of the given bytes: MD5 via PostgreSQL's own routine. */

@@ -5,6 +5,8 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
+#include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"
 #include "fmgr.h"
@@ -14,6 +16,7 @@
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/json.h"
+#include "utils/lsyscache.h"
 
 #include "horizon.h"
 #include "msgdb_settings.h"
@@ -241,8 +244,60 @@ store_poke(const StoreRef *s, const char *stream, int64 position,
 
 	initStringInfo(&buf);
 	store_poke_payload(&buf, s->ns_id, stream, position, global_position);
-	Async_Notify(POKE_CHANNEL, buf.data);
+	Async_Notify(store_poke_channel(s->ns_id), buf.data);
 	pfree(buf.data);
+}
+
+/*
+ * The private channel's name, read once per backend (again when the table
+ * was re-created). Read as the bootstrap superuser: the writer may be any
+ * role allowed to write, and the name is a secret no role needs to see.
+ */
+const char *
+store_poke_channel(const char *ns_id)
+{
+	static Oid	cached_rel = InvalidOid;
+	static char cached[NAMEDATALEN];
+	Oid			evo;
+	Oid			rel;
+	Oid			save_userid;
+	int			save_sec;
+
+	if (strcmp(ns_id, store_message_store.ns_id) == 0)
+		return POKE_CHANNEL;
+	evo = get_namespace_oid("eventodb", true);
+	rel = OidIsValid(evo) ? get_relname_relid("poke_channel", evo) : InvalidOid;
+	if (!OidIsValid(rel))
+		return POKE_CHANNEL;
+	if (rel == cached_rel)
+		return cached;
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID,
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	PG_TRY();
+	{
+		bool		isnull = true;
+		Datum		name = (Datum) 0;
+
+		SPI_connect();
+		if (SPI_execute("SELECT name FROM eventodb.poke_channel", true, 2) == SPI_OK_SELECT &&
+			SPI_processed == 1)
+			name = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		if (isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("eventodb.poke_channel must hold exactly one channel name"),
+					 errhint("Re-create the extension.")));
+		strlcpy(cached, TextDatumGetCString(name), sizeof(cached));
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec);
+	}
+	PG_END_TRY();
+	cached_rel = rel;
+	return cached;
 }
 
 /* Message DB's acquire_lock notices (SQL-API.md §5.10). */

@@ -266,6 +266,8 @@ def pager(idx, db, targets, stop, drain_now, seed, out):
 def listener(db, ready, stop, out):
     conn = connect(db)
     q(conn, "LISTEN eventodb_poke")
+    # every namespace's pokes but default's go to the private channel (docs/security.md)
+    q(conn, "LISTEN %s" % q(conn, "SELECT eventodb.poke_channel()")[0][0])
     ready.set()
     got = []
     while True:

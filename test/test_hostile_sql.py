@@ -3,7 +3,7 @@ import - can do to the gateway's tenants.
 
 - Pokes are hints: pokes forged by a login without grants (positions far
   ahead, a "deleted" notice of a live namespace) change nothing any
-  subscriber receives.
+  subscriber receives; and such a login hears no other tenant's names.
 
 - Positions have an end: a stream at position 2^63-1 refuses the next write
   (single and group-committed) instead of answering a negative position; an
@@ -11,13 +11,16 @@ import - can do to the gateway's tenants.
   leaves the namespace writable.
 """
 import json
+import select
 import threading
 import time
 
 import psycopg2
+import psycopg2.errors
+import pytest
 
 from conftest import PG, clean_env, db_url
-from harness import DEFAULT_TOKEN, check_error, dumps
+from harness import DEFAULT_TOKEN, check_error, dumps, unique
 
 INT64_MAX = 9223372036854775807
 IMPORT_MAX_GPOS = 4611686018427387904
@@ -187,3 +190,49 @@ def test_forged_pokes_change_nothing_subscribers_receive(gw):
         nobody.close()
         for s in subs:
             s.close()
+
+
+def _notifications(conn, wait):
+    got = []
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if select.select([conn], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            conn.poll()
+            while conn.notifies:
+                n = conn.notifies.pop(0)
+                got.append((n.channel, n.payload))
+    return got
+
+
+def test_a_foreign_login_sees_no_tenant_names_in_pokes(gw, sql):
+    """A login without grants LISTENs eventodb_poke: it hears the default
+    namespace's pokes in SQL-API.md §11.2's shape (Message DB's face, whose
+    clients rely on them), but nothing of another tenant's writes, and it
+    cannot learn the private channel those go to."""
+    ns, tok = gw.create_ns("secret-tenant-" + unique())
+    nobody = _nobody(gw.dbname)
+    try:
+        with nobody.cursor() as cur:
+            cur.execute("LISTEN eventodb_poke")
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                cur.execute("SELECT eventodb.poke_channel()")
+        with sql().cursor() as cur:
+            cur.execute("SELECT eventodb.poke_channel()")
+            private = cur.fetchone()[0]
+            cur.execute("SELECT has_table_privilege(%s, 'eventodb.poke_channel', 'SELECT')", (NOBODY,))
+            assert cur.fetchone()[0] is False
+        with gw.subscribe("stream=hidden-1&position=0", token=tok) as sub:
+            sub.wait_ready()
+            w = gw.write("hidden-1", token=tok)
+            # the gateway still gets them: its subscriber is poked
+            assert sub.wait_pokes(1) == [{"stream": "hidden-1", "position": 0,
+                                          "globalPosition": w["globalPosition"]}]
+        d = gw.write("open-1")
+        got = _notifications(nobody, 1.0)
+        assert got == [("eventodb_poke", json.dumps(
+            {"ns": "default", "stream": "open-1", "position": d["position"],
+             "globalPosition": d["globalPosition"]}, separators=(",", ":")))], got
+        assert all(ns not in payload and "hidden" not in payload for _, payload in got)
+        assert private.startswith("eventodb_poke_") and len(private) == 46
+    finally:
+        nobody.close()

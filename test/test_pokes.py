@@ -34,6 +34,11 @@ class Listener:
         self.conn.autocommit = True
         with self.conn.cursor() as cur:
             cur.execute("LISTEN %s" % channel)
+            # every namespace's pokes but default's go to the private channel (docs/security.md)
+            cur.execute("SELECT eventodb.poke_channel()")
+            self.private = cur.fetchone()[0]
+            if channel == CHANNEL:
+                cur.execute("LISTEN %s" % self.private)
 
     def drain(self, wait=0.2):
         """Notifications that arrive within `wait` seconds of the last one."""
@@ -51,7 +56,7 @@ class Listener:
             select.select([self.conn], [], [], left)
 
     def payloads(self, wait=0.2):
-        return [json.loads(p) for c, p in self.drain(wait) if c == CHANNEL]
+        return [json.loads(p) for c, p in self.drain(wait) if c in (CHANNEL, self.private)]
 
     def close(self):
         self.conn.close()

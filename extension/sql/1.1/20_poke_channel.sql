@@ -1,0 +1,19 @@
+-- The private poke channel (docs/security.md, "Pokes"). Pokes of every
+-- namespace but default go to a channel named by a random secret that only
+-- roles with access to schema eventodb can read, so a login without it can
+-- neither LISTEN to other tenants' namespace and stream names nor NOTIFY
+-- forged pokes where the gateway listens for them. The default namespace,
+-- Message DB's face, keeps eventodb_poke and its payload (SQL-API.md §11.2).
+CREATE TABLE eventodb.poke_channel (
+  name text NOT NULL CHECK (name ~ '^eventodb_poke_[0-9a-f]{32}$')
+);
+INSERT INTO eventodb.poke_channel
+SELECT 'eventodb_poke_' || replace(gen_random_uuid()::text, '-', '');
+REVOKE ALL ON eventodb.poke_channel FROM PUBLIC;
+
+-- The private channel's name (for the gateway's LISTEN).
+CREATE FUNCTION eventodb.poke_channel()
+RETURNS text
+AS 'MODULE_PATHNAME', 'ev_poke_channel'
+LANGUAGE C STABLE;
+REVOKE ALL ON FUNCTION eventodb.poke_channel() FROM PUBLIC;
