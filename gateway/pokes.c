@@ -16,6 +16,7 @@
 #include "fanout.h"
 #include "json_scan.h"
 #include "log.h"
+#include "metrics.h"
 #include "names.h"
 #include "pool.h"
 #include "sse_hooks.h"
@@ -540,6 +541,7 @@ handle_notification(const char *payload, Batch *b)
 	}
 	if (!p.has_gpos)
 		goto out;
+	metrics_poke_received();
 	batch_add(b, &p);
 out:
 	sb_free(&p.ns);
