@@ -17,6 +17,7 @@
 
 #include "namespace.h"
 #include "subscription.h"
+#include "echo.h"
 #include "render.h"
 #include "token.h"
 
@@ -80,10 +81,14 @@ check_supplied_token(const char *id, size_t idlen, const char *tok, size_t tokle
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("Invalid token format: %s", err)));
 	if (nslen != idlen || memcmp(ns, id, idlen) != 0)
+	{
+		char	   *shown = printable_id(ns, nslen);
+
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("Token is for namespace '%s', not '%s'",
-						printable_id(ns, nslen), id)));
+						echo_value(shown, strlen(shown)), echo_value(id, idlen))));
+	}
 }
 
 static void
@@ -145,7 +150,7 @@ ev_namespace_create(PG_FUNCTION_ARGS)
 	if (ns_lookup(id, &(StoreRef) {0}, NULL))
 		ereport(ERROR,
 				(errcode(ERRCODE_EV_EXISTS),
-				 errmsg("Namespace '%s' already exists", id)));
+				 errmsg("Namespace '%s' already exists", echo_value(id, strlen(id)))));
 	schema = is_default ? NS_DEFAULT_SCHEMA : ns_storage_new_schema();
 
 	plan = plan_for("eventodb", "ns_insert",
@@ -164,7 +169,7 @@ ev_namespace_create(PG_FUNCTION_ARGS)
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_EV_EXISTS),
-				 errmsg("Namespace '%s' already exists", id)));
+				 errmsg("Namespace '%s' already exists", echo_value(id, strlen(id)))));
 	if (!is_default)
 		ns_storage_create(schema);
 	SPI_finish();
@@ -224,7 +229,7 @@ ev_namespace_delete(PG_FUNCTION_ARGS)
 	if (schema == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_EV_NOT_FOUND),
-				 errmsg("Namespace '%s' not found", id)));
+				 errmsg("Namespace '%s' not found", echo_value(id, strlen(id)))));
 	count = ns_storage_lock_and_count(schema);
 	if (strcmp(schema, NS_DEFAULT_SCHEMA) == 0)
 	{
@@ -339,7 +344,7 @@ ev_namespace_info(PG_FUNCTION_ARGS)
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_EV_NOT_FOUND),
-				 errmsg("Namespace '%s' not found", id)));
+				 errmsg("Namespace '%s' not found", echo_value(id, strlen(id)))));
 	schema = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	description = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
 	created_at = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));

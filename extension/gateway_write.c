@@ -13,6 +13,7 @@
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
+#include "echo.h"
 #include "gateway_write.h"
 #include "hex.h"
 #include "namespace.h"
@@ -113,7 +114,7 @@ ev_stream_write(PG_FUNCTION_ARGS)
 		if (!write_parse_uuid(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), id))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg(WRITE_BAD_UUID_MSG, text_to_cstring(t))));
+					 errmsg(WRITE_BAD_UUID_MSG, echo_value(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)))));
 	}
 
 	SPI_connect();

@@ -13,7 +13,7 @@
 /* SQLSTATE EV001 (PROTOCOL.md §6.1): message and JSON detail, expected then actual. */
 #define WRITE_CONFLICT_MSG "Expected version " INT64_FORMAT ", stream is at version " INT64_FORMAT
 #define WRITE_CONFLICT_DETAIL "{\"actual\":" INT64_FORMAT ",\"expected\":" INT64_FORMAT "}"
-/* SQLSTATE 22P02, with the id as given */
+/* SQLSTATE 22P02, with the id as given (capped, echo.h) */
 #define WRITE_BAD_UUID_MSG "invalid UUID format: %s"
 
 /* The id spellings the original accepts (§6.1). */

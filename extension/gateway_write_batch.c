@@ -28,6 +28,7 @@
 #include "utils/jsonb.h"
 #include "utils/uuid.h"
 
+#include "echo.h"
 #include "gateway_write.h"
 #include "names.h"
 #include "namespace.h"
@@ -178,7 +179,7 @@ write_item(BatchItem *items, int i)
 	else if (!write_parse_uuid(it->field[WB_ID], it->len[WB_ID], id))
 	{
 		it->sqlstate = "22P02";
-		it->message = psprintf(WRITE_BAD_UUID_MSG, it->field[WB_ID]);
+		it->message = psprintf(WRITE_BAD_UUID_MSG, echo_value(it->field[WB_ID], it->len[WB_ID]));
 		return;
 	}
 	version = version_of(items, i);
