@@ -8,6 +8,7 @@
 #include "metrics.h"
 #include "pokes.h"
 #include "pool.h"
+#include "read_pager.h"
 #include "push.h"
 #include "server.h"
 #include "sse.h"
@@ -121,6 +122,7 @@ serve_private(const sigset_t *signals)
 	push_shutdown();
 	subwait_shutdown();
 	sse_shutdown();
+	pager_shutdown();
 	pokes_stop();
 	server_stop();
 	push_stop();
@@ -159,6 +161,7 @@ serve_database(const sigset_t *signals)
 	push_shutdown();
 	subwait_shutdown();
 	sse_shutdown();
+	pager_shutdown();
 	pokes_stop();
 	server_stop();
 	push_stop();

@@ -14,6 +14,12 @@
  * write may end later than a single snapshot would, never with a hole or a
  * duplicate. An answer that fits in its first page is sent as before, with
  * a Content-Length.
+ *
+ * The first page is read by the request's own thread (its errors are the
+ * answer); later pages by PAGER_WORKERS page workers, one page ahead of
+ * what is being sent, while the connection is suspended - so unlimited
+ * reads use at most that many database connections and no HTTP thread,
+ * however many there are.
  */
 #ifndef GW_READ_PAGER_H
 #define GW_READ_PAGER_H
@@ -58,5 +64,12 @@ bool		pager_needed(int64_t limit);
  * single call's would be answered. */
 enum MHD_Result pager_reply(struct MHD_Connection *c, const SqlContext *ctx,
 							const PagedRead *q);
+
+/*
+ * Stops the page workers before the HTTP server stops: reads still waiting
+ * for a page end (their connections are resumed and closed), so none is
+ * left suspended.
+ */
+void		pager_shutdown(void);
 
 #endif
