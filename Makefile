@@ -47,7 +47,7 @@ CLUSTER = scripts/cluster.sh
 # No single black-box test may hang the suite (CI has a hard limit).
 TEST_TIMEOUT ?= 300
 
-.PHONY: deps gateway tools asan run test test-extension test-gateway bench \
+.PHONY: deps gateway tools asan run test test-extension test-gateway bench deb \
         profile-baseline profile-compare fuzz cluster-start cluster-stop
 
 all: gateway tools
@@ -87,6 +87,11 @@ test-gateway:
 	@if [ -d test ] && ls test/test_*.py >/dev/null 2>&1; then \
 	  eval "$$($(CLUSTER) env)" && /usr/bin/python3 -m pytest -q --timeout=$(TEST_TIMEOUT) --timeout-method=thread -ra test; \
 	else echo "no gateway tests yet"; fi
+
+# Debian packages postgresql-15-eventodb and eventodb-gateway into build/deb/,
+# lintian-checked (docs/install.md).
+deb: deps
+	scripts/build-deb.sh
 
 bench: cluster-start
 	scripts/bench.sh
