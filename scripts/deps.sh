@@ -12,6 +12,7 @@ PACKAGES=(
   curl
   clang-14 libclang-rt-14-dev   # fuzz/ harnesses and test/test_fuzz_smoke.py (libFuzzer)
   prometheus                    # promtool: test/test_metrics.py checks GET /metrics' format
+  chromium chromium-driver python3-selenium   # test/test_console_browser.py (the web console)
 )
 # scripts/ha.sh's local Patroni cluster (and test/test_ha.py); not needed by
 # `make run`.

@@ -2,7 +2,7 @@
  * EventoDB console (docs/console.md). Plain JavaScript, no framework, no
  * other origin. Rules that keep it safe whatever the store holds:
  *   - every value from the server reaches the page through text nodes
- *     (el() below); nothing is ever assigned to innerHTML;
+ *     (el() below); no HTML string is ever parsed into the page;
  *   - the token lives in this tab's sessionStorage and travels in the
  *     Authorization header - only EventSource, which cannot send headers,
  *     puts it in the /subscribe URL (PROTOCOL.md §4.4);
@@ -161,6 +161,8 @@
     }
   }
 
+  const ADMIN_METHODS = new Set(["ns.list", "ns.info", "ns.create", "ns.delete"]);
+
   const endpoint = (path) => new URL("../" + path, document.baseURI).href;
 
   async function rpc(method, ...args) {
@@ -190,7 +192,9 @@
     }
     if (!res.ok) {
       const err = (body && body.error) || {};
-      if (res.status === 401 || res.status === 403) signedOut(err.message);
+      // the token itself no longer works (a 403 of an admin method only
+      // means this token may not administer)
+      if (res.status === 401 || (res.status === 403 && !ADMIN_METHODS.has(method))) signedOut(err.message);
       throw new RpcError(res.status, err.code, err.message, err.details);
     }
     return body;
@@ -274,6 +278,7 @@
     if (gen === current.gen) {
       performance.mark("eventodb:view-rendered");
       document.documentElement.dataset.view = view;
+      document.documentElement.dataset.rendered = String(gen);   // for tests: a view finished
     }
   }
 
@@ -334,7 +339,8 @@
       }
       sessionStorage.setItem(TOKEN_KEY, token);
       input.value = "";
-      await learnSession();
+      adminKnown = learnSession();
+      await adminKnown;
       const target = next && next !== "#/signin" ? next : "#/";
       navigate(target.startsWith("#") ? target : "#/", true);
     } },
@@ -349,6 +355,8 @@
     updateChrome();
     input.focus();
   }
+
+  let adminKnown = Promise.resolve();
 
   async function learnSession() {
     session.namespace = tokenNamespace(session.token || "");
@@ -387,9 +395,10 @@
     return n instanceof RawNumber ? n.text : typeof n === "number" ? n.toLocaleString("en-US") : String(n);
   }
 
-  function pager(prev, next, extra) {
+  // extra: {first, last} hashes; onNext runs before the next page opens
+  function pager(prev, next, extra, onNext) {
     const btn = (label, hash, key) => hash
-      ? el("a", { class: "button", href: hash, dataset: { page: key } }, label)
+      ? el("a", { class: "button", href: hash, dataset: { page: key }, onclick: key === "next" ? onNext : null }, label)
       : el("span", { class: "button disabled", "aria-disabled": "true" }, label);
     return el("nav", { class: "pager", "aria-label": "Pages" },
       extra && extra.first !== undefined ? btn("⇤ First", extra.first, "first") : null,
@@ -443,10 +452,10 @@
   }
 
   function messageCard(m, showStream) {
-    const gp = num(m.globalPosition);
+    const gp = String(m.globalPosition);
     return el("article", { class: "msg item", tabindex: "0", dataset: { gp: String(m.globalPosition), pos: String(m.position) } },
       el("header", {},
-        el("span", { class: "pos", title: "position in its stream" }, "#" + num(m.position)),
+        el("span", { class: "pos", title: "position in its stream" }, "#" + String(m.position)),
         el("span", { class: "gpos", title: "global position" }, "g" + gp),
         el("span", { class: "type" }, m.type),
         showStream ? el("a", { class: "stream", href: link("stream", m.stream, { pos: m.position }) }, m.stream) : null,
@@ -557,6 +566,7 @@
   }
 
   async function viewNamespaces(arg, q, isCurrent) {
+    await adminKnown;
     if (!session.admin) {
       page(isCurrent, "Namespaces", el("p", { class: "empty",
         text: "Listing namespaces needs the default namespace's token." }));
@@ -608,41 +618,48 @@
   }
 
   async function viewStreams(arg, q, isCurrent) {
-    const prefix = q.get("prefix") || "";
-    const after = q.get("after") || "";
-    const rows = await rpc("ns.streams", { prefix, limit: STREAMS_PAGE, cursor: after });
-    const key = "streams:" + prefix;
-    const seen = trail(key);
-    // the trail holds cursors of earlier pages; trim it back to this one
-    const at = seen.indexOf(after);
-    if (at >= 0) seen.length = at; else if (!after) seen.length = 0;
-    const prevCursor = after ? (seen.length ? seen[seen.length - 1] : "") : null;
-    const search = el("input", { type: "search", id: "stream-prefix", value: prefix, placeholder: "prefix, e.g. account-",
-      "aria-label": "Stream name prefix", dataset: { search: "1" }, autocomplete: "off", spellcheck: "false" });
+    const search = el("input", { type: "search", id: "stream-prefix", value: q.get("prefix") || "",
+      placeholder: "prefix, e.g. account-", "aria-label": "Stream name prefix", dataset: { search: "1" },
+      autocomplete: "off", spellcheck: "false" });
+    const results = el("div", { id: "stream-results" });
+    let asked = 0;
+    // Typing narrows the list in place (the hash follows without a new
+    // history entry), so the search box keeps its focus and caret.
+    const load = async (prefix, after) => {
+      const mine = ++asked;
+      const rows = await rpc("ns.streams", { prefix, limit: STREAMS_PAGE, cursor: after });
+      if (mine !== asked || !isCurrent()) return null;
+      const seen = trail("streams:" + prefix);
+      // the trail holds cursors of earlier pages; trim it back to this one
+      const at = seen.indexOf(after);
+      if (at >= 0) seen.length = at; else if (!after) seen.length = 0;
+      const prevCursor = after ? (seen.length ? seen[seen.length - 1] : "") : null;
+      const next = rows.length === STREAMS_PAGE ? rows[rows.length - 1].stream : null;
+      const nextHash = next !== null ? link("streams", null, { prefix, after: next }) : null;
+      const prevHash = prevCursor !== null ? link("streams", null, { prefix, after: prevCursor }) : null;
+      clear(results);
+      append(results, [
+        table(["Stream", "Version", "Last write", ""], rows.map((s) => el("tr", { class: "item" },
+          el("td", {}, el("a", { href: link("stream", s.stream), class: "name" }, s.stream)),
+          el("td", { class: "n" }, num(s.version)),
+          el("td", {}, el("time", {}, s.lastActivity)),
+          el("td", {}, el("a", { href: link("tail", null, { stream: s.stream }) }, "tail")))),
+        prefix ? "No stream starts with that prefix." : "No streams yet."),
+        pager(prevHash, nextHash, null, () => { seen.push(after); })]);
+      document.documentElement.dataset.streamsPrefix = prefix;
+      return rows;
+    };
     let timer = null;
-    search.addEventListener("input", () => {
+    const narrow = () => {
       clearTimeout(timer);
-      timer = setTimeout(() => navigate(link("streams", null, { prefix: search.value }), true), 250);
-    });
-    search.addEventListener("keydown", (ev) => {
-      if (ev.key === "Enter") { clearTimeout(timer); navigate(link("streams", null, { prefix: search.value }), true); }
-    });
-    const next = rows.length === STREAMS_PAGE ? rows[rows.length - 1].stream : null;
-    const nextHash = next !== null ? link("streams", null, { prefix, after: next }) : null;
-    const prevHash = prevCursor !== null ? link("streams", null, { prefix, after: prevCursor }) : null;
-    const table_ = table(["Stream", "Version", "Last write", ""], rows.map((s) => el("tr", { class: "item" },
-      el("td", {}, el("a", { href: link("stream", s.stream), class: "name" }, s.stream)),
-      el("td", { class: "n" }, num(s.version)),
-      el("td", {}, el("time", {}, s.lastActivity)),
-      el("td", {}, el("a", { href: link("tail", null, { stream: s.stream }) }, "tail")))),
-    prefix ? "No stream starts with that prefix." : "No streams yet.");
-    const pg = pager(prevHash, nextHash);
-    pg.addEventListener("click", (ev) => {
-      const a = ev.target.closest("a[data-page=next]");
-      if (a) { seen.push(after); }
-    });
-    if (!page(isCurrent, "Streams", el("div", { class: "toolbar" }, search), table_, pg)) return;
-    if (q.has("focus")) search.focus();
+      history.replaceState(null, "", link("streams", null, { prefix: search.value }));
+      load(search.value, "").catch((e) => say(e.message, "error"));
+    };
+    search.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(narrow, 200); });
+    search.addEventListener("keydown", (ev) => { if (ev.key === "Enter") narrow(); });
+    onLeave(() => clearTimeout(timer));
+    await load(q.get("prefix") || "", q.get("after") || "");
+    page(isCurrent, "Streams", el("div", { class: "toolbar" }, search), results);
   }
 
   async function viewStream(name, q, isCurrent) {
@@ -668,7 +685,7 @@
     const head = el("div", { class: "meta" },
       el("span", {}, "category ", el("a", { href: link("category", cat) }, cat === "" ? "(none)" : cat)),
       el("span", {}, v < 0 ? "empty stream" : "version " + v + " (" + (v + 1).toLocaleString("en-US") + " messages)"),
-      el("span", {}, msgs.length ? "showing " + num(msgs[0].position) + "–" + num(msgs[msgs.length - 1].position) : ""),
+      el("span", {}, msgs.length ? "showing " + String(msgs[0].position) + "–" + String(msgs[msgs.length - 1].position) : ""),
       el("a", { href: link("tail", null, { stream: name }) }, "Live tail"),
       copyButton("Copy link", () => location.href, "link"));
     page(isCurrent, "Stream " + name, head,
@@ -712,14 +729,14 @@
       f("size", "of group size", size, { type: "number", min: "1", class: "narrow" }),
       f("correlation", "Correlation category", correlation, { type: "text", spellcheck: "false" }),
       el("button", { type: "submit" }, "Apply"));
-    const pg = pager(prev, next, { first: pos > 1 ? at(1) : null });
-    pg.addEventListener("click", (ev) => { if (ev.target.closest("a[data-page=next]")) seen.push(pos); });
+    const onNext = () => { seen.push(pos); };
+    const pg = pager(prev, next, { first: pos > 1 ? at(1) : null }, onNext);
     page(isCurrent, name === "" ? "All messages" : "Category " + name,
       el("div", { class: "meta" },
-        el("span", {}, msgs.length ? "global positions " + num(msgs[0].globalPosition) + "–" + num(msgs[msgs.length - 1].globalPosition) : ""),
+        el("span", {}, msgs.length ? "global positions " + String(msgs[0].globalPosition) + "–" + String(msgs[msgs.length - 1].globalPosition) : ""),
         el("a", { href: link("tail", null, name === "" ? { all: 1 } : { category: name }) }, "Live tail"),
         copyButton("Copy link", () => location.href, "link")),
-      form, pg, messageList(msgs, true), msgs.length > 5 ? pager(prev, next) : null);
+      form, pg, messageList(msgs, true), msgs.length > 5 ? pager(prev, next, null, onNext) : null);
   }
 
   async function viewTail(arg, q, isCurrent) {
@@ -820,7 +837,7 @@
         el("td", {}, s.category === "" ? "(all)" : s.category),
         el("td", {}, s.types.length ? s.types.join(", ") : "all types"),
         el("td", {}, s.strategy),
-        el("td", { class: "n" }, num(s.checkpoint)),
+        el("td", { class: "n" }, String(s.checkpoint)),
         el("td", { class: "n" + (s.lag > 0 ? " warn" : "") }, num(s.lag)),
         el("td", { class: "n" }, num(s.inFlight)),
         el("td", { class: "n" + (s.parked > 0 ? " bad" : "") }, num(s.parked)),
@@ -849,7 +866,7 @@
       fact("Category", s.category === "" ? "(all)" : s.category);
       fact("Types", s.types.length ? s.types.join(", ") : "all");
       fact("Strategy", s.strategy);
-      fact("Checkpoint", num(s.checkpoint));
+      fact("Checkpoint", String(s.checkpoint));
       fact("Lag", num(s.lag), s.lag > 0 ? "warn" : "");
       fact("In flight", num(s.inFlight));
       fact("Parked", num(s.parked), s.parked > 0 ? "bad" : "");
@@ -993,9 +1010,10 @@
   });
   window.addEventListener("hashchange", route);
 
-  (async () => {
-    if (session.token) await learnSession();
-    else updateChrome();
-    route();
-  })();
+  // The first view does not wait for ns.list: only the namespaces view needs
+  // to know whether this token may list them.
+  session.namespace = tokenNamespace(session.token || "");
+  updateChrome();
+  if (session.token) adminKnown = learnSession();
+  route();
 })();
