@@ -7,6 +7,8 @@
  * poked to it, and with pokes sent by the worker a plain NOTIFY could
  * overtake them.
  *
+ * poke_barrier(channel, payload, ns): the same for one namespace's pokes.
+ *
  * poke_sync(timeout_ms): waits until the pokes of writes committed before
  * the call are sent; false on timeout. For tests and tools.
  *
@@ -17,14 +19,18 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
+#include "executor/spi.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
 
 #include "horizon.h"
+#include "namespace.h"
 #include "poke_queue.h"
 #include "store.h"
 
 PG_FUNCTION_INFO_V1(ev_poke_barrier);
+PG_FUNCTION_INFO_V1(ev_poke_barrier_ns);
 PG_FUNCTION_INFO_V1(ev_poke_sync);
 PG_FUNCTION_INFO_V1(ev_write_mode);
 PG_FUNCTION_INFO_V1(ev_poke_channel);
@@ -39,7 +45,30 @@ ev_poke_channel(PG_FUNCTION_ARGS)
 Datum
 ev_poke_barrier(PG_FUNCTION_ARGS)
 {
-	pokeq_barrier(text_to_cstring(PG_GETARG_TEXT_PP(0)), text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	pokeq_barrier(text_to_cstring(PG_GETARG_TEXT_PP(0)), text_to_cstring(PG_GETARG_TEXT_PP(1)),
+				  InvalidOid);
+	PG_RETURN_VOID();
+}
+
+/*
+ * poke_barrier(channel, payload, ns): the same for the pokes of one
+ * namespace only (an all-mode subscription sees no other), so an open
+ * transaction holding back one namespace's horizon delays no other
+ * namespace's subscriptions. An unknown namespace waits for all.
+ */
+Datum
+ev_poke_barrier_ns(PG_FUNCTION_ARGS)
+{
+	char	   *id = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	Oid			nsp = InvalidOid;
+	StoreRef	ref;
+
+	SPI_connect();
+	if (ns_lookup(id, &ref, NULL))
+		nsp = get_namespace_oid(ref.schema, true);
+	SPI_finish();
+	pokeq_barrier(text_to_cstring(PG_GETARG_TEXT_PP(0)), text_to_cstring(PG_GETARG_TEXT_PP(1)),
+				  nsp);
 	PG_RETURN_VOID();
 }
 

@@ -419,6 +419,7 @@ try_barrier(PokeDb *d, void *arg)
 
 		memcpy(slot->channel, b->channel, sizeof(slot->channel));
 		memcpy(slot->payload, b->payload, sizeof(slot->payload));
+		slot->nsp = b->nsp;
 		slot->after = d->head;
 		d->bhead++;
 	}
@@ -427,7 +428,7 @@ try_barrier(PokeDb *d, void *arg)
 }
 
 void
-pokeq_barrier(const char *channel, const char *payload)
+pokeq_barrier(const char *channel, const char *payload, Oid nsp)
 {
 	PokeBarrier b;
 
@@ -444,6 +445,7 @@ pokeq_barrier(const char *channel, const char *payload)
 	memset(&b, 0, sizeof(b));
 	strlcpy(b.channel, channel, sizeof(b.channel));
 	strlcpy(b.payload, payload, sizeof(b.payload));
+	b.nsp = nsp;
 	if (!wait_for(&shared->db[my_db], try_barrier, &b, POKEQ_WAIT_TIMEOUT_MS))
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),

@@ -38,6 +38,8 @@ typedef struct PokeRun
 typedef struct PokeBarrier
 {
 	uint64		after;			/* runs queued before it: ordinals < after */
+	Oid			nsp;			/* only runs of this namespace's schema count;
+								 * InvalidOid: every run */
 	char		channel[NAMEDATALEN];
 	char		payload[POKEQ_BARRIER_PAYLOAD];
 } PokeBarrier;
@@ -97,8 +99,12 @@ void		pokeq_abort(void);
 /* Wakes this database's worker (after the horizon moved). */
 void		pokeq_wake(void);
 
-/* NOTIFY channel/payload after every poke of runs queued so far. */
-void		pokeq_barrier(const char *channel, const char *payload);
+/*
+ * NOTIFY channel/payload after every poke of runs queued so far - of the
+ * namespace stored in schema nsp only, or of all when nsp is InvalidOid:
+ * a barrier of one namespace must not wait for another one's horizon.
+ */
+void		pokeq_barrier(const char *channel, const char *payload, Oid nsp);
 /* Waits until every run queued so far is poked; false on timeout. */
 bool		pokeq_sync(int timeout_ms);
 

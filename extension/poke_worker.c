@@ -283,13 +283,31 @@ release_namespace(NsState *ns, int first, int last)
 	return false;
 }
 
+/*
+ * Whether every run b waits for is poked: every run when done (the lowest
+ * ordinal still pending) has passed b, else - for a barrier of one
+ * namespace - every pending run of that namespace is at or after b.
+ */
+static bool
+barrier_passed(const PokeBarrier *b, uint64 done)
+{
+	if (b->after <= done)
+		return true;
+	if (!OidIsValid(b->nsp) || b->after > drained)
+		return false;
+	for (int i = 0; i < npend; i++)
+		if (pend[i].r.nsp == b->nsp && pend[i].ord < b->after)
+			return false;
+	return true;
+}
+
 /* NOTIFYs the barriers whose earlier runs are all poked; they leave the
  * list once the round commits (forget_barriers). */
 static void
 release_barriers(uint64 done)
 {
 	for (int i = 0; i < nbars; i++)
-		if (bars[i].after <= done)
+		if (barrier_passed(&bars[i], done))
 			Async_Notify(bars[i].channel, bars[i].payload);
 }
 
@@ -299,7 +317,7 @@ forget_barriers(uint64 done)
 	int			n = 0;
 
 	for (int i = 0; i < nbars; i++)
-		if (bars[i].after > done)
+		if (!barrier_passed(&bars[i], done))
 			bars[n++] = bars[i];
 	nbars = n;
 }

@@ -649,6 +649,8 @@ pokes_main(void *arg)
  * pg_notify() is ordered correctly by itself.
  */
 static atomic_bool no_poke_barrier;
+/* An extension before 1.1 has no barrier of one namespace: all of them. */
+static atomic_bool no_ns_barrier;
 
 static PGresult *
 notify_barrier(const char *const *values, char **err)
@@ -656,6 +658,18 @@ notify_barrier(const char *const *values, char **err)
 	PGresult   *res;
 	const char *state;
 
+	if (values[2] != NULL && !atomic_load(&no_ns_barrier))
+	{
+		res = pool_exec("pokes_barrier_ns",
+						"SELECT eventodb.poke_barrier($1::text, $2::text, $3::text)", 3, values, err);
+		if (res == NULL || PQresultStatus(res) == PGRES_TUPLES_OK)
+			return res;
+		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		if (state == NULL || strcmp(state, "42883") != 0)
+			return res;
+		PQclear(res);
+		atomic_store(&no_ns_barrier, true);
+	}
 	if (!atomic_load(&no_poke_barrier))
 	{
 		res = pool_exec("pokes_barrier",
@@ -673,10 +687,12 @@ notify_barrier(const char *const *values, char **err)
 }
 
 bool
-pokes_send_barrier(uint64_t seq)
+pokes_send_barrier(uint64_t seq, const char *ns, size_t ns_len)
 {
 	char		seq_s[24];
-	const char *values[2] = {sync_channel, seq_s};
+	/* PostgreSQL text cannot hold NUL: such a namespace waits for all */
+	const char *values[3] = {sync_channel, seq_s,
+	memchr(ns, '\0', ns_len) == NULL ? ns : NULL};
 	char	   *err = NULL;
 	PGresult   *res;
 	bool		ok;

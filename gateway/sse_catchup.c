@@ -275,7 +275,7 @@ run_barrier(Sub *s)
 	s->barrier_sent = true;
 	seq = s->barrier;
 	pthread_mutex_unlock(&s->mu);
-	sent = pokes_send_barrier(seq);
+	sent = pokes_send_barrier(seq, s->ns, s->fe.ns_len);
 	pthread_mutex_lock(&s->mu);
 	if (!sent && s->awaiting_barrier && !s->closed && !s->ending)
 		sub_release_barrier(s);

@@ -25,8 +25,11 @@ void		sse_barrier_passed(uint64_t seq);
 void		sse_batch_begin(void);
 void		sse_batch_end(void);
 
-/* Sends barrier seq through the database to the LISTEN connection (pokes.c);
- * false when it cannot arrive (not listening, or the NOTIFY failed). */
-bool		pokes_send_barrier(uint64_t seq);
+/* Sends barrier seq through the database to the LISTEN connection (pokes.c)
+ * once the pokes of namespace ns committed before it are sent - only that
+ * namespace's, so another one's open transaction cannot delay it; false
+ * when it cannot arrive (not listening, or the NOTIFY failed). ns must be
+ * NUL-terminated (ns_len is its length). */
+bool		pokes_send_barrier(uint64_t seq, const char *ns, size_t ns_len);
 
 #endif

@@ -236,3 +236,31 @@ def test_a_foreign_login_sees_no_tenant_names_in_pokes(gw, sql):
         assert private.startswith("eventodb_poke_") and len(private) == 46
     finally:
         nobody.close()
+
+
+# ------------------------------------------------------------------ horizons
+
+def test_an_open_transaction_of_one_namespace_delays_no_other_namespace(gw, sql):
+    """A message_store login writes in a transaction and leaves it open
+    while another write to the default namespace commits: that namespace's
+    pokes wait for the open transaction (its commit horizon). A new
+    all=true subscription of another namespace must not wait with them:
+    its ': ready' barrier waits only for its own namespace's pokes."""
+    ns, tok = gw.create_ns()
+    holder = sql(autocommit=False)
+    other = sql()
+    try:
+        with holder.cursor() as cur:
+            cur.execute("SET ROLE message_store")
+            cur.execute("SELECT write_message(gen_random_uuid()::text, 'held-1', 'T', '{}')")
+        with other.cursor() as cur:
+            cur.execute("SELECT message_store.write_message(gen_random_uuid()::text, 'held-2', 'T', '{}')")
+        t0 = time.monotonic()
+        with gw.subscribe("all=true&position=0", token=tok) as sub:
+            sub.wait_ready(timeout=8)
+            assert time.monotonic() - t0 < 3, "': ready' took %.1f s" % (time.monotonic() - t0)
+            w = gw.write("mine-1", token=tok)
+            assert sub.wait_pokes(1) == [{"stream": "mine-1", "position": 0,
+                                          "globalPosition": w["globalPosition"]}]
+    finally:
+        holder.commit()

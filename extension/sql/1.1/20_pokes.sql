@@ -1,4 +1,6 @@
--- The private poke channel (docs/security.md, "Pokes"). Pokes of every
+-- Pokes (docs/security.md, "Pokes").
+--
+-- The private poke channel. Pokes of every
 -- namespace but default go to a channel named by a random secret that only
 -- roles with access to schema eventodb can read, so a login without it can
 -- neither LISTEN to other tenants' namespace and stream names nor NOTIFY
@@ -17,3 +19,10 @@ RETURNS text
 AS 'MODULE_PATHNAME', 'ev_poke_channel'
 LANGUAGE C STABLE;
 REVOKE ALL ON FUNCTION eventodb.poke_channel() FROM PUBLIC;
+
+-- poke_barrier for one namespace's pokes (the gateway's all mode): an open
+-- transaction holding back another namespace's horizon does not delay it.
+CREATE FUNCTION eventodb.poke_barrier(channel text, payload text, ns text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'ev_poke_barrier_ns'
+LANGUAGE C VOLATILE STRICT;
