@@ -343,6 +343,11 @@ def test_live_tail_shows_a_written_message_within_a_second(ui, gw):
         assert elapsed < 1.0, "%s took %.3f s" % (type_, elapsed)
         texts = [c.find_element(By.CSS_SELECTOR, ".type").text for c in ui.cards()]
         assert texts[0] == type_ and "Before" not in texts
+    # the chart counted the writes: this namespace's, and the store's from /metrics when served
+    ui.wait(lambda: ui.d.find_element(By.ID, "rate-ns").text != "0 writes/s", timeout=5,
+            what="writes per second never counted")
+    if gw.request("GET", "/metrics").status == 200:
+        ui.wait(lambda: "/metrics" in ui.d.find_element(By.ID, "rate-source").text, timeout=5)
     ui.shot("tail")
 
 

@@ -512,22 +512,57 @@
     return es;
   }
 
-  // Writes per second over the last minute, drawn on a canvas.
+  // Writes per second over the last minute, drawn on a canvas: bars for this
+  // namespace (counted from its pokes, one per committed write), and a line
+  // for the whole store from GET /metrics (eventodb_pokes_received_total)
+  // where the gateway serves that to this browser (localhost, by default).
+  let metricsServed = null;
+
   function rateChart() {
-    const counts = new Map();
+    const counts = new Map();                 // second -> this namespace's writes
+    const store = new Map();                  // second -> writes of every namespace
+    let lastTotal = null;
+    let metricsOn = metricsServed !== false;
     const canvas = el("canvas", { class: "chart", width: 600, height: 120, role: "img",
       "aria-label": "writes per second, last 60 seconds" });
-    const label = el("span", { class: "rate" }, "0 writes/s");
-    const sourceNote = el("span", { class: "hint" }, "from this namespace's pokes");
+    const label = el("span", { class: "rate", id: "rate-ns" }, "0 writes/s");
+    const storeLabel = el("span", { class: "rate store", id: "rate-store" }, "");
+    const note = el("span", { class: "hint", id: "rate-source" },
+      "bars: this namespace, counted from its pokes");
     const box = el("section", { class: "chart-box", "aria-label": "Throughput" },
-      el("h2", {}, "Writes per second ", label), canvas, sourceNote);
+      el("h2", {}, "Writes per second ", label, storeLabel), canvas, note);
+    const scrape = async () => {
+      if (!metricsOn) return;
+      try {
+        const res = await fetch(endpoint("metrics"), { cache: "no-store", credentials: "omit" });
+        const m = res.ok ? /^eventodb_pokes_received_total (\d+)$/m.exec(await res.text()) : null;
+        if (!m) throw new Error("no metrics");
+        metricsServed = true;
+        const total = Number(m[1]);
+        const sec = Math.floor(Date.now() / 1000);
+        if (lastTotal !== null) store.set(sec - 1, Math.max(0, total - lastTotal));
+        lastTotal = total;
+        note.textContent = "bars: this namespace, counted from its pokes; line: every namespace, from GET /metrics";
+      } catch (e) {
+        metricsOn = false;      // not served to this browser: the namespace's own rate only
+        metricsServed = false;  // and not asked again until the page reloads
+        storeLabel.textContent = "";
+      }
+    };
     const draw = () => {
       const now = Math.floor(Date.now() / 1000);
-      for (const k of counts.keys()) if (k < now - RATE_SECONDS) counts.delete(k);
+      for (const map of [counts, store]) for (const k of map.keys()) if (k < now - RATE_SECONDS) map.delete(k);
       const vals = [];
-      for (let s = now - RATE_SECONDS + 1; s <= now; s++) vals.push(counts.get(s) || 0);
+      const line = [];
+      for (let s = now - RATE_SECONDS + 1; s <= now; s++) {
+        vals.push(counts.get(s) || 0);
+        line.push(store.has(s) ? store.get(s) : null);
+      }
       const last = counts.get(now - 1) || 0;
       label.textContent = last.toLocaleString("en-US") + " writes/s";
+      if (metricsOn && store.has(now - 2)) {
+        storeLabel.textContent = "store: " + store.get(now - 2).toLocaleString("en-US") + "/s";
+      }
       const dpr = window.devicePixelRatio || 1;
       const w = canvas.clientWidth || 600;
       const h = canvas.clientHeight || 120;
@@ -535,20 +570,30 @@
       const g = canvas.getContext("2d");
       g.setTransform(dpr, 0, 0, dpr, 0, 0);
       g.clearRect(0, 0, w, h);
-      const max = Math.max(1, ...vals);
+      const max = Math.max(1, ...vals, ...line.filter((v) => v !== null));
       const bw = w / vals.length;
       const style = getComputedStyle(canvas);
+      const y = (v) => h - Math.round((v / max) * (h - 16));
       g.fillStyle = style.color;
-      vals.forEach((v, i) => {
-        const bh = Math.round((v / max) * (h - 16));
-        g.fillRect(i * bw + 1, h - bh, Math.max(1, bw - 2), bh);
+      vals.forEach((v, i) => { g.fillRect(i * bw + 1, y(v), Math.max(1, bw - 2), h - y(v)); });
+      g.strokeStyle = style.getPropertyValue("--line-color").trim() || "#b3261e";
+      g.lineWidth = 2;
+      g.beginPath();
+      let pen = false;
+      line.forEach((v, i) => {
+        if (v === null) { pen = false; return; }
+        const x = i * bw + bw / 2;
+        if (pen) g.lineTo(x, y(v)); else g.moveTo(x, y(v));
+        pen = true;
       });
-      g.fillStyle = style.getPropertyValue("--muted") || "#888";
+      g.stroke();
+      g.fillStyle = style.getPropertyValue("--muted").trim() || "#888";
       g.font = "11px sans-serif";
       g.fillText("max " + max.toLocaleString("en-US") + "/s", 4, 11);
     };
-    const timer = setInterval(draw, 1000);
+    const timer = setInterval(() => { scrape(); draw(); }, 1000);
     onLeave(() => clearInterval(timer));
+    scrape();
     requestAnimationFrame(draw);
     return {
       node: box,
