@@ -19,6 +19,7 @@
 
 #include "horizon.h"
 #include "poke_queue.h"
+#include "stats.h"
 #include "store.h"
 
 PG_MODULE_MAGIC;
@@ -43,6 +44,7 @@ eventodb_shmem_request(void)
 		prev_shmem_request();
 	horizon_shmem_request();
 	pokeq_shmem_request();
+	stats_shmem_request();
 }
 
 static void
@@ -52,6 +54,7 @@ eventodb_shmem_startup(void)
 		prev_shmem_startup();
 	horizon_shmem_startup();
 	pokeq_shmem_startup();
+	stats_shmem_startup();
 }
 
 /*

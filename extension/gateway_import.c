@@ -20,6 +20,7 @@
 
 #include "horizon.h"
 #include "namespace.h"
+#include "stats.h"
 
 /*
  * The highest global position an import may store (2^62). Imports move the
@@ -253,6 +254,7 @@ ev_import_batch(PG_FUNCTION_ARGS)
 					 errhint("Import the records with global positions of at most " INT64_FORMAT ".",
 							 IMPORT_MAX_GPOS)));
 		advance_sequence(ref.schema);
+		stats_import(ref.schema, (uint64) run.count, run.max_null ? 0 : run.max_gpos);
 	}
 	SPI_finish();
 	if (run.max_null)

@@ -22,6 +22,7 @@
 #include "names.h"
 #include "namespace.h"
 #include "render.h"
+#include "stats.h"
 
 PG_FUNCTION_INFO_V1(ev_stream_get);
 PG_FUNCTION_INFO_V1(ev_stream_last);
@@ -81,10 +82,12 @@ render_message(StringInfo buf, HeapTuple row, TupleDesc td, bool with_stream)
  * cursor in chunks and rendered in a per-chunk context, so an unlimited read
  * holds the rendered text, not every row twice.
  */
-static void
+static uint64
 render_messages(StringInfo buf, SPIPlanPtr plan, Datum *values, const char *nulls,
 				bool with_stream)
 {
+	uint64		rows = 0;
+
 	Portal		portal = SPI_cursor_open(NULL, plan, values, nulls, true);
 	MemoryContext chunk_cxt = AllocSetContextCreate(CurrentMemoryContext,
 													"eventodb render", ALLOCSET_DEFAULT_SIZES);
@@ -98,6 +101,7 @@ render_messages(StringInfo buf, SPIPlanPtr plan, Datum *values, const char *null
 		SPI_cursor_fetch(portal, true, DEFAULT_BATCH);
 		if (SPI_processed == 0)
 			break;
+		rows += SPI_processed;
 		old = MemoryContextSwitchTo(chunk_cxt);
 		for (uint64 i = 0; i < SPI_processed; i++)
 		{
@@ -113,6 +117,7 @@ render_messages(StringInfo buf, SPIPlanPtr plan, Datum *values, const char *null
 	appendStringInfoChar(buf, ']');
 	SPI_cursor_close(portal);
 	MemoryContextDelete(chunk_cxt);
+	return rows;
 }
 
 static text *
@@ -165,7 +170,7 @@ ev_stream_get(PG_FUNCTION_ARGS)
 		values[2] = Int64GetDatum(batch);
 		nulls[2] = batch <= 0 ? 'n' : ' ';
 	}
-	render_messages(&buf, plan, values, nulls, false);
+	stats_read(ref.schema, render_messages(&buf, plan, values, nulls, false));
 	SPI_finish();
 	PG_RETURN_TEXT_P(result_text(&buf));
 }
@@ -202,6 +207,7 @@ ev_stream_last(PG_FUNCTION_ARGS)
 	nulls[1] = PG_ARGISNULL(2) ? 'n' : ' ';
 	if (SPI_execute_plan(plan, values, nulls, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "eventodb: stream_last query failed");
+	stats_read(ref.schema, SPI_processed);
 	if (SPI_processed == 0)
 		appendStringInfoString(&buf, "null");
 	else
@@ -221,6 +227,7 @@ ev_stream_version(PG_FUNCTION_ARGS)
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	if (!PG_ARGISNULL(1))
 		version = store_stream_version(&ref, text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	stats_read(ref.schema, 0);
 	SPI_finish();
 	if (version < 0)
 		PG_RETURN_NULL();
@@ -357,9 +364,10 @@ ev_category_get(PG_FUNCTION_ARGS)
 			values[6] = Int64GetDatum(horizon_for_category(ref.schema, NULL, 0));
 		/* Invariant 1 (DESIGN.md §3): the snapshot is taken after the horizon. */
 		horizon_push_read_snapshot();
-		render_messages(&buf,
-						category_plan(ref.schema, by_category, by_correlation, by_group),
-						values, nulls, true);
+		stats_read(ref.schema,
+				   render_messages(&buf,
+								   category_plan(ref.schema, by_category, by_correlation, by_group),
+								   values, nulls, true));
 		PopActiveSnapshot();
 	}
 	SPI_finish();

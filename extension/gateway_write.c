@@ -18,6 +18,7 @@
 #include "hex.h"
 #include "namespace.h"
 #include "render.h"
+#include "stats.h"
 
 PG_FUNCTION_INFO_V1(ev_stream_write);
 
@@ -133,10 +134,13 @@ ev_stream_write(PG_FUNCTION_ARGS)
 	version = stream != NULL ? store_stream_version(&ref, stream) : -1;
 
 	if (!PG_ARGISNULL(6) && PG_GETARG_INT64(6) != version)
+	{
+		stats_conflict(ref.schema);
 		ereport(ERROR,
 				(errcode(ERRCODE_EV_VERSION_CONFLICT),
 				 errmsg(WRITE_CONFLICT_MSG, PG_GETARG_INT64(6), version),
 				 errdetail(WRITE_CONFLICT_DETAIL, version, PG_GETARG_INT64(6))));
+	}
 	next = store_next_position(version, false);
 
 	if (stream != NULL)

@@ -32,6 +32,7 @@
 #include "gateway_write.h"
 #include "names.h"
 #include "namespace.h"
+#include "stats.h"
 #include "write_batch.h"
 
 PG_FUNCTION_INFO_V1(ev_stream_write_batch);
@@ -185,6 +186,7 @@ write_item(BatchItem *items, int i)
 	version = version_of(items, i);
 	if (it->has_expected && it->expected != version)
 	{
+		stats_conflict(it->ref.schema);
 		it->sqlstate = "EV001";
 		it->message = psprintf(WRITE_CONFLICT_MSG, it->expected, version);
 		it->detail = psprintf(WRITE_CONFLICT_DETAIL, version, it->expected);

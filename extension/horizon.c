@@ -25,6 +25,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
 #include "horizon.h"
 #include "store.h"
@@ -47,6 +48,7 @@ typedef struct HorizonEntry
 	int64		category_hash;
 	int64		lower;			/* <= every position drawn under this entry */
 	int			owner;			/* pgprocno of the writer */
+	TimestampTz since;			/* published (for eventodb.stat_namespaces) */
 	int			prev;			/* partition list (or free list: next), -1 ends */
 	int			next;
 } HorizonEntry;
@@ -326,6 +328,7 @@ horizon_publish(const HorizonNs *ns, bool any_category, int64 category_hash)
 		e->any_category = any_category;
 		e->category_hash = category_hash;
 		e->owner = MyProc->pgprocno;
+		e->since = GetCurrentTimestamp();
 		e->prev = -1;
 		e->next = shared->head[part];
 		if (e->next >= 0)
@@ -399,6 +402,53 @@ horizon_read(const HorizonNs *ns, bool whole, int64 category_hash)
 	LWLockRelease(&locks[part].lock);
 	relation_close(seqrel, AccessShareLock);
 	return h;
+}
+
+void
+horizon_oldest_writers(void (*fn) (Oid nsp, TimestampTz since, int writers, void *arg), void *arg)
+{
+	Oid		   *nsps;
+	TimestampTz *sinces;
+	int		   *counts;
+
+	if (shared == NULL)
+		return;
+	/* room for every bound, so nothing is allocated under a lock */
+	nsps = palloc(shared->nentries * sizeof(Oid));
+	sinces = palloc(shared->nentries * sizeof(TimestampTz));
+	counts = palloc(shared->nentries * sizeof(int));
+	for (int part = 0; part < HORIZON_PARTITIONS; part++)
+	{
+		int			n = 0;
+
+		LWLockAcquire(&locks[part].lock, LW_SHARED);
+		for (int i = shared->head[part]; i >= 0; i = shared->entries[i].next)
+		{
+			HorizonEntry *e = &shared->entries[i];
+			int			j;
+
+			if ((Oid) (e->key >> 32) != MyDatabaseId)
+				continue;
+			for (j = 0; j < n && nsps[j] != (Oid) e->key; j++)
+				;
+			if (j == n)
+			{
+				nsps[n] = (Oid) e->key;
+				sinces[n] = e->since;
+				counts[n] = 0;
+				n++;
+			}
+			counts[j]++;
+			if (e->since < sinces[j])
+				sinces[j] = e->since;
+		}
+		LWLockRelease(&locks[part].lock);
+		for (int j = 0; j < n; j++)
+			fn(nsps[j], sinces[j], counts[j], arg);
+	}
+	pfree(nsps);
+	pfree(sinces);
+	pfree(counts);
 }
 
 int64

@@ -19,6 +19,8 @@
 
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
+
 /* eventodb.write_mode (postmaster start only). */
 typedef enum WriteMode
 {
@@ -88,5 +90,13 @@ bool		horizon_clear(void);
 
 /* Whether this transaction holds a published bound. */
 bool		horizon_held(void);
+
+/*
+ * For the statistics views: calls fn once per namespace (schema OID) of
+ * this database with writers in flight - the oldest bound's publication
+ * time and the number of bounds.
+ */
+void		horizon_oldest_writers(void (*fn) (Oid nsp, TimestampTz since, int writers, void *arg),
+								   void *arg);
 
 #endif

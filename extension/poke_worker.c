@@ -33,9 +33,11 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
 #include "horizon.h"
 #include "poke_queue.h"
+#include "stats.h"
 #include "store.h"
 
 /* Rows poked per namespace and round: bounds one transaction's NOTIFY list. */
@@ -76,6 +78,11 @@ static NsState *nss;
 static int	nns,
 			maxns;
 static uint64 drained;			/* ring ordinal up to which runs are taken */
+
+/* Pokes sent for the namespace being released, and the newest one's age
+ * (its message's time to now), for eventodb.stat_namespaces. */
+static uint64 ns_pokes;
+static int64 ns_poke_lag_us;
 
 /* The pending runs as they were before a round's pokes: a round that fails
  * after changing them is undone, its NOTIFYs having gone with it. */
@@ -187,7 +194,7 @@ poke_rows(const char *schema, const char *ns_id, int64 lo, int64 hi, int64 relea
 {
 	static Oid	argtypes[2] = {INT8OID, INT8OID};
 	SPIPlanPtr	plan = plan_for(schema, "poke_rows",
-								"SELECT stream_name, position, global_position FROM @S.messages"
+								"SELECT stream_name, position, global_position, time FROM @S.messages"
 								" WHERE global_position >= $1 AND global_position <= $2"
 								" ORDER BY global_position",
 								2, argtypes);
@@ -212,6 +219,15 @@ poke_rows(const char *schema, const char *ns_id, int64 lo, int64 hi, int64 relea
 		Async_Notify(store_poke_channel(ns_id), payload.data);
 		if (gpos > released)
 			released = gpos;
+		ns_pokes++;
+		if (i + 1 == SPI_processed)
+		{
+			Datum		t = SPI_getbinval(row, td, 4, &isnull);
+
+			/* message time is UTC without zone: the same microseconds */
+			if (!isnull)
+				ns_poke_lag_us = GetCurrentTimestamp() - (TimestampTz) DatumGetTimestamp(t);
+		}
 	}
 	SPI_freetuptable(SPI_tuptable);
 	return released;
@@ -251,6 +267,7 @@ release_namespace(NsState *ns, int first, int last)
 		return false;
 	}
 	limit = Min(ns->h, pend[first].r.lo + ROUND_ROWS);
+	ns_pokes = 0;
 	for (int i = first; i < last; i++)
 	{
 		PokeRun    *r = &pend[i].r;
@@ -277,6 +294,8 @@ release_namespace(NsState *ns, int first, int last)
 	}
 	if (cur_hi >= cur_lo)
 		ns->released = poke_rows(schema, ns_id, cur_lo, cur_hi, ns->released);
+	/* counted when sent; a round that fails and is retried counts twice */
+	stats_poked(ns->nsp, ns_pokes, ns->released, ns_poke_lag_us);
 	for (int i = first; i < last; i++)
 		if (pend[i].r.lo <= pend[i].r.hi && pend[i].r.lo < ns->h)
 			return true;

@@ -6,6 +6,8 @@
 #include "nodes/params.h"
 
 #include "read.h"
+#include "stats.h"
+#include "store.h"
 
 static void
 read_into(FunctionCallInfo fcinfo, SPIPlanPtr plan,
@@ -41,6 +43,8 @@ read_into(FunctionCallInfo fcinfo, SPIPlanPtr plan,
 	rc = SPI_execute_plan_extended(plan, &opts);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "eventodb: read query failed: %s", SPI_result_code_string(rc));
+	/* only the Message DB face reads this way */
+	stats_read(store_message_store.schema, SPI_processed);
 	dest->rDestroy(dest);
 }
 

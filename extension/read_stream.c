@@ -12,6 +12,7 @@
 #include "msgdb_settings.h"
 #include "names.h"
 #include "read.h"
+#include "stats.h"
 #include "store.h"
 
 PG_FUNCTION_INFO_V1(msgdb_get_stream_messages);
@@ -120,7 +121,11 @@ msgdb_get_last_stream_message(PG_FUNCTION_ARGS)
 
 	if (!PG_ARGISNULL(0) &&
 		read_last_direct(fcinfo, PG_GETARG_DATUM(0), !PG_ARGISNULL(1), PG_GETARG_DATUM(1)))
+	{
+		stats_read(store_message_store.schema,
+				   tuplestore_tuple_count(((ReturnSetInfo *) fcinfo->resultinfo)->setResult));
 		return (Datum) 0;
+	}
 	SPI_connect();
 	plan = plan_for(store_message_store.schema,
 					PG_ARGISNULL(1) ? "msgdb_last" : "msgdb_last_type", sql, 2, types);
@@ -140,6 +145,7 @@ msgdb_stream_version(PG_FUNCTION_ARGS)
 	version = store_stream_version(&store_message_store,
 								   TextDatumGetCString(PG_GETARG_DATUM(0)));
 	SPI_finish();
+	stats_read(store_message_store.schema, 0);
 	/* Message DB returns max(position): NULL, not -1, for an empty stream. */
 	if (version < 0)
 		PG_RETURN_NULL();

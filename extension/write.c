@@ -22,6 +22,7 @@
 #include "msgdb_settings.h"
 #include "names.h"
 #include "poke_queue.h"
+#include "stats.h"
 #include "store.h"
 
 #define NOTIFY_PAYLOAD_LIMIT 8000	/* PostgreSQL rejects payloads >= this */
@@ -121,6 +122,7 @@ void
 store_write_poke(const StoreWrite *w, const StoreRef *s, const char *stream,
 				 int64 position, int64 global_position)
 {
+	stats_write(w->nsp, global_position);
 	if (w->deferred_poke)
 		pokeq_note(w->nsp, global_position);
 	else
@@ -395,10 +397,13 @@ msgdb_write_message(PG_FUNCTION_ARGS)
 	version = stream ? store_stream_version(&store_message_store, stream) : -1;
 
 	if (!PG_ARGISNULL(5) && PG_GETARG_INT64(5) != version)
+	{
+		stats_conflict(store_message_store.schema);
 		ereport(ERROR,
 				(errcode(ERRCODE_RAISE_EXCEPTION),
 				 errmsg("Wrong expected version: " INT64_FORMAT " (Stream: %s, Stream Version: " INT64_FORMAT ")",
 						PG_GETARG_INT64(5), msgdb_or_null(stream), version)));
+	}
 	/* Message DB's "_stream_version + 1" fails in bigint arithmetic. */
 	next = store_next_position(version, true);
 

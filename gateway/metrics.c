@@ -32,7 +32,7 @@ static const char *const ops[] = {
 	"subscription.create", "subscription.update", "subscription.delete", "subscription.get",
 	"subscription.list", "subscription.fetch", "subscription.ack", "subscription.nack",
 	"subscription.parked", "subscription.replayParked", "subscription.reset",
-	"rpc", "subscribe", "push", "import", "health", "version", "ui", "metrics", "not_found",
+	"rpc", "subscribe", "push", "import", "health", "version", "ui", "ready", "metrics", "not_found",
 };
 #define NOPS (sizeof(ops) / sizeof(ops[0]))
 
