@@ -57,7 +57,8 @@ typedef struct Entered
 } Entered;
 
 static Entered *entered;		/* writes inside group_commit_write */
-static int	max_entered_per_ns = 1;
+/* no bound until group_commit_init() knows the number of HTTP threads */
+static int	max_entered_per_ns = 1 << 30;
 static pthread_cond_t gate_changed;
 
 #define BUSY_MSG "too many writes of this namespace are waiting for locks; retry later"
