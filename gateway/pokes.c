@@ -37,7 +37,7 @@
 
 #define CHANNEL "eventodb_poke"
 #define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 5000
+#define BACKOFF_MAX_MS 1000
 
 static char *url;
 static PGconn *conn;

@@ -19,7 +19,7 @@
 #define START_WAIT_MS 30000		/* test mode: how long requests wait for the DB */
 #define SLOT_WAIT_MS 10000		/* all connections busy: how long to queue */
 #define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 5000
+#define BACKOFF_MAX_MS 1000
 
 typedef enum PoolState { POOL_UNINIT, POOL_STARTING, POOL_READY, POOL_FAILED } PoolState;
 

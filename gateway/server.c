@@ -10,6 +10,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "push.h"
+#include "ready.h"
 #include "reqctx.h"
 #include "rpc.h"
 #include "sse.h"
@@ -40,12 +41,13 @@
 typedef enum Route
 {
 	ROUTE_NOT_FOUND, ROUTE_RPC, ROUTE_SUBSCRIBE, ROUTE_IMPORT, ROUTE_HEALTH, ROUTE_VERSION,
-	ROUTE_PUSH, ROUTE_UI, ROUTE_METRICS
+	ROUTE_PUSH, ROUTE_UI, ROUTE_METRICS, ROUTE_READY
 } Route;
 
 /* The metrics' method label of each route until an RPC names its method. */
 static const char *const route_op[] = {
-	"not_found", "rpc", "subscribe", "import", "health", "version", "push", "ui", "metrics"
+	"not_found", "rpc", "subscribe", "import", "health", "version", "push", "ui", "metrics",
+	"ready"
 };
 
 typedef struct Request
@@ -117,6 +119,8 @@ route_of(const char *url)
 		return ROUTE_PUSH;
 	if (strcmp(url, "/metrics") == 0)
 		return ROUTE_METRICS;
+	if (strcmp(url, "/ready") == 0)
+		return ROUTE_READY;
 	if (ui_serves(url))
 		return ROUTE_UI;		/* the console; other /ui/ paths stay unknown */
 	return ROUTE_NOT_FOUND;
@@ -179,6 +183,8 @@ dispatch(struct MHD_Connection *c, Request *r, const char *url, const char *meth
 			return metrics_handle(c, method);
 		case ROUTE_UI:
 			return ui_handle(c, url, method);
+		case ROUTE_READY:
+			return ready_handle(c);
 		default:
 			break;
 	}
