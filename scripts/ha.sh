@@ -65,7 +65,12 @@ MARKER="$DIR/eventodb-ha.marker"
 
 die() { echo "ha: $*" >&2; exit 1; }
 
-alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+# (a zombie is not alive: our detached processes are reaped by init, which
+# in a container may never do it)
+alive() {
+  [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null &&
+    [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" != Z ]
+}
 pid_of() { cat "$1" 2>/dev/null || true; }
 
 # A pid file's process, when it is still the program we started.
@@ -93,10 +98,15 @@ write_node_config() {
 #!/bin/sh
 # Patroni runs this once, on the node that bootstraps the cluster.
 set -e
-psql -X -q -h $HA_HOST -p ${PG_PORTS[$i]} -U $RUN_USER -d postgres -v ON_ERROR_STOP=1 \\
-  -c 'CREATE DATABASE "$DB"'
-psql -X -q -h $HA_HOST -p ${PG_PORTS[$i]} -U $RUN_USER -d "$DB" -v ON_ERROR_STOP=1 \\
-  -c 'CREATE EXTENSION IF NOT EXISTS eventodb'
+exec >>"$d/post-bootstrap.log" 2>&1
+sql() { psql -X -q -At -h $HA_HOST -p ${PG_PORTS[$i]} -U $RUN_USER -v ON_ERROR_STOP=1 "\$@"; }
+# (retried: CREATE DATABASE fails while anything else is connected to template1)
+for try in 1 2 3 4 5; do
+  if [ "\$(sql -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$DB'")" = 1 ] ||
+     sql -d postgres -c 'CREATE DATABASE "$DB"'; then break; fi
+  sleep 1
+done
+sql -d "$DB" -c 'CREATE EXTENSION IF NOT EXISTS eventodb'
 EOF
   chmod 755 "$d/post-bootstrap.sh"
   cat >"$d/patroni.yml" <<EOF
@@ -277,13 +287,15 @@ stop_postmaster() {
   fi
 }
 
-cmd_down() {
+# $1 = TERM: Patroni stops its PostgreSQL cleanly (a shutdown checkpoint
+# each, ~10 s); KILL (destroy, where the data goes anyway): at once.
+stop_all() {
   [ -f "$MARKER" ] || { echo "ha: nothing at $DIR"; return 0; }
   local n pids=()
   # All at once: a leader stopped alone would fail over to the others first.
   for ((n = 1; n <= NODES; n++)); do
     local pid; pid="$(running_pid "$(node_dir "$n")/patroni.pid" patroni)"
-    if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null || true; pids+=("$pid"); fi
+    if [ -n "$pid" ]; then kill -"$1" "$pid" 2>/dev/null || true; pids+=("$pid"); fi
   done
   local t=0
   for pid in "${pids[@]}"; do
@@ -295,10 +307,12 @@ cmd_down() {
   echo "ha: stopped"
 }
 
+cmd_down() { stop_all TERM; }
+
 cmd_destroy() {
   [ -e "$DIR" ] || { echo "ha: nothing to remove"; return 0; }
   [ -f "$MARKER" ] || die "$DIR was not created by this script; refusing"
-  cmd_down
+  stop_all KILL
   rm -rf "$DIR"
   echo "ha: removed $DIR"
 }

@@ -13,19 +13,22 @@ write (those after the failover included: the poke worker runs on the new
 primary), and a persistent subscription hands out the writes made after it.
 
 HA_TEST_FAILOVERS=N repeats the kill N times (the long form; default 1).
-The cluster runs on ports of its own (5511-5513, REST 8018-8020, etcd
-2389/2390) in .ha-test/, so a developer's `scripts/ha.sh up` is untouched.
+The cluster runs on free ports of its own in .ha-test/, so a developer's
+`scripts/ha.sh up` (and this test in another checkout) is untouched.
 """
 import http.client
 import json
 import os
+import random
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 import time
 import uuid
 
+import psycopg2
 import pytest
 
 from conftest import start_gateway
@@ -36,10 +39,33 @@ HA = os.path.join(ROOT, "scripts", "ha.sh")
 FAILOVERS = int(os.environ.get("HA_TEST_FAILOVERS", "1"))
 WRITERS = 4
 CATEGORY = "haacct"
+HA_USER = "postgres" if os.getuid() == 0 else os.environ.get("USER", "postgres")
 
+
+
+def free_ports(n):
+    """n ports free right now, below the kernel's ephemeral range (where an
+    outgoing connection could take one before the server binds it), so that
+    several checkouts can run this test at once."""
+    rng = random.Random()
+    ports = []
+    while len(ports) < n:
+        p = rng.randrange(20000, 25000)
+        if p in ports:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", p))
+            except OSError:
+                continue
+        ports.append(p)
+    return [str(p) for p in ports]
+
+
+_PORTS = free_ports(8)
 HA_ENV = dict(os.environ, HA_DIR=os.path.join(ROOT, ".ha-test"),
-              HA_PG_PORTS="5511 5512 5513", HA_REST_PORTS="8018 8019 8020",
-              HA_ETCD_PORT="2389", HA_ETCD_PEER_PORT="2390", HA_SCOPE="eventodb-ha-test")
+              HA_PG_PORTS=" ".join(_PORTS[0:3]), HA_REST_PORTS=" ".join(_PORTS[3:6]),
+              HA_ETCD_PORT=_PORTS[6], HA_ETCD_PEER_PORT=_PORTS[7], HA_SCOPE="eventodb-ha-test")
 
 
 def ha(*args, timeout=150, check=True):
@@ -101,6 +127,25 @@ class Writer(threading.Thread):
                 time.sleep(0.05)
 
 
+class Prober(threading.Thread):
+    """Polls /health and /ready, recording (time, path, status, body)."""
+
+    def __init__(self, gw, stop):
+        super().__init__(daemon=True)
+        self.gw, self.stop = gw, stop
+        self.seen = []
+
+    def run(self):
+        while not self.stop.is_set():
+            for path in ("/health", "/ready"):
+                try:
+                    r = self.gw.request("GET", path, timeout=20)
+                    self.seen.append((time.monotonic(), path, r.status, r.body))
+                except OSError as e:
+                    self.seen.append((time.monotonic(), path, None, repr(e).encode()))
+            time.sleep(0.1)
+
+
 def acked(records):
     out = []
     for (t0, t1, stream, mid, status, body) in records:
@@ -149,6 +194,8 @@ def run_failovers(gw):
     writers = [Writer(gw, n, stop) for n in range(WRITERS)]
     for w in writers:
         w.start()
+    prober = Prober(gw, stop)
+    prober.start()
     recoveries = []
     try:
         wait_for(lambda: sum(len(acked(w.records)) for w in writers) >= 50, 30, "writes before the kill")
@@ -173,6 +220,7 @@ def run_failovers(gw):
         stop.set()
         for w in writers:
             w.join(60)
+        prober.join(60)
     records = [r for w in writers for r in w.records]
     ok = acked(records)
     after = [a for a in ok if a[0] > t_kill]
@@ -180,6 +228,8 @@ def run_failovers(gw):
           % (len(ok), len(records) - len(ok), len(after), ["%.2f" % r for r in recoveries]))
 
     check_errors(records)
+    check_health_and_ready(prober.seen, t_kill)
+    check_poke_workers()
     check_acknowledged_writes(gw, ok)
     check_sse_pokes(sse, ok)
     sse.close()
@@ -195,6 +245,43 @@ def check_errors(records):
         assert status in (500, 503), (status, body)
         code = json.loads(body)["error"]["code"]
         assert (status, code) in ((500, "BACKEND_ERROR"), (503, "SERVER_BUSY")), body
+
+
+def check_health_and_ready(seen, t_kill):
+    """/health is PROTOCOL.md §12's liveness answer throughout; /ready said
+    the database was out of reach during the failover and is back after."""
+    health = [s for s in seen if s[1] == "/health"]
+    ready = [s for s in seen if s[1] == "/ready"]
+    assert health and all(s[2] == 200 and s[3] == b'{"status":"ok"}' for s in health), health[:5]
+    down = [s for s in ready if s[2] != 200]
+    assert all(s[2] == 503 and json.loads(s[3])["database"] == "unreachable" for s in down), down[:5]
+    assert any(s[0] > t_kill for s in down), "/ready never reported the failover"
+    assert ready[-1][2] == 200 and json.loads(ready[-1][3]) == {"status": "ok", "database": "reachable"}
+
+
+def check_poke_workers():
+    """The poke worker runs on the new primary (started by its first write
+    after the promotion) and on no standby."""
+    ports = HA_ENV["HA_PG_PORTS"].split()
+    primaries = 0
+    for port in ports:
+        try:
+            conn = psycopg2.connect(host="127.0.0.1", port=port, user=HA_USER, dbname="eventodb",
+                                    connect_timeout=3)
+        except psycopg2.OperationalError:
+            continue            # the killed node
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_is_in_recovery(), count(*) FILTER (WHERE backend_type = "
+                        "'eventodb poke worker') FROM pg_stat_activity")
+            standby, workers = cur.fetchone()
+        conn.close()
+        if standby:
+            assert workers == 0, "a poke worker runs on the standby on port %s" % port
+        else:
+            primaries += 1
+            assert workers == 1, "no poke worker on the primary on port %s" % port
+    assert primaries == 1
 
 
 def check_acknowledged_writes(gw, ok):
