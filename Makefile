@@ -76,9 +76,11 @@ run: cluster-start
 	$(CLUSTER) createdb eventodb
 	scripts/run-gateway.sh
 
+# The packages are built first: test/test_packages.py installs these.
 test: cluster-start
+	$(MAKE) deb
 	$(MAKE) test-extension
-	$(MAKE) test-gateway
+	EVENTODB_DEBS=$(CURDIR)/build/deb $(MAKE) test-gateway
 
 test-extension:
 	eval "$$($(CLUSTER) env)" && $(MAKE) installcheck || { cat regression.diffs output_iso/regression.diffs 2>/dev/null | head -200; exit 1; }

@@ -11,6 +11,7 @@ PACKAGES=(
   python3-pytest python3-pytest-timeout python3-psycopg2 python3-requests
   curl
   clang-14 libclang-rt-14-dev   # fuzz/ harnesses and test/test_fuzz_smoke.py (libFuzzer)
+  debhelper dpkg-dev devscripts fakeroot lintian llvm-14   # make deb, test/test_packages.py
   prometheus                    # promtool: test/test_metrics.py checks GET /metrics' format
   chromium chromium-driver python3-selenium   # test/test_console_browser.py (the web console)
 )
