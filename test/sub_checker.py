@@ -65,7 +65,13 @@ Proved from the logs and the tables (any violation fails the run):
 
 Exit status 0 when every check passes. Usage:
   sub_checker.py [--seconds N] [--writers N] [--consumers N] [--http --gateway-bin B]
-                 [--pg-kills N] [--gw-kills N] [--consumer-kills N] [--seed N] [--keep]
+                 [--pg-kills N --cluster-sh S --data-dir D] [--gw-kills N]
+                 [--consumer-kills N] [--seed N] [--keep] [--sabotage K,...]
+
+--sabotage (the checker's self-test, any cluster, no kills needed) breaks
+guarantees behind the server's back - leases ended early, read_pos moved
+ahead, pending rows deleted, the pinned subscription switched to roundRobin,
+parked messages replayed - and each must make the run fail with its message.
 """
 import argparse
 import datetime
@@ -74,6 +80,7 @@ import json
 import multiprocessing as mp
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -327,6 +334,7 @@ def consumer(sub, cid, face_kind, port, seed, path, stop, ack_timeout, drain=Fal
     crash_at = None if drain else (time.time() + rnd.uniform(1.0, 15.0) if rnd.random() < 0.5 else None)
     end = time.time() + drain_limit if drain else None
     idle = 0
+    parent = os.getppid()
 
     def settle(kind, ds, reason=None):
         ids = [d["d"] for d in ds]
@@ -366,6 +374,8 @@ def consumer(sub, cid, face_kind, port, seed, path, stop, ack_timeout, drain=Fal
                 return False
         elif stop.is_set():
             break
+        elif os.getppid() != parent:
+            os._exit(1)             # the orchestrator died
         if crash_at is not None and now > crash_at:
             log.put(e="crash", held=len(held), batch=len(batch))
             os._exit(0)
@@ -547,6 +557,57 @@ def free_port():
     p = s.getsockname()[1]
     s.close()
     return p
+
+
+# ---------------------------------------------------------------- sabotage
+
+# The checker's self-test: each breaks one guarantee behind the server's back
+# (or through an API the checker does not expect consumers to use), and the
+# run must then fail with a message matching the regex. test/test_sub_checker.py runs it.
+SABOTAGE = {
+    "lease": "G4:",                                         # leases end early
+    "skip": r"was never delivered \(lost\)",                # read_pos jumps ahead
+    "complete": "completed without any completing call",    # pending rows vanish
+    "order": "G5:",                                         # pinned becomes roundRobin
+    "replay": "attempt 1 after|two deliveries with attempt 1|park nack succeeded but it is not parked",
+}
+
+
+def sabotage(conn, kinds, rnd, progress):
+    """One round of the chosen sabotages on the state tables (autocommit off)."""
+    S = "eventodb_default"
+
+    def locked(name):
+        return q(conn, "SELECT id FROM %s.subscriptions WHERE name = %%s FOR UPDATE" % S, name)[0][0]
+    try:
+        if "lease" in kinds:
+            for name in ("pin", "rr"):
+                sid = locked(name)
+                q(conn, "UPDATE %s.subscription_messages SET lease_until = clock_timestamp()"
+                        " WHERE subscription_id = %%s AND delivery_id IS NOT NULL"
+                        " AND mod(global_position, 5) = 0" % S, sid)
+                conn.commit()
+        if "skip" in kinds:
+            sid = locked("rr")
+            q(conn, "UPDATE %s.subscriptions SET read_pos = read_pos + 3 WHERE id = %%s" % S, sid)
+            conn.commit()
+        if "complete" in kinds:
+            sid = locked("rr")
+            n = len(q(conn, "DELETE FROM %s.subscription_messages WHERE subscription_id = %%s"
+                            " AND global_position IN (SELECT global_position FROM %s.subscription_messages"
+                            "  WHERE subscription_id = %%s AND delivery_id IS NULL"
+                            "  ORDER BY global_position LIMIT 2) RETURNING 1" % (S, S), sid, sid))
+            q(conn, "UPDATE %s.subscriptions SET pending = pending - %%s WHERE id = %%s" % S, n, sid)
+            conn.commit()
+        if "order" in kinds and progress > 0.3 and not getattr(sabotage, "ordered", False):
+            q(conn, "SELECT eventodb.subscription_update('default', 'pin', '{\"strategy\":\"roundRobin\"}')")
+            conn.commit()
+            sabotage.ordered = True
+        if "replay" in kinds:
+            q(conn, "SELECT eventodb.subscription_replay_parked('default', 'rr')")
+            conn.commit()
+    except psycopg2.Error:
+        conn.rollback()
 
 
 # ---------------------------------------------------------------- verification
@@ -761,6 +822,8 @@ def verify(subs_logs, wlogs, ack_timeout, max_deliveries):
             p = parked.get(g)
             if not ds and not (p and p["reason"] == "maxDeliveries"):
                 fail("message %d (%s/%d) was never delivered (lost)" % (g, r["s"], r["p"]))
+                earliest_completion[g] = 1e30
+                continue
             elif not ds and not lost:
                 fail("message %d parked without a delivery (and no fetch answer was lost)" % g)
             if p is not None:
@@ -852,6 +915,14 @@ def verify(subs_logs, wlogs, ack_timeout, max_deliveries):
 # ---------------------------------------------------------------- main
 
 def main():
+    try:
+        return run()
+    finally:
+        for p in mp.active_children():
+            p.kill()
+
+
+def run():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--writers", type=int, default=4)
@@ -867,12 +938,18 @@ def main():
     ap.add_argument("--consumer-kills", type=int, default=2)
     ap.add_argument("--seed", type=int, default=int(time.time()))
     ap.add_argument("--keep", action="store_true", help="keep the logs")
+    ap.add_argument("--sabotage", default="",
+                    help="self-test: comma-separated subset of %s; the run must then FAIL" % ",".join(SABOTAGE))
     args = ap.parse_args()
     if args.pg_kills and not (args.cluster_sh and args.data_dir):
         ap.error("--pg-kills needs --cluster-sh and --data-dir (a private cluster: scripts/sub-checker.sh)")
     if args.http and not args.gateway_bin:
         ap.error("--http needs --gateway-bin")
     rnd = random.Random(args.seed)
+    kinds = [k for k in args.sabotage.split(",") if k]
+    for k in kinds:
+        if k not in SABOTAGE:
+            ap.error("unknown sabotage %s" % k)
 
     admin = psycopg2.connect(dbname="postgres")
     admin.autocommit = True
@@ -939,7 +1016,12 @@ def main():
                    for i in range(len(events)))
     schedule = list(zip(times, events))
     happened = []
+    sab_conn = connect(autocommit=False) if kinds else None
+    next_sab = start + args.seconds * 0.2
     while time.time() < deadline:
+        if kinds and time.time() >= next_sab and time.time() < start + args.seconds * 0.8:
+            sabotage(sab_conn, kinds, rnd, (time.time() - start) / args.seconds)
+            next_sab = time.time() + 0.3
         for key, p in list(live.items()):
             if not p.is_alive():
                 p.join()
@@ -983,7 +1065,8 @@ def main():
     for name in SUBS:
         path = os.path.join(tmp, "%s-drain.ndjson" % name)
         logs.append(path)
-        consumer(name, name + "-drain", "sql", 0, args.seed, path, stop, args.ack_timeout_ms, drain=True)
+        consumer(name, name + "-drain", "sql", 0, args.seed, path, stop, args.ack_timeout_ms, drain=True,
+                 drain_limit=15 if kinds else 60)
     drain_s = time.time() - t_drain
 
     subs_logs, problems = load_logs(logs)
@@ -995,8 +1078,17 @@ def main():
         gw.stop()
         stats["gateway_port"] = gw.port
     print("sub-checker: " + json.dumps(stats, sort_keys=True), flush=True)
-    for f in failures[:40]:
-        print("FAIL: " + f)
+    if kinds:
+        print("sub-checker: sabotaged (%s): the run must fail" % ",".join(kinds))
+    # The first three of each kind of failure (kind = the text without numbers).
+    kinds_seen = {}
+    for f in failures:
+        k = re.sub(r"[0-9.]+", "N", f)[:60]
+        kinds_seen[k] = kinds_seen.get(k, 0) + 1
+        if kinds_seen[k] <= 3:
+            print("FAIL: " + f[:600])
+    for k, n in sorted(kinds_seen.items(), key=lambda x: -x[1]):
+        print("sub-checker: %5d x %s" % (n, k))
     if failures:
         print("sub-checker: %d failed checks (seed %d); logs kept in %s" % (len(failures), args.seed, tmp))
         return 1
