@@ -444,3 +444,6 @@ def test_a_namespace_token_and_the_first_paint_of_a_10000_message_stream(ui, gw)
                 % ", ".join("%.0f" % s for s in samples))
     print("first paint of a 10,000-message stream (ms):", ["%.0f" % s for s in samples])
     ui.sign_out()
+    # the console put this token in /subscribe URLs (EventSource): none reached the log
+    assert token not in gw.log_text()
+    assert token.split("_")[-1] not in gw.log_text()

@@ -298,6 +298,7 @@
     clear(main);
     document.title = title + " · EventoDB";
     append(main, [el("h1", {}, title), kids]);
+    performance.mark("eventodb:page-shown");
     return true;
   }
 
@@ -635,23 +636,30 @@
   }
 
   async function viewCategories(arg, q, isCurrent) {
-    const [info, cats] = await Promise.all([
-      rpc("ns.info", session.namespace).catch(() => null),
-      rpc("ns.categories"),
-    ]);
+    // The counts are aggregates over the whole namespace (seconds at millions
+    // of messages): the page and its live chart show at once, counts follow.
+    const chart = rateChart();
+    const summary = el("p", { class: "summary" }, el("span", { class: "hint" }, "Counting messages…"));
+    const holder = el("div", { id: "categories" }, el("p", { class: "loading", text: "Counting categories…" }));
+    if (!page(isCurrent, "Categories", summary, chart.node, holder)) return;
+    liveFeed(() => chart.count(1), () => {});
+    const infoDone = rpc("ns.info", session.namespace).then((info) => {
+      if (!isCurrent()) return;
+      clear(summary);
+      append(summary, [num(info.messageCount), " messages in ", num(info.streamCount), " streams; last write ",
+        info.lastActivity || "never"]);
+    }, () => { summary.remove(); });
+    const cats = await rpc("ns.categories");
+    if (!isCurrent()) return;
     const rows = cats.map((c) => el("tr", { class: "item" },
       el("td", {}, el("a", { href: link("category", c.category) }, c.category === "" ? "(no category)" : c.category)),
       el("td", { class: "n" }, num(c.messageCount)),
       el("td", { class: "n" }, num(c.streamCount)),
       el("td", {}, el("a", { href: link("streams", null, { prefix: c.category + "-" }) }, "streams"), " · ",
         el("a", { href: link("tail", null, { category: c.category }) }, "tail"))));
-    const chart = rateChart();
-    const summary = info ? el("p", { class: "summary" },
-      num(info.messageCount), " messages in ", num(info.streamCount), " streams; last write ",
-      info.lastActivity || "never") : null;
-    if (!page(isCurrent, "Categories", summary, chart.node,
-      table(["Category", "Messages", "Streams", ""], rows, "This namespace has no messages yet."))) return;
-    liveFeed(() => chart.count(1), () => {});
+    clear(holder);
+    holder.append(table(["Category", "Messages", "Streams", ""], rows, "This namespace has no messages yet."));
+    await infoDone;
   }
 
   // Cursor paging needs the way back: the pages seen on the way forward.
