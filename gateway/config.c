@@ -328,6 +328,7 @@ config_parse(int argc, char **argv)
 {
 	int			i = 0;
 
+	memset(given, 0, sizeof(given));
 	load_env();
 	while (i < argc)
 	{

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static char *
 trim(char *s)
@@ -82,6 +83,7 @@ char *
 config_file_read(const char *path, ConfigFileSetter set, void *arg)
 {
 	FILE	   *f = fopen(path, "r");
+	struct stat st;
 	char	   *line = NULL;
 	size_t		cap = 0;
 	ssize_t		len;
@@ -91,6 +93,14 @@ config_file_read(const char *path, ConfigFileSetter set, void *arg)
 	if (f == NULL)
 	{
 		if (asprintf(&msg, "%s: %s", path, strerror(errno)) < 0)
+			abort();
+		return msg;
+	}
+	/* a device or a pipe could block the start or never end a line */
+	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode))
+	{
+		fclose(f);
+		if (asprintf(&msg, "%s: not a regular file", path) < 0)
 			abort();
 		return msg;
 	}

@@ -128,5 +128,24 @@ def test_config_flag_is_in_the_help():
 
 def test_eventodb_config_in_the_environment_is_an_error_when_unreadable(tmp_path):
     r = run(["serve"], env=clean_env(EVENTODB_CONFIG=str(tmp_path)))
-    assert r.returncode == 2 and str(tmp_path) in r.stderr, r
-    assert os.path.isdir(str(tmp_path))
+    assert r.returncode == 2 and "%s: not a regular file" % tmp_path in r.stderr, r
+
+
+def test_a_device_is_refused_rather_than_read_forever():
+    r = run(["serve", "--config=/dev/zero"], timeout=5)
+    assert r.returncode == 2 and "/dev/zero: not a regular file" in r.stderr, r
+
+
+def test_every_flag_is_in_the_man_page_and_the_packaged_config_file():
+    """A new flag is documented where operators look: eventodb(1) and the
+    Debian package's /etc/eventodb/eventodb.conf (docs/install.md)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(root, "gateway", "eventodb.1")) as f:
+        man = f.read()
+    with open(os.path.join(root, "debian", "eventodb.conf")) as f:
+        conf = f.read()
+    out = run(["help"]).stdout
+    for name, env in re.findall(r"^  -([a-z-]+)(?: \w+)?\n.*\[\$(EVENTODB_[A-Z0-9_]+)\]$", out, re.M):
+        assert "\\-\\-" + name.replace("-", "\\-") in man and "[%s]" % env in man, name
+        if env != "EVENTODB_CONFIG":
+            assert re.search(r"^#?%s=" % env, conf, re.M), env
