@@ -527,7 +527,7 @@ def test_waiting_fetches_hold_no_http_thread(gw, tok):
     ok(gw, tok, "create", "s", "acct")
     results = []
     threads = [threading.Thread(target=lambda i=i: results.append(
-        fetch(gw, tok, "s", "c%d" % i, waitMs=10000))) for i in range(40)]
+        fetch(gw, tok, "s", "c%d" % i, waitMs=6000))) for i in range(40)]
     for t in threads:
         t.start()
     deadline = time.monotonic() + 5
