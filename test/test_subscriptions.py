@@ -571,3 +571,24 @@ def test_waiting_fetch_keeps_its_consumer_active(gw, tok):
         th.join(5)
     time.sleep(0.3)
     assert ok(gw, tok, "get", "s")["consumers"] == []
+
+
+def test_sigterm_answers_waiting_fetches(spawn, gw, tok, prod_db):
+    from conftest import db_url
+    ok(gw, tok, "create", "s", "acct")
+    other = spawn("longpoll-sigterm", ["serve", "--port={port}", "--db-url=" + db_url(prod_db)])
+    done = {}
+
+    def waiter():
+        done["r"] = other.rpc("subscription.fetch", "s", "w", {"waitMs": 30000}, token=tok)
+        done["end"] = time.monotonic()
+
+    th = threading.Thread(target=waiter)
+    th.start()
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    other.proc.send_signal(15)
+    th.join(10)
+    assert done["r"].status == 200 and done["r"].body == b"[]\n"
+    assert done["end"] - t0 < 3
+    assert other.proc.wait(10) == 0
