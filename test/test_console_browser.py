@@ -323,6 +323,24 @@ def test_a_large_category_is_read_a_page_at_a_time(ui, gw):
     assert streams == expected and 0 < len(streams) < 12
 
 
+def test_category_correlation_filter(ui, gw):
+    cat = unique("corr")
+    gw.ok("stream.write", cat + "-1", {"type": "Reply", "data": {},
+                                       "metadata": {"correlationStreamName": "order-9"}})
+    gw.ok("stream.write", cat + "-2", {"type": "Other", "data": {},
+                                       "metadata": {"correlationStreamName": "invoice-9"}})
+    gw.write(cat + "-3", "Plain", {})
+    ui.ensure_signed_in()
+    ui.go(link("category", cat))
+    ui.wait(lambda: len(ui.cards()) == 3)
+    ui.d.find_element(By.ID, "correlation").send_keys("order")
+    before = ui.rendered()
+    ui.d.find_element(By.ID, "correlation").send_keys(Keys.ENTER)
+    ui.wait(lambda: ui.rendered() != before)
+    assert [c.find_element(By.CSS_SELECTOR, ".type").text for c in ui.cards()] == ["Reply"]
+    assert "correlation=order" in ui.d.current_url
+
+
 def test_live_tail_shows_a_written_message_within_a_second(ui, gw):
     cat = unique("live")
     stream = cat + "-1"

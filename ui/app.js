@@ -823,6 +823,7 @@
     let busy = false;
     let again = false;
     let pending = null;
+    let newest = null;      // highest global position shown
     if (mode === "stream") {
       const v = await rpc("stream.version", stream);
       next = v === null ? 0 : Number(v) + 1;
@@ -852,6 +853,7 @@
             const k = String(m.globalPosition);
             if (shown.has(k)) continue;
             shown.add(k);
+            newest = Math.max(newest === null ? 0 : newest, Number(m.globalPosition));
             waiting.remove();
             list.prepend(messageCard(m, mode !== "stream"));
           }
@@ -878,7 +880,12 @@
     }, (s) => {
       state.textContent = s;
       state.dataset.state = s;
-      if (s === "live" && mode === "stream") read();     // catches up what a reconnect missed
+      // after a reconnect, read what was written while the stream was down
+      if (s === "live" && mode === "stream") read();
+      if (s === "live" && mode !== "stream" && newest !== null) {
+        pending = pending === null ? newest + 1 : Math.min(pending, newest + 1);
+        read();
+      }
     });
   }
 
