@@ -593,21 +593,37 @@ def sabotage(conn, kinds, rnd, progress):
             conn.commit()
         if "complete" in kinds:
             sid = locked("rr")
-            n = len(q(conn, "DELETE FROM %s.subscription_messages WHERE subscription_id = %%s"
-                            " AND global_position IN (SELECT global_position FROM %s.subscription_messages"
-                            "  WHERE subscription_id = %%s AND delivery_id IS NULL"
-                            "  ORDER BY global_position LIMIT 2) RETURNING 1" % (S, S), sid, sid))
-            q(conn, "UPDATE %s.subscriptions SET pending = pending - %%s WHERE id = %%s" % S, n, sid)
+            gone = q(conn, "DELETE FROM %s.subscription_messages WHERE subscription_id = %%s"
+                           " AND global_position IN (SELECT global_position FROM %s.subscription_messages"
+                           "  WHERE subscription_id = %%s ORDER BY global_position LIMIT 2)"
+                           " RETURNING delivery_id IS NOT NULL" % (S, S), sid, sid)
+            q(conn, "UPDATE %s.subscriptions SET pending = pending - %%s, in_flight = in_flight - %%s"
+                    " WHERE id = %%s" % S, len(gone), sum(1 for r in gone if r[0]), sid)
             conn.commit()
         if "order" in kinds and progress > 0.3 and not getattr(sabotage, "ordered", False):
             q(conn, "SELECT eventodb.subscription_update('default', 'pin', '{\"strategy\":\"roundRobin\"}')")
             conn.commit()
             sabotage.ordered = True
+        if "order" in kinds and getattr(sabotage, "ordered", False):
+            # A burst into one stream, so that it has several messages deliverable at once.
+            stream = "acct-%d" % rnd.randrange(STREAMS_PER_CATEGORY)
+            recs = [{"id": str(uuid.uuid4()), "ns": "default", "stream": stream} for _ in range(8)]
+            for r in recs:
+                q(conn, "SELECT message_store.write_message(%s, %s, 'A', '{}'::jsonb)", r["id"], stream)
+            t0 = time.time()
+            for r in recs:
+                r["t0"] = t0
+            sabotage.log.extend(recs)
+            conn.commit()
         if "replay" in kinds:
-            q(conn, "SELECT eventodb.subscription_replay_parked('default', 'rr')")
+            for name in ("pin", "rr"):
+                q(conn, "SELECT eventodb.subscription_replay_parked('default', %s)", name)
             conn.commit()
     except psycopg2.Error:
         conn.rollback()
+
+
+sabotage.log = []          # what the sabotage wrote, like a writer's log
 
 
 # ---------------------------------------------------------------- verification
@@ -1017,9 +1033,9 @@ def run():
     schedule = list(zip(times, events))
     happened = []
     sab_conn = connect(autocommit=False) if kinds else None
-    next_sab = start + args.seconds * 0.2
+    next_sab = start + args.seconds * 0.1
     while time.time() < deadline:
-        if kinds and time.time() >= next_sab and time.time() < start + args.seconds * 0.8:
+        if kinds and time.time() >= next_sab and time.time() < start + args.seconds * 0.95:
             sabotage(sab_conn, kinds, rnd, (time.time() - start) / args.seconds)
             next_sab = time.time() + 0.3
         for key, p in list(live.items()):
@@ -1060,6 +1076,10 @@ def run():
         print("sub-checker: FAIL: the PostgreSQL kill did not happen", flush=True)
         return 1
 
+    if "replay" in kinds:
+        # Once more before the drain, so that a quiet run has replayed messages too.
+        sabotage(sab_conn, ["replay"], rnd, 1.0)
+
     # The final consumers drain each subscription.
     t_drain = time.time()
     for name in SUBS:
@@ -1071,6 +1091,7 @@ def run():
 
     subs_logs, problems = load_logs(logs)
     wlogs = [json.load(open(os.path.join(tmp, "writer%d.json" % i))) for i in range(args.writers)]
+    wlogs.append({"log": sabotage.log, "errors": []})
     failures, stats = verify(subs_logs, wlogs, args.ack_timeout_ms, args.max_deliveries)
     failures = problems + failures
     stats["drain_s"] = round(drain_s, 1)

@@ -52,7 +52,7 @@ def test_sub_checker(face):
 def test_sub_checker_detects_sabotage():
     """The checker can fail: every sabotage is reported by its own check."""
     kinds = ",".join(sub_checker.SABOTAGE)
-    r = run(["/usr/bin/python3", os.path.join(ROOT, "test", "sub_checker.py"), "--seconds", "4",
+    r = run(["/usr/bin/python3", os.path.join(ROOT, "test", "sub_checker.py"), "--seconds", "6",
              "--pg-kills", "0", "--consumer-kills", "0", "--sabotage", kinds])
     assert r.returncode == 1, r.stdout[-6000:] + r.stderr[-3000:]
     assert "all checks passed" not in r.stdout
