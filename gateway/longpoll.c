@@ -12,6 +12,11 @@
 #include <string.h>
 #include <sys/socket.h>
 
+/* After a fetch that delivered nothing, wake-ups within this many ms wait
+ * for a later one or the tick: under a stream of writes that brings the
+ * waiter nothing it would otherwise fetch back to back (push.c likewise). */
+#define LONGPOLL_MIN_GAP_MS 20
+
 const SqlContext longpoll_ctx = {.prefix = "Failed to fetch deliveries: ", .subscription = true};
 
 typedef struct LongPoll
@@ -27,6 +32,7 @@ typedef struct LongPoll
 	int64_t		max;
 	int64_t		deadline_ms;
 	int64_t		next_fetch_ms;	/* the timer's next refetch */
+	int64_t		not_before_ms;	/* wake-ups before this wait for the tick */
 	int			refresh_ms;
 	bool		dirty;			/* something happened since the last fetch began */
 	bool		suspended;		/* we suspended c and owe it a resume */
@@ -84,7 +90,8 @@ longpoll_wake(SubWaiter *w, SubWakeKind why, const SubChange *change, int64_t no
 			lp->dirty = true;
 			break;
 	}
-	if (lp->dirty && lp->suspended)
+	if (lp->dirty && lp->suspended &&
+		(lp->shutdown || lp->gone || now >= lp->not_before_ms))
 	{
 		lp->suspended = false;
 		MHD_resume_connection(lp->c);
@@ -159,7 +166,8 @@ longpoll_step(struct MHD_Connection *c, RpcDeferred *d)
 	{
 		PGresult   *res;
 		char	   *err = NULL;
-		int64_t		now;
+		int64_t		now,
+					started;
 		bool		stop;
 
 		pthread_mutex_lock(&lp->mu);
@@ -168,6 +176,7 @@ longpoll_step(struct MHD_Connection *c, RpcDeferred *d)
 		pthread_mutex_unlock(&lp->mu);
 		if (stop)
 			return finish(c, d, NULL, NULL);
+		started = subwait_now_ms();
 		res = subsql_fetch(lp->ns, lp->name, lp->consumer, lp->max, &err);
 		now = subwait_now_ms();
 		if (!fetched(res) || PQntuples(res) > 0 || now >= lp->deadline_ms)
@@ -181,11 +190,14 @@ longpoll_step(struct MHD_Connection *c, RpcDeferred *d)
 			pthread_mutex_unlock(&lp->mu);
 			return finish(c, d, NULL, NULL);
 		}
-		if (lp->dirty)
+		if (lp->dirty && now - started >= LONGPOLL_MIN_GAP_MS)
 		{
 			pthread_mutex_unlock(&lp->mu);
 			continue;
 		}
+		/* a wake-up during a quick empty fetch, or soon after it, is
+		 * served by a later wake-up or the tick (dirty stays set) */
+		lp->not_before_ms = now + LONGPOLL_MIN_GAP_MS;
 		lp->next_fetch_ms = now + lp->refresh_ms;
 		lp->suspended = true;
 		MHD_suspend_connection(c);

@@ -35,6 +35,13 @@
 #define PUSH_FETCH_MAX 1000		/* SQL hands out at most the free capacity */
 #define PUSH_OUT_MAX (8 * 1024 * 1024)	/* unsent bytes beyond which we stop fetching */
 /*
+ * After a fetch that delivered nothing (consumer at capacity, or nothing
+ * deliverable to it), pokes within this many ms wait for the next tick:
+ * under a stream of writes a full consumer would otherwise fetch back to
+ * back, each fetch taking the subscription's row lock.
+ */
+#define PUSH_MIN_GAP_MS 20
+/*
  * Delivery ids remembered per connection for the release on disconnect.
  * A consumer has at most 1000 in flight; ids acked through this gateway are
  * forgotten at once, so only a delivery that stays in flight while this
@@ -65,6 +72,8 @@ typedef struct PushConn
 	size_t		out_off;
 	int64_t		last_write_ms;
 	int64_t		next_fetch_ms;
+	int64_t		last_fetch_ms;	/* when the last fetch answered */
+	bool		last_empty;		/* and it delivered nothing */
 
 	bool		suspended;		/* we suspended conn and owe it a resume */
 	bool		ending;			/* send what is queued, then end the stream */
@@ -316,10 +325,13 @@ run_fetch(PushConn *pc)
 	now = subwait_now_ms();
 	pthread_mutex_lock(&pc->mu);
 	pc->next_fetch_ms = now + pc->refresh_ms;
+	pc->last_fetch_ms = now;
+	pc->last_empty = true;
 	if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK)
 	{
 		int			n = PQntuples(res);
 
+		pc->last_empty = n == 0;
 		pc->failing = false;
 		for (int i = 0; i < n; i++)
 		{
@@ -347,6 +359,13 @@ run_fetch(PushConn *pc)
 	}
 	PQclear(res);
 	free(err);
+}
+
+/* Caller holds pc->mu. */
+static bool
+throttled(const PushConn *pc, int64_t now)
+{
+	return pc->last_empty && now - pc->last_fetch_ms < PUSH_MIN_GAP_MS;
 }
 
 static void *
@@ -377,7 +396,8 @@ worker_main(void *arg)
 			if (pc->gone && !pc->released)
 				run_release(pc);
 			else if (pc->want_fetch && !pc->gone && !pc->ending && !pc->closed &&
-					 pc->out.len - pc->out_off <= PUSH_OUT_MAX)
+					 pc->out.len - pc->out_off <= PUSH_OUT_MAX &&
+					 !throttled(pc, subwait_now_ms()))
 				run_fetch(pc);
 			else
 				break;
@@ -425,7 +445,7 @@ push_wake(SubWaiter *w, SubWakeKind why, const SubChange *change, int64_t now)
 				pc_wake(pc);
 				break;
 			}
-			if (now >= pc->next_fetch_ms)
+			if (now >= pc->next_fetch_ms || (pc->want_fetch && !throttled(pc, now)))
 			{
 				pc->want_fetch = true;
 				enqueue(pc);
