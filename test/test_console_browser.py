@@ -413,8 +413,11 @@ def test_namespaces_view_and_keyboard(ui, gw):
     assert ui.js("return document.activeElement.closest('.item') !== null")
     body.send_keys("?")
     ui.wait(lambda: ui.js("return !!(document.getElementById('help') || {}).open"))
-    ActionEscape = Keys.ESCAPE
-    ui.d.switch_to.active_element.send_keys(ActionEscape)
+    ui.d.switch_to.active_element.send_keys(Keys.ESCAPE)
+    ui.wait(lambda: not ui.js("return document.getElementById('help').open"))
+    body.send_keys("?")
+    ui.wait(lambda: ui.js("return document.getElementById('help').open"))
+    ui.d.find_element(By.CSS_SELECTOR, "#help button").click()
     ui.wait(lambda: not ui.js("return document.getElementById('help').open"))
 
 

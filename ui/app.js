@@ -276,6 +276,8 @@
         el("p", { class: "error" }, e.code ? e.code + ": " : "", e.message));
     }
     if (gen === current.gen) {
+      // the link that was followed is gone: keep keyboard focus in the page
+      if (!document.activeElement || document.activeElement === document.body) main.focus({ preventScroll: true });
       performance.mark("eventodb:view-rendered");
       document.documentElement.dataset.view = view;
       document.documentElement.dataset.rendered = String(gen);   // for tests: a view finished
@@ -910,7 +912,13 @@
     const timer = setInterval(async () => {
       try {
         const t = await render();
-        if (isCurrent()) { clear(holder); holder.append(t); }
+        if (!isCurrent()) return;
+        const rows = [...holder.querySelectorAll(".item")];
+        const at = rows.indexOf(document.activeElement && document.activeElement.closest(".item"));
+        clear(holder);
+        holder.append(t);
+        const again = at >= 0 ? holder.querySelectorAll(".item")[at] : null;
+        if (again) (again.querySelector("a") || again).focus({ preventScroll: true });
       } catch (e) { say(e.message, "error"); }
     }, 2000);
     onLeave(() => clearInterval(timer));
@@ -1001,7 +1009,7 @@
       d = el("dialog", { id: "help", "aria-label": "Keyboard shortcuts" },
         el("h2", {}, "Keyboard"),
         el("dl", { class: "facts" }),
-        el("form", { method: "dialog" }, el("button", { type: "submit" }, "Close")));
+        el("button", { type: "button", onclick: () => d.close() }, "Close"));
       const dl = d.querySelector("dl");
       for (const [k, v] of [["g c", "categories"], ["g s", "streams"], ["g t", "live tail"], ["g u", "subscriptions"],
         ["g n", "namespaces"], ["/", "search / first field"], ["j / k", "next / previous row or message"],
