@@ -214,6 +214,26 @@ def test_streams_prefix_search_and_a_streams_messages(ui, gw):
     ui.shot("stream")
 
 
+def test_streams_page_by_cursor(ui, gw):
+    cat = unique("many")
+    names = sorted("%s-%03d" % (cat, i) for i in range(60))
+    for n in names:
+        gw.write(n, "Opened", {})
+    ui.ensure_signed_in()
+    ui.go("#/streams?prefix=" + cat)
+
+    def listed():
+        return ui.js("return [...document.querySelectorAll('main td a.name')].map(a => a.textContent)")
+
+    ui.wait(lambda: listed() == names[:50])
+    before = ui.rendered()
+    ui.d.find_element(By.CSS_SELECTOR, "main a[data-page=next]").click()
+    ui.wait(lambda: ui.rendered() != before and listed() == names[50:])
+    before = ui.rendered()
+    ui.d.find_element(By.CSS_SELECTOR, "main a[data-page=prev]").click()
+    ui.wait(lambda: ui.rendered() != before and listed() == names[:50])
+
+
 def nested(depth):
     v = {"leaf": "<b>deep</b>"}
     for i in range(depth):
