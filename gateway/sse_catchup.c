@@ -155,15 +155,16 @@ parse_rows(const char *text, size_t len, bool with_stream, size_t *nrows)
 	return rows;
 }
 
-/* A failure that says nothing about the subscription: no connection, or
- * one lost or refused (a failover, a restart) - worth another run. */
+/* A failure that says nothing about the subscription: no connection, one
+ * lost (no SQLSTATE, class 08) or ended by a shutdown or a server still
+ * starting (57P01-57P03): a failover or a restart - worth another run. */
 static bool
 unreachable(const PGresult *res)
 {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 
 	return res == NULL || state == NULL ||
-		strncmp(state, "08", 2) == 0 || strncmp(state, "57", 2) == 0;
+		strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0;
 }
 
 /* Runs the §9.4 catch-up query; no rows on any failure (test mode with an
