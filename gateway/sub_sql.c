@@ -94,10 +94,13 @@ subsql_state_is(const PGresult *res, const char *state)
 int
 subsql_refresh_ms(int ack, int cap_ms)
 {
-	/* fetch again well before the consumer's activity ends */
-	if (ack > 0 && ack / 2 < cap_ms)
-		return ack / 2 < 50 ? 50 : ack / 2;
-	return cap_ms;
+	/* fetch again well before the consumer's activity ends: half of it,
+	 * less the tick that may delay the fetch */
+	int			ms = ack / 2 - SUBWAIT_TICK_MS;
+
+	if (ack <= 0 || ms >= cap_ms)
+		return cap_ms;
+	return ms < 20 ? 20 : ms;
 }
 
 /*

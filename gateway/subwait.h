@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SUBWAIT_TICK_MS 100
+#define SUBWAIT_TICK_MS 50
 
 typedef enum SubWakeKind
 {
