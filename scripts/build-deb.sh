@@ -15,7 +15,10 @@ cd "$ROOT"
 version="$(dpkg-parsechangelog -l debian/changelog -S Version)"
 src="$OUT/eventodb-$version"
 
-rm -rf "$OUT"
+mkdir -p "$OUT"
+# only what an earlier run left: $EVENTODB_DEB_DIR may hold other files
+rm -rf "$src" "$OUT"/*_"$version"_*.deb "$OUT"/eventodb_"$version"_*.buildinfo \
+  "$OUT"/eventodb_"$version"_*.changes "$OUT/build.log"
 mkdir -p "$src"
 git ls-files -z --cached --others --exclude-standard |
   while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |

@@ -4,8 +4,10 @@ the eventodb user against the local cluster, then purged with nothing left.
 
 The packages come from $EVENTODB_DEBS (`make test` builds them there first)
 or are built here. Installing postgresql-15-eventodb replaces the extension
-files the project cluster uses; whatever happens, the tree's build is
-installed again at the end (`make -o gateway -o tools install`).
+files every cluster of this machine uses (the same build when `make test`
+built both). Whatever happens, the files that were there before - the tree's
+build, installed by `make test` - are put back at the end, with no moment in
+which a cluster finds none: other suites may be running on this machine.
 """
 import contextlib
 import fcntl
@@ -14,7 +16,9 @@ import os
 import pwd
 import grp
 import shlex
+import shutil
 import subprocess
+import tempfile
 import uuid
 
 import pytest
@@ -28,6 +32,9 @@ CONF = "/etc/eventodb/eventodb.conf"
 TOKEN = "ns_ZGVmYXVsdA_" + "5" * 64
 # one run at a time on a machine: dpkg, the user and the extension are shared
 LOCK = "/var/lock/eventodb-packages-test.lock"
+LIBDIR = "/usr/lib/postgresql/15/lib"
+EXTDIR = "/usr/share/postgresql/15/extension"
+DIVERTED = ".eventodb-test"
 # directories of the packages' own (the others, /usr/bin and such, stay)
 OWN_DIRS = ("/etc/eventodb", "/usr/share/doc/eventodb-gateway", "/usr/share/doc/postgresql-15-eventodb",
             "/usr/lib/postgresql/15/lib/bitcode/eventodb")
@@ -96,16 +103,67 @@ def sql(dbname, statement):
         conn.close()
 
 
+def extension_files():
+    """The extension's files installed now."""
+    found = glob.glob(os.path.join(LIBDIR, "eventodb.so"))
+    found += glob.glob(os.path.join(EXTDIR, "eventodb.control"))
+    found += glob.glob(os.path.join(EXTDIR, "eventodb--*.sql"))
+    found += glob.glob(os.path.join(LIBDIR, "bitcode", "eventodb.index.bc"))
+    for d, _, names in os.walk(os.path.join(LIBDIR, "bitcode", "eventodb")):
+        found += [os.path.join(d, n) for n in names]
+    return found
+
+
+def snapshot_extension(into):
+    files = extension_files()
+    for f in files:
+        os.makedirs(os.path.dirname(into + f), exist_ok=True)
+        shutil.copy2(f, into + f)
+    return files
+
+
+def divert(path, add):
+    """A local diversion without moving files: dpkg then leaves path alone."""
+    sh("dpkg-divert", "--local", "--no-rename", "--quiet", "--divert", path + DIVERTED,
+       "--add" if add else "--remove", path)
+
+
+def drop_stale_diversions():
+    """Those of a run that was killed half-way."""
+    for line in sh("dpkg-divert", "--list").stdout.splitlines():
+        words = line.split()
+        if line.startswith("local diversion of ") and words[-1].endswith(DIVERTED):
+            divert(words[3], add=False)
+
+
 def purge_and_restore():
-    """Purges the packages; returns what dpkg said and what is left of their
-    files, before the tree's extension goes back."""
-    purged = [sh("dpkg", "--purge", p, check=False) for p in PACKAGES]
-    left = [p for p in OWNED.get("all", []) if os.path.lexists(p)]
-    reinstall_tree_extension()
+    """Purges the packages and puts the snapshot's extension files back.
+    Those the package shares with the snapshot are diverted first, so the
+    purge leaves them in place, and are then replaced by rename: a cluster
+    never finds them missing. Returns what dpkg said and what is left of
+    the packages' files (but for those put back)."""
+    saved = SNAPSHOT.get("files", [])
+    shared = [f for f in saved if f in OWNED.get("postgresql-15-eventodb", [])]
+    for f in shared:
+        divert(f, add=True)
+    try:
+        purged = [sh("dpkg", "--purge", p, check=False) for p in PACKAGES]
+        left = [p for p in OWNED.get("all", []) if os.path.lexists(p) and p not in shared
+                and not any(f.startswith(p + "/") for f in shared)]
+        for f in saved:
+            os.makedirs(os.path.dirname(f), exist_ok=True)
+            shutil.copy2(SNAPSHOT["dir"] + f, f + ".restoring")
+            os.replace(f + ".restoring", f)
+    finally:
+        for f in shared:
+            divert(f, add=False)
+    if not saved:
+        reinstall_tree_extension()
     return purged, left
 
 
 OWNED = {}
+SNAPSHOT = {}
 
 
 @pytest.fixture(scope="module")
@@ -115,8 +173,11 @@ def packages():
     extension back."""
     files = debs()
     with machine_lock():
+        drop_stale_diversions()
         if any(installed(p) for p in PACKAGES) or user_exists("eventodb"):
             pytest.fail("eventodb packages or user already on this machine: not touching them")
+        SNAPSHOT["dir"] = tempfile.mkdtemp(prefix="eventodb-ext-")
+        SNAPSHOT["files"] = snapshot_extension(SNAPSHOT["dir"])
         try:
             sh("dpkg", "-i", *files, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
             for p in PACKAGES:
@@ -128,6 +189,7 @@ def packages():
         finally:
             if any(installed(p) for p in PACKAGES):
                 purge_and_restore()
+            shutil.rmtree(SNAPSHOT["dir"], ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -231,5 +293,9 @@ def test_purge_leaves_nothing(packages, database):
     assert not user_exists("eventodb") and not group_exists("eventodb")
     assert glob.glob("/etc/systemd/system/*/eventodb.service") == []
     assert glob.glob("/var/lib/systemd/deb-systemd-helper-enabled/**/eventodb*", recursive=True) == []
-    # and the cluster has the tree's extension again
-    assert os.path.exists("/usr/lib/postgresql/15/lib/eventodb.so")
+    # and the extension files are those of before, dpkg no longer diverting them
+    assert SNAPSHOT["files"], "no extension installed before the test (make install)"
+    for f in SNAPSHOT["files"]:
+        with open(f, "rb") as now, open(SNAPSHOT["dir"] + f, "rb") as before:
+            assert now.read() == before.read(), f
+    assert DIVERTED not in sh("dpkg-divert", "--list").stdout
