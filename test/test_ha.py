@@ -12,7 +12,8 @@ an SSE subscriber opened before the kill was poked for every acknowledged
 write (those after the failover included: the poke worker runs on the new
 primary), and a persistent subscription hands out the writes made after it.
 
-HA_TEST_FAILOVERS=N repeats the kill N times (the long form; default 1).
+HA_TEST_FAILOVERS=N repeats the kill N times (the long form; default 1);
+HA_TEST_FAULT=switchover makes it a planned switchover instead.
 The cluster runs on free ports of its own in .ha-test/, so a developer's
 `scripts/ha.sh up` (and this test in another checkout) is untouched.
 """
@@ -37,6 +38,8 @@ from harness import DEFAULT_TOKEN, dumps
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HA = os.path.join(ROOT, "scripts", "ha.sh")
 FAILOVERS = int(os.environ.get("HA_TEST_FAILOVERS", "1"))
+# "kill" (the leader's node is lost) or "switchover" (a planned one)
+FAULT = os.environ.get("HA_TEST_FAULT", "kill")
 WRITERS = 4
 CATEGORY = "haacct"
 HA_USER = "postgres" if os.getuid() == 0 else os.environ.get("USER", "postgres")
@@ -155,9 +158,26 @@ def acked(records):
     return out
 
 
+def switchover(leader):
+    """A planned switchover through Patroni's REST API (the leader's node)."""
+    names = ["node%d" % (i + 1) for i in range(3)]
+    port = HA_ENV["HA_REST_PORTS"].split()[names.index(leader)]
+    conn = http.client.HTTPConnection("127.0.0.1", int(port), timeout=30)
+    conn.request("POST", "/switchover", body=json.dumps({"leader": leader}),
+                 headers={"Content-Type": "application/json"})
+    r = conn.getresponse()
+    body = r.read()
+    conn.close()
+    assert r.status == 200, (r.status, body)
+
+
 def kill_leader():
     leader = ha("leader")
     assert leader, "no leader before the kill"
+    if FAULT == "switchover":
+        t = time.monotonic()
+        switchover(leader)
+        return leader, t
     pids = {line.split()[0]: line.split()[1:] for line in ha("pids").splitlines()}
     patroni_pid, postmaster_pid = (int(p) for p in pids[leader][:2])
     # The whole node goes: Patroni first, so it cannot restart its postmaster.
