@@ -46,6 +46,8 @@ reset_config(void)
 	free(g_config.token);
 	free(g_config.db_type);
 	free(g_config.data_dir);
+	free(g_config.metrics_token);
+	free(g_config.config_file);
 	memset(&g_config, 0, sizeof(g_config));
 }
 

@@ -17,7 +17,7 @@ VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
 @pytest.mark.parametrize("path", ["/", "/rpc/", "/RPC", "/Rpc", "/subscribe/stream/x",
                                   "/subscribe/category/x", "/import/", "/health/", "/HEALTH",
                                   "/version/", "/debug/pprof/", "/debug/pprof/heap", "/export",
-                                  "/metrics", "/rpc%20"])
+                                  "/metrics/", "/METRICS", "/rpc%20"])  # /metrics: docs/operations.md
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_unknown_path_is_404_exact_bytes_without_newline(gw, path, method):
     r = gw.request(method, path, body=b'["sys.version"]' if method == "POST" else None,
