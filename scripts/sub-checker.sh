@@ -47,7 +47,7 @@ export EVENTODB_CLUSTER_DIR="$BASE/pg" EVENTODB_PGPORT="$(free_port)"
 CLUSTER="$ROOT/scripts/cluster.sh"
 eval "$("$CLUSTER" env)"
 cleanup() {
-  if [ -n "${SUBCHK_KEEP_CLUSTER:-}" ]; then echo "sub-checker: cluster kept in $BASE" >&2; return; fi
+  if [ -n "${SUBCHK_KEEP_CLUSTER:-}" ]; then return; fi
   "$CLUSTER" stop >/dev/null 2>&1 || true
   # after a postmaster-only kill, orphans may delay the stop; never leave it running
   if [ -f "$PGDATA_DIR/postmaster.pid" ]; then
@@ -58,4 +58,12 @@ cleanup() {
 trap cleanup EXIT
 "$CLUSTER" init >/dev/null
 "$CLUSTER" start >/dev/null
-$PY "$ROOT/test/sub_checker.py" --cluster-sh "$CLUSTER" --data-dir "$PGDATA_DIR" "${ARGS[@]}"
+rc=0
+$PY "$ROOT/test/sub_checker.py" --cluster-sh "$CLUSTER" --data-dir "$PGDATA_DIR" "${ARGS[@]}" || rc=$?
+if [ "$rc" != 0 ]; then
+  # Kept (stopped) for a post-mortem: EVENTODB_CLUSTER_DIR=$BASE/pg EVENTODB_PGPORT=... scripts/cluster.sh start
+  "$CLUSTER" stop >/dev/null 2>&1 || true
+  echo "sub-checker: failed; the cluster is kept (stopped) in $BASE (EVENTODB_CLUSTER_DIR=$BASE/pg EVENTODB_PGPORT=$EVENTODB_PGPORT scripts/cluster.sh start)"
+  SUBCHK_KEEP_CLUSTER=1
+fi
+exit "$rc"

@@ -484,6 +484,19 @@ def consumer_proc(*a):
 
 # ---------------------------------------------------------------- faults
 
+def library_digest():
+    """The installed eventodb.so (other work on the machine may reinstall it
+    between two starts of the server): a short digest and its mtime."""
+    import hashlib
+    try:
+        d = subprocess.run(["pg_config", "--pkglibdir"], capture_output=True, text=True).stdout.strip()
+        path = os.path.join(d, "eventodb.so")
+        return "%s@%s" % (hashlib.md5(open(path, "rb").read()).hexdigest()[:10],
+                          time.strftime("%H:%M:%S", time.gmtime(os.path.getmtime(path))))
+    except OSError:
+        return "?"
+
+
 class Cluster:
     def __init__(self, cluster_sh, data_dir):
         self.sh = cluster_sh
@@ -994,6 +1007,8 @@ def run():
              args.ack_timeout_ms, args.max_deliveries, args.pg_kills, args.gw_kills if gw else 0, tmp),
           flush=True)
 
+    lib0 = library_digest()
+    print("sub-checker: library %s" % lib0, flush=True)
     ctx = mp.get_context("fork")
     stop = ctx.Event()
     start = time.time()
@@ -1050,8 +1065,11 @@ def run():
                 t_dead = time.time() - start
                 time.sleep(rnd.uniform(0.2, 1.0))
                 cluster.start()
+                lib = library_digest()
                 happened.append("%.1fs PostgreSQL postmaster kill -9 (gone after %.1fs), restarted after %.1fs"
-                                " (%d start attempts)" % (t, t_dead - t, time.time() - start - t, cluster.tries))
+                                " (%d start attempts, library %s%s)"
+                                % (t, t_dead - t, time.time() - start - t, cluster.tries, lib,
+                                   "" if lib == lib0 else ": CHANGED since the start"))
             elif ev == "gw":
                 gw.kill()
                 time.sleep(rnd.uniform(0.1, 0.5))
@@ -1111,7 +1129,10 @@ def run():
     for k, n in sorted(kinds_seen.items(), key=lambda x: -x[1]):
         print("sub-checker: %5d x %s" % (n, k))
     if failures:
-        print("sub-checker: %d failed checks (seed %d); logs kept in %s" % (len(failures), args.seed, tmp))
+        with open(os.path.join(tmp, "failures.txt"), "w") as f:
+            f.write("\n".join(failures) + "\n")
+        print("sub-checker: %d failed checks (seed %d); logs and failures.txt kept in %s, database %s"
+              % (len(failures), args.seed, tmp, DB))
         return 1
     if not args.keep:
         for p in os.listdir(tmp):
