@@ -20,6 +20,7 @@ The cluster runs on free ports of its own in .ha-test/, so a developer's
 import http.client
 import json
 import os
+import pwd
 import random
 import shutil
 import signal
@@ -28,6 +29,7 @@ import subprocess
 import threading
 import time
 import uuid
+import zlib
 
 import psycopg2
 import pytest
@@ -42,7 +44,9 @@ FAILOVERS = int(os.environ.get("HA_TEST_FAILOVERS", "1"))
 FAULT = os.environ.get("HA_TEST_FAULT", "kill")
 WRITERS = 4
 CATEGORY = "haacct"
-HA_USER = "postgres" if os.getuid() == 0 else os.environ.get("USER", "postgres")
+# the server user and the login of the URL (scripts/ha.sh's rule)
+HA_USER = (os.environ.get("EVENTODB_PG_USER", "postgres") if os.getuid() == 0
+           else pwd.getpwuid(os.getuid()).pw_name)
 
 
 
@@ -65,10 +69,23 @@ def free_ports(n):
     return [str(p) for p in ports]
 
 
-_PORTS = free_ports(8)
-HA_ENV = dict(os.environ, HA_DIR=os.path.join(ROOT, ".ha-test"),
-              HA_PG_PORTS=" ".join(_PORTS[0:3]), HA_REST_PORTS=" ".join(_PORTS[3:6]),
-              HA_ETCD_PORT=_PORTS[6], HA_ETCD_PEER_PORT=_PORTS[7], HA_SCOPE="eventodb-ha-test")
+def ha_dir():
+    """.ha-test/ in the project, unless the server user cannot reach it (a
+    checkout under a private home, run as root): then under /var/tmp, as
+    scripts/ha.sh and cluster.sh do for their own folders."""
+    d = os.path.join(ROOT, ".ha-test")
+    if os.getuid() == 0 and subprocess.run(["runuser", "-u", HA_USER, "--", "test", "-x", ROOT]).returncode:
+        d = "/var/tmp/eventodb-ha-test-%d" % zlib.crc32(ROOT.encode())
+    return d
+
+
+def ports_env():
+    p = free_ports(8)
+    return dict(HA_PG_PORTS=" ".join(p[0:3]), HA_REST_PORTS=" ".join(p[3:6]),
+                HA_ETCD_PORT=p[6], HA_ETCD_PEER_PORT=p[7])
+
+
+HA_ENV = dict(os.environ, HA_DIR=ha_dir(), HA_SCOPE="eventodb-ha-test", **ports_env())
 
 
 def ha(*args, timeout=150, check=True):
@@ -87,7 +104,15 @@ def cluster():
             pytest.skip("patroni/etcd could not be installed: " + r.stderr[-500:])
     ha("destroy")
     try:
-        ha("up")
+        try:
+            ha("up")
+        except AssertionError as first:
+            # Once more on other ports: one may have been taken since it was
+            # picked (another test's server, an outgoing connection).
+            print("HA cluster did not come up, retrying on other ports:", first)
+            ha("destroy")
+            HA_ENV.update(ports_env())
+            ha("up")
         yield
     finally:
         ha("destroy", check=False)
