@@ -409,7 +409,10 @@
       extra && extra.last !== undefined ? btn("Last ⇥", extra.last, "last") : null);
   }
 
+  // The clipboard API needs a secure context (https or localhost); elsewhere
+  // the old selection-based copy still works.
   async function copyText(text, what) {
+    let ok = true;
     try {
       await navigator.clipboard.writeText(text);
     } catch (e) {
@@ -417,10 +420,10 @@
       ta.value = text;
       document.body.append(ta);
       ta.select();
-      document.execCommand("copy");
+      try { ok = document.execCommand("copy"); } catch (e2) { ok = false; }
       ta.remove();
     }
-    say("Copied " + what);
+    if (ok) say("Copied " + what); else say("Could not copy " + what + "; select it and copy by hand", "error");
   }
 
   function copyButton(label, text, what) {
