@@ -13,7 +13,8 @@ write (those after the failover included: the poke worker runs on the new
 primary), and a persistent subscription hands out the writes made after it.
 
 HA_TEST_FAILOVERS=N repeats the kill N times (the long form; default 1);
-HA_TEST_FAULT=switchover makes it a planned switchover instead.
+HA_TEST_FAULT=switchover makes it a planned switchover instead, =postmaster
+kills only the leader's postmaster, =standby the synchronous standby's node.
 The cluster runs on free ports of its own in .ha-test/, so a developer's
 `scripts/ha.sh up` (and this test in another checkout) is untouched.
 """
@@ -40,8 +41,11 @@ from harness import DEFAULT_TOKEN, dumps
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HA = os.path.join(ROOT, "scripts", "ha.sh")
 FAILOVERS = int(os.environ.get("HA_TEST_FAILOVERS", "1"))
-# "kill" (the leader's node is lost) or "switchover" (a planned one)
+# "kill": the leader's node is lost (Patroni and postmaster); "switchover": a
+# planned one; "postmaster": only the leader's postmaster is killed (Patroni
+# restarts it in place); "standby": the synchronous standby's node is lost
 FAULT = os.environ.get("HA_TEST_FAULT", "kill")
+NEW_LEADER = FAULT in ("kill", "switchover")
 WRITERS = 4
 CATEGORY = "haacct"
 # the server user and the login of the URL (scripts/ha.sh's rule)
@@ -203,12 +207,25 @@ def kill_leader():
         t = time.monotonic()
         switchover(leader)
         return leader, t
+    victim = leader
+    if FAULT == "standby":
+        victim = sync_standby()
     pids = {line.split()[0]: line.split()[1:] for line in ha("pids").splitlines()}
-    patroni_pid, postmaster_pid = (int(p) for p in pids[leader][:2])
-    # The whole node goes: Patroni first, so it cannot restart its postmaster.
-    os.kill(patroni_pid, signal.SIGKILL)
+    patroni_pid, postmaster_pid = (int(p) for p in pids[victim][:2])
+    if FAULT != "postmaster":
+        # The whole node goes: Patroni first, so it cannot restart its postmaster.
+        os.kill(patroni_pid, signal.SIGKILL)
     os.kill(postmaster_pid, signal.SIGKILL)
     return leader, time.monotonic()
+
+
+def sync_standby():
+    out = ha("status")
+    for line in out.splitlines():
+        cells = [c.strip() for c in line.split("|")]
+        if len(cells) > 3 and cells[3] == "Sync Standby":
+            return cells[1]
+    raise AssertionError("no synchronous standby:\n" + out)
 
 
 def wait_for(pred, timeout, what):
@@ -246,8 +263,8 @@ def run_failovers(gw):
         wait_for(lambda: sum(len(acked(w.records)) for w in writers) >= 50, 30, "writes before the kill")
         for _ in range(FAILOVERS):
             old, t_kill = kill_leader()
-            new = wait_for(lambda: (lambda l: l if l and l != old else None)(ha("leader", check=False)),
-                           60, "a new leader")
+            new = wait_for(lambda: (lambda l: l if l and (l != old or not NEW_LEADER) else None)(
+                ha("leader", check=False)), 60, "a leader")
             # Writes resume on the new primary: every writer gets 20 in a row.
             wait_for(lambda: all(len(w.records) >= 20 and w.records[-1][0] > t_kill and
                                  all(r[4] == 200 for r in w.records[-20:]) for w in writers),
@@ -300,7 +317,8 @@ def check_health_and_ready(seen, t_kill):
     assert health and all(s[2] == 200 and s[3] == b'{"status":"ok"}' for s in health), health[:5]
     down = [s for s in ready if s[2] != 200]
     assert all(s[2] == 503 and json.loads(s[3])["database"] == "unreachable" for s in down), down[:5]
-    assert any(s[0] > t_kill for s in down), "/ready never reported the failover"
+    if FAULT != "standby":
+        assert any(s[0] > t_kill for s in down), "/ready never reported the failover"
     assert ready[-1][2] == 200 and json.loads(ready[-1][3]) == {"status": "ok", "database": "reachable"}
 
 
