@@ -186,6 +186,7 @@ EOF
 }
 
 # Starts "$@" detached as the run user; its pid goes to $1 (the pid file).
+# shellcheck disable=SC2016  # (expanded by the inner sh)
 start_detached() {
   local pidfile=$1 log=$2; shift 2
   as_owner sh -c 'pidfile=$1; log=$2; shift 2; setsid "$@" >>"$log" 2>&1 </dev/null & echo $! >"$pidfile"' \
