@@ -11,6 +11,7 @@
  */
 #include "postgres.h"
 
+#include "access/xlog.h"
 #include "commands/async.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -182,6 +183,16 @@ pokeq_available(void)
 
 	if (shared == NULL || eventodb_write_mode != WRITE_MODE_HORIZON)
 		return false;
+
+	/*
+	 * A hot standby writes nothing (its writers fail as read-only), so it
+	 * needs no worker; and one registered here would wait for a promotion
+	 * and then run beside the one the first write after it registers - one
+	 * more for every call (write_mode() probes, misrouted writes). After a
+	 * promotion the first write starts the worker.
+	 */
+	if (RecoveryInProgress())
+		return true;
 	if (my_db >= 0)
 	{
 		d = &shared->db[my_db];

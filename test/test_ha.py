@@ -250,6 +250,8 @@ def test_failover_loses_no_acknowledged_write(cluster, logdir):
 
 def run_failovers(gw):
     gw.ok("subscription.create", "ha-sub", CATEGORY, {"strategy": "roundRobin", "maxInFlight": 1000})
+    probe_standbys()
+    probed = time.monotonic()
     sse = gw.subscribe("category=%s&position=0" % CATEGORY, timeout=10)
     sse.wait_ready()
     stop = threading.Event()
@@ -262,6 +264,10 @@ def run_failovers(gw):
     try:
         wait_for(lambda: sum(len(acked(w.records)) for w in writers) >= 50, 30, "writes before the kill")
         for _ in range(FAILOVERS):
+            # a second probe past the poke queue's 10 s start timeout
+            wait_for(lambda: time.monotonic() > probed + 10.5, 20, "the probe interval")
+            probe_standbys()
+            probed = time.monotonic()
             old, t_kill = kill_leader()
             new = wait_for(lambda: (lambda l: l if l and (l != old or not NEW_LEADER) else None)(
                 ha("leader", check=False)), 60, "a leader")
@@ -322,23 +328,38 @@ def check_health_and_ready(seen, t_kill):
     assert ready[-1][2] == 200 and json.loads(ready[-1][3]) == {"status": "ok", "database": "reachable"}
 
 
-def check_poke_workers():
-    """The poke worker runs on the new primary (started by its first write
-    after the promotion) and on no standby."""
-    ports = HA_ENV["HA_PG_PORTS"].split()
-    primaries = 0
-    for port in ports:
+def node_connections():
+    """(port, connection) of every node that answers."""
+    for port in HA_ENV["HA_PG_PORTS"].split():
         try:
             conn = psycopg2.connect(host="127.0.0.1", port=port, user=HA_USER, dbname="eventodb",
                                     connect_timeout=3)
         except psycopg2.OperationalError:
             continue            # the killed node
         conn.autocommit = True
+        yield port, conn
+        conn.close()
+
+
+def probe_standbys():
+    """eventodb.write_mode() on every standby, as a monitoring probe would.
+    It once registered a poke worker there that started at the promotion,
+    one more per call 10 s apart, beside the one of the first write."""
+    for port, conn in node_connections():
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_is_in_recovery(), eventodb.write_mode()")
+            assert cur.fetchone()[1] == "horizon"
+
+
+def check_poke_workers():
+    """The poke worker runs on the new primary (started by its first write
+    after the promotion) and on no standby."""
+    primaries = 0
+    for port, conn in node_connections():
         with conn.cursor() as cur:
             cur.execute("SELECT pg_is_in_recovery(), count(*) FILTER (WHERE backend_type = "
                         "'eventodb poke worker') FROM pg_stat_activity")
             standby, workers = cur.fetchone()
-        conn.close()
         if standby:
             assert workers == 0, "a poke worker runs on the standby on port %s" % port
         else:
