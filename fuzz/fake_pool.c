@@ -112,7 +112,39 @@ canned(const char *name, int nparams, const char *const *values, char *nsbuf, si
 			"\"messageCount\":0,\"namespace\":\"x\",\"streamCount\":0}";
 	if (strcmp(name, "import_batch") == 0)
 		return "1";
+	if (strcmp(name, "subscription_create") == 0 || strcmp(name, "subscription_update") == 0 ||
+		strcmp(name, "subscription_get") == 0 || strcmp(name, "subscription_reset") == 0)
+		return "{\"ackTimeoutMs\":30000,\"category\":\"account\",\"checkpoint\":1,\"consumers\":[],"
+			"\"createdAt\":\"2025-06-02T08:00:00.51Z\",\"inFlight\":0,\"lag\":0,\"maxDeliveries\":10,"
+			"\"maxInFlight\":10,\"name\":\"billing\",\"parked\":0,\"strategy\":\"pinned\",\"types\":[]}";
+	if (strcmp(name, "subscription_list") == 0)
+		return "[]";
+	if (strcmp(name, "subscription_delete") == 0)
+		return "{\"deletedAt\":\"2025-06-02T08:00:00.51Z\",\"name\":\"billing\"}";
+	if (strcmp(name, "subscription_ack") == 0 || strcmp(name, "subscription_nack") == 0 ||
+		strcmp(name, "subscription_replay_parked") == 0)
+		return "1";
 	return "";
+}
+
+/* Statements answering rows (deliveries, parked entries): none. */
+static bool
+rows_statement(const char *name)
+{
+	return strcmp(name, "subscription_fetch") == 0 || strcmp(name, "subscription_parked") == 0;
+}
+
+static PGresult *
+no_rows(int ncols)
+{
+	PGresult   *r = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+	PGresAttDesc att[2] = {
+		{.name = (char *) "a", .typid = 25, .typlen = -1, .atttypmod = -1},
+		{.name = (char *) "b", .typid = 25, .typlen = -1, .atttypmod = -1},
+	};
+
+	CHECK(r != NULL && PQsetResultAttrs(r, ncols, att), "cannot build a result");
+	return r;
 }
 
 static bool
@@ -120,7 +152,11 @@ data_statement(const char *name)
 {
 	static const char *const data[] = {
 		"stream_write", "stream_get", "stream_last", "stream_version", "category_get",
-		"pager_stream_get", "pager_category_get", "ns_streams", "ns_categories", "import_batch", "import_clear", NULL
+		"pager_stream_get", "pager_category_get", "ns_streams", "ns_categories", "import_batch", "import_clear",
+		"subscription_create", "subscription_update", "subscription_delete", "subscription_get",
+		"subscription_list", "subscription_fetch", "subscription_ack", "subscription_nack",
+		"subscription_parked", "subscription_replay_parked", "subscription_reset",
+		"subscription_source", NULL
 	};
 
 	for (int i = 0; data[i]; i++)
@@ -186,6 +222,8 @@ pool_exec(const char *name, const char *sql, int nparams,
 			return PQmakeEmptyPGresult(NULL, PGRES_FATAL_ERROR);
 		case FAKE_DB_OK:
 		default:
+			if (rows_statement(name))
+				return no_rows(strcmp(name, "subscription_fetch") == 0 ? 2 : 1);
 			return one_value(canned(name, nparams, values, nsbuf, sizeof(nsbuf)));
 	}
 }

@@ -87,6 +87,25 @@ RPC = [
     '["sys.version"]',
     '["sys.health"]',
     '["unknown.method"]',
+    # persistent subscriptions (SUBSCRIPTIONS.md §5)
+    '["subscription.create","billing","account",{"types":["b","a"],"start":"end","maxInFlight":50,"ackTimeoutMs":1e4,"maxDeliveries":3,"strategy":"roundRobin"}]',
+    '["subscription.create","b","",{"types":[1,{"x":[2]},""],"start":-1.5}]',
+    '["subscription.create","a b","x-y",null]',
+    '["subscription.update","billing",{"category":"x","start":0}]',
+    '["subscription.update","billing",{"types":["t"],"strategy":"pinned"}]',
+    '["subscription.delete","billing"]',
+    '["subscription.get","billing"]',
+    '["subscription.list","x"]',
+    '["subscription.fetch","billing","w1",{"max":10.9,"waitMs":5000}]',
+    '["subscription.fetch","billing","w\u00e9",{"max":0}]',
+    '["subscription.ack","billing",["d1.7.1","d1.7.1"]]',
+    '["subscription.ack","billing",["",1,["x"]]]',
+    '["subscription.nack","billing",["d1"],{"action":"park","reason":"bad <data>"}]',
+    '["subscription.nack","billing",["d\u0000"],{"action":null}]',
+    '["subscription.parked","billing",{"position":17,"batchSize":1000}]',
+    '["subscription.replayParked","billing",{"globalPositions":[17,42.5,null]}]',
+    '["subscription.reset","billing","beginning"]',
+    '["subscription.reset","billing",-1]',
     '[]', 'null', '{}', '[1]', '', '["stream.get"] x', ' [ "sys.health" ] ',
     '["stream.get","\xff\xfe"]',
     '["stream.get","\\ud800"]',
@@ -104,7 +123,14 @@ dictionary("rpc", ["stream.write", "stream.get", "stream.last", "stream.version"
                    '"expectedVersion"', '"position"', '"globalPosition"', '"batchSize"',
                    '"correlation"', '"consumerGroup"', '"member"', '"size"', '"description"',
                    '"token"', '"prefix"', '"limit"', '"cursor"', "null", "true", "false",
-                   "\\u0000", "\\ud800", "1e309", "-0", "9223372036854775807", '"ns_'])
+                   "\\u0000", "\\ud800", "1e309", "-0", "9223372036854775807", '"ns_',
+                   "subscription.create", "subscription.update", "subscription.delete",
+                   "subscription.get", "subscription.list", "subscription.fetch",
+                   "subscription.ack", "subscription.nack", "subscription.parked",
+                   "subscription.replayParked", "subscription.reset", '"types"', '"start"',
+                   '"maxInFlight"', '"ackTimeoutMs"', '"maxDeliveries"', '"strategy"',
+                   '"category"', '"max"', '"waitMs"', '"action"', '"reason"',
+                   '"globalPositions"', '"roundRobin"', '"pinned"', '"beginning"', '"end"'])
 
 # ---- tokens (PROTOCOL.md §4.1-§4.2) --------------------------------------
 TOKENS = [
