@@ -47,7 +47,7 @@ CLUSTER = scripts/cluster.sh
 # No single black-box test may hang the suite (CI has a hard limit).
 TEST_TIMEOUT ?= 300
 
-.PHONY: deps gateway tools asan run test test-extension test-gateway bench deb \
+.PHONY: deps gateway tools asan run test test-extension test-gateway bench sub-bench deb \
         profile-baseline profile-compare fuzz cluster-start cluster-stop
 
 all: gateway tools
@@ -97,6 +97,11 @@ deb: deps
 
 bench: cluster-start
 	scripts/bench.sh
+
+# Persistent subscriptions: throughput, latency, fetch cost (a private cluster; see scripts/README.md).
+sub-bench: all
+	$(SUDO) $(MAKE) install
+	scripts/sub-bench --private-cluster
 
 profile-baseline: deps
 	scripts/profile-baseline.sh
