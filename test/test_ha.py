@@ -15,8 +15,8 @@ primary), and a persistent subscription hands out the writes made after it.
 HA_TEST_FAILOVERS=N repeats the kill N times (the long form; default 1);
 HA_TEST_FAULT=switchover makes it a planned switchover instead, =postmaster
 kills only the leader's postmaster, =standby the synchronous standby's node.
-The cluster runs on free ports of its own in .ha-test/, so a developer's
-`scripts/ha.sh up` (and this test in another checkout) is untouched.
+The cluster runs on free ports of its own in .ha-test/<pid>/, so neither a
+developer's `scripts/ha.sh up` nor another run of this test is touched.
 """
 import http.client
 import json
@@ -73,7 +73,7 @@ def free_ports(n):
     return [str(p) for p in ports]
 
 
-def ha_dir():
+def ha_base():
     """.ha-test/ in the project, unless the server user cannot reach it (a
     checkout under a private home, run as root): then under /var/tmp, as
     scripts/ha.sh and cluster.sh do for their own folders."""
@@ -83,13 +83,27 @@ def ha_dir():
     return d
 
 
+HA_BASE = ha_base()
+
+
+def remove_stale_clusters():
+    """Clusters of runs that died before their teardown: one folder per run,
+    named after its pid, so two runs of one checkout never share one."""
+    if not os.path.isdir(HA_BASE):
+        return
+    for name in os.listdir(HA_BASE):
+        if name.isdigit() and int(name) != os.getpid() and not os.path.exists("/proc/" + name):
+            subprocess.run([HA, "destroy"], env=dict(os.environ, HA_DIR=os.path.join(HA_BASE, name)),
+                           capture_output=True, timeout=120)
+
+
 def ports_env():
     p = free_ports(8)
     return dict(HA_PG_PORTS=" ".join(p[0:3]), HA_REST_PORTS=" ".join(p[3:6]),
                 HA_ETCD_PORT=p[6], HA_ETCD_PEER_PORT=p[7])
 
 
-HA_ENV = dict(os.environ, HA_DIR=ha_dir(), HA_SCOPE="eventodb-ha-test", **ports_env())
+HA_ENV = dict(os.environ, HA_DIR=os.path.join(HA_BASE, str(os.getpid())), HA_SCOPE="eventodb-ha-test", **ports_env())
 
 
 def ha(*args, timeout=150, check=True):
@@ -106,7 +120,10 @@ def cluster():
                            capture_output=True, text=True, timeout=600)
         if not (shutil.which("patroni") and shutil.which("etcd")):
             pytest.skip("patroni/etcd could not be installed: " + r.stderr[-500:])
-    ha("destroy")
+    remove_stale_clusters()
+    os.makedirs(HA_BASE, exist_ok=True)
+    if os.getuid() == 0:
+        shutil.chown(HA_BASE, HA_USER)
     try:
         try:
             ha("up")
