@@ -14,6 +14,10 @@
 #   --http       two of three consumers go through a private gateway
 #                (subscription.fetch with and without waitMs, ack, nack),
 #                which is killed -9 and restarted once (--gw-kills N)
+#   --nopreload  the server without shared_preload_libraries (the fallback, no
+#                commit horizon), no PostgreSQL kills. Known to FAIL today: the
+#                whole-namespace subscription skips messages that commit out of
+#                order across categories (category sources are safe there)
 #   e.g. --seconds 300 --pg-kills 4 --gw-kills 4 --consumer-kills 10 --consumers 5
 #
 # Everything runs on a private, throw-away cluster (own directory, port and
@@ -26,11 +30,13 @@ PY=/usr/bin/python3
 BIN="${EVENTODB_BIN:-$ROOT/gateway/eventodb}"
 ARGS=()
 HTTP=0
+NOPRELOAD=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --short) ARGS+=(--seconds 10); shift ;;
     --http) HTTP=1; ARGS+=(--http --gateway-bin "$BIN"); shift ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    --nopreload) NOPRELOAD=1; shift ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) ARGS+=("$1"); shift ;;
   esac
 done
@@ -57,9 +63,20 @@ cleanup() {
 }
 trap cleanup EXIT
 "$CLUSTER" init >/dev/null
-"$CLUSTER" start >/dev/null
 rc=0
-$PY "$ROOT/test/sub_checker.py" --cluster-sh "$CLUSTER" --data-dir "$PGDATA_DIR" "${ARGS[@]}" || rc=$?
+if [ "$NOPRELOAD" = 1 ]; then
+  # The fallback without shared_preload_libraries (no commit horizon); no
+  # PostgreSQL kills (cluster.sh start would preload the library again).
+  if [ "$(id -u)" -eq 0 ]; then RUN_USER="${EVENTODB_PG_USER:-postgres}"; else RUN_USER="$(id -un)"; fi
+  as_owner() { if [ "$(id -u)" -eq 0 ]; then runuser -u "$RUN_USER" -- "$@"; else "$@"; fi; }
+  PG_BINDIR="$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)"
+  [ -x "$PG_BINDIR/pg_ctl" ] || PG_BINDIR=/usr/lib/postgresql/15/bin
+  as_owner "$PG_BINDIR/pg_ctl" -D "$PGDATA_DIR" -l "$BASE/pg/postgres.log" -w start >/dev/null
+  $PY "$ROOT/test/sub_checker.py" --pg-kills 0 "${ARGS[@]}" || rc=$?
+else
+  "$CLUSTER" start >/dev/null
+  $PY "$ROOT/test/sub_checker.py" --cluster-sh "$CLUSTER" --data-dir "$PGDATA_DIR" "${ARGS[@]}" || rc=$?
+fi
 if [ "$rc" != 0 ]; then
   # Kept (stopped) for a post-mortem: EVENTODB_CLUSTER_DIR=$BASE/pg EVENTODB_PGPORT=... scripts/cluster.sh start
   "$CLUSTER" stop >/dev/null 2>&1 || true

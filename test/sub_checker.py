@@ -497,6 +497,14 @@ def library_digest():
         return "?"
 
 
+def preloaded():
+    c = connect()
+    try:
+        return "eventodb" in q(c, "SHOW shared_preload_libraries")[0][0]
+    finally:
+        c.close()
+
+
 class Cluster:
     def __init__(self, cluster_sh, data_dir):
         self.sh = cluster_sh
@@ -1007,6 +1015,9 @@ def run():
              args.ack_timeout_ms, args.max_deliveries, args.pg_kills, args.gw_kills if gw else 0, tmp),
           flush=True)
 
+    env_failures = []
+    if not preloaded():
+        print("sub-checker: the library is NOT preloaded (no commit horizon)", flush=True)
     lib0 = library_digest()
     print("sub-checker: library %s" % lib0, flush=True)
     ctx = mp.get_context("fork")
@@ -1066,6 +1077,10 @@ def run():
                 time.sleep(rnd.uniform(0.2, 1.0))
                 cluster.start()
                 lib = library_digest()
+                if not preloaded():
+                    env_failures.append("PostgreSQL restarted at %.1fs WITHOUT the preloaded library (another session's"
+                                        " make install removed eventodb.so at that moment?): no commit horizon, so"
+                                        " whole-namespace sources are not gap-free; see --nopreload" % t)
                 happened.append("%.1fs PostgreSQL postmaster kill -9 (gone after %.1fs), restarted after %.1fs"
                                 " (%d start attempts, library %s%s)"
                                 % (t, t_dead - t, time.time() - start - t, cluster.tries, lib,
@@ -1111,7 +1126,7 @@ def run():
     wlogs = [json.load(open(os.path.join(tmp, "writer%d.json" % i))) for i in range(args.writers)]
     wlogs.append({"log": sabotage.log, "errors": []})
     failures, stats = verify(subs_logs, wlogs, args.ack_timeout_ms, args.max_deliveries)
-    failures = problems + failures
+    failures = env_failures + problems + failures
     stats["drain_s"] = round(drain_s, 1)
     if gw:
         gw.stop()
