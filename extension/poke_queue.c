@@ -497,7 +497,14 @@ pokeq_worker_attach(int index, Oid dboid)
 	bool		ours;
 
 	LWLockAcquire(admin, LW_EXCLUSIVE);
-	ours = d->dboid == dboid && d->state != POKEQ_FREE && !d->exit_requested;
+
+	/*
+	 * Not when another worker already runs the slot: a start that took longer
+	 * than POKEQ_START_TIMEOUT_MS (a loaded, just promoted server) had a
+	 * second one registered, and two workers would drain one ring.
+	 */
+	ours = d->dboid == dboid && d->state != POKEQ_FREE && d->state != POKEQ_RUNNING &&
+		!d->exit_requested;
 	if (ours)
 	{
 		d->state = POKEQ_RUNNING;
