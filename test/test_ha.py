@@ -10,7 +10,8 @@ resume through the same gateway, a request caught by the failover got a
 retryable error (500 BACKEND_ERROR or 503 SERVER_BUSY, nothing else, no hang),
 an SSE subscriber opened before the kill was poked for every acknowledged
 write (those after the failover included: the poke worker runs on the new
-primary), and a persistent subscription hands out the writes made after it.
+primary), and a persistent subscription created before the kill hands out
+every acknowledged write, those after the failover included.
 
 HA_TEST_FAILOVERS=N repeats the kill N times (the long form; default 1);
 HA_TEST_FAULT=switchover makes it a planned switchover instead, =postmaster
@@ -51,7 +52,6 @@ CATEGORY = "haacct"
 # the server user and the login of the URL (scripts/ha.sh's rule)
 HA_USER = (os.environ.get("EVENTODB_PG_USER", "postgres") if os.getuid() == 0
            else pwd.getpwuid(os.getuid()).pw_name)
-
 
 
 def free_ports(n):
