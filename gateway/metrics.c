@@ -5,6 +5,7 @@
 #include "http.h"
 #include "log.h"
 #include "pool.h"
+#include "server.h"
 #include "strbuf.h"
 
 #include <arpa/inet.h>
@@ -382,6 +383,9 @@ render_requests(StrBuf *sb)
 		 "Requests being served now (event streams excluded).");
 	sb_printf(sb, "eventodb_http_requests_in_flight %lld\n",
 			  (long long) atomic_load_explicit(&m.in_flight, memory_order_relaxed));
+	head(sb, "eventodb_http_request_body_bytes", "gauge",
+		 "Request body bytes buffered now, against EVENTODB_REQUEST_BUDGET.");
+	sb_printf(sb, "eventodb_http_request_body_bytes %zu\n", server_bodies_held());
 	head(sb, "eventodb_errors_total", "counter",
 		 "Error answers and import error events sent, by protocol error code.");
 	for (size_t i = 0; i < NERRORS; i++)

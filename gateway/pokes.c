@@ -268,20 +268,24 @@ batch_add(Batch *b, Poke *p)
 static bool
 same_ns(const Claim *a, const Claim *b)
 {
-	return a->p.ns.len == b->p.ns.len && memcmp(a->p.ns.data, b->p.ns.data, a->p.ns.len) == 0;
+	/* an empty name may come with a NULL pointer, which memcmp must not see */
+	return a->p.ns.len == b->p.ns.len &&
+		(a->p.ns.len == 0 || memcmp(a->p.ns.data, b->p.ns.data, a->p.ns.len) == 0);
 }
 
 static bool
 same_category(const Claim *a, const Claim *b)
 {
 	return a->category_len == b->category_len &&
-		memcmp(a->p.stream.data, b->p.stream.data, a->category_len) == 0;
+		(a->category_len == 0 ||
+		 memcmp(a->p.stream.data, b->p.stream.data, a->category_len) == 0);
 }
 
 static int
 compare_bytes(const char *a, size_t alen, const char *b, size_t blen)
 {
-	int			c = memcmp(a, b, alen < blen ? alen : blen);
+	size_t		n = alen < blen ? alen : blen;
+	int			c = n == 0 ? 0 : memcmp(a, b, n);
 
 	if (c != 0)
 		return c;

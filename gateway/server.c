@@ -95,6 +95,12 @@ uncharge(Request *r)
 	r->charged = 0;
 }
 
+size_t
+server_bodies_held(void)
+{
+	return atomic_load(&bodies_held);
+}
+
 static struct MHD_Daemon *daemon_handle;
 
 static const char not_found_body[] = "{\"error\":{\"code\":\"NOT_FOUND\",\"message\":\"Endpoint not found\"}}";

@@ -252,6 +252,15 @@ def _response(s):
     return recv_until(s, lambda buf: b"\r\n\r\n" in buf and buf.endswith(b"\n"))
 
 
+def _body_bytes(gw):
+    r = gw.request("GET", "/metrics")
+    assert r.status == 200, r
+    for line in r.body.decode().splitlines():
+        if line.startswith("eventodb_http_request_body_bytes "):
+            return int(line.split()[1])
+    raise AssertionError("no eventodb_http_request_body_bytes in /metrics")
+
+
 def test_request_bodies_in_flight_share_one_memory_budget(spawn, prod_db):
     """All buffered request bodies together stay within a budget (1 GiB by
     default; 1 MiB here): a body that would go beyond it is answered 503, the
@@ -261,18 +270,16 @@ def test_request_bodies_in_flight_share_one_memory_budget(spawn, prod_db):
               env=clean_env(EVENTODB_REQUEST_BUDGET=str(1024 * 1024)))
     body = b'["sys.version"' + b" " * (600 * 1024) + b"]"
     a = _post_head(g, "/rpc", len(body))
-    a.sendall(body[:500 * 1024])                    # A holds ~500 KiB of the budget
-    # B would need 600 KiB more: refused once A's bytes are in (a slow, e.g.
-    # instrumented, server may still be reading them: B is then served)
+    a.sendall(body[:500 * 1024])
+    # A holds ~500 KiB of the budget once the server has read its bytes
     deadline = time.monotonic() + 30
-    while True:
-        b = _post_head(g, "/rpc", len(body))
-        b.sendall(body)
-        out = _response(b)
-        b.close()
-        if not out.startswith(b"HTTP/1.1 200") or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
+    while _body_bytes(g) < 500 * 1024:
+        assert time.monotonic() < deadline, "A's bytes never reached the budget"
+        time.sleep(0.02)
+    b = _post_head(g, "/rpc", len(body))         # B would need 600 KiB more
+    b.sendall(body)
+    out = _response(b)
+    b.close()
     assert out.startswith(b"HTTP/1.1 503"), out[:300]
     err = json.loads(out.split(b"\r\n\r\n", 1)[1])["error"]
     assert err == {"code": "SERVER_BUSY", "message": "Too much request data in flight; retry later"}
@@ -284,6 +291,10 @@ def test_request_bodies_in_flight_share_one_memory_budget(spawn, prod_db):
     r = g.request("POST", "/rpc", body=body, token=DEFAULT_TOKEN)
     assert r.status == 200, r
     assert g.ok("sys.version")
+    deadline = time.monotonic() + 10          # released once each request completes
+    while _body_bytes(g) != 0:
+        assert time.monotonic() < deadline, "the budget was not given back"
+        time.sleep(0.02)
 
 
 def test_forged_pokes_from_sql_do_not_disturb_the_gateway(hgw):
