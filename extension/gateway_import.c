@@ -232,12 +232,9 @@ ev_import_batch(PG_FUNCTION_ARGS)
 	run.schema = ref.schema;
 	if (run.count > 0)
 	{
-		if (horizon_enabled())
-		{
-			HorizonNs	ns = horizon_ns(ref.schema);
+		HorizonNs	hns = horizon_ns(ref.schema);
 
-			horizon_publish(&ns, true, 0);
-		}
+		horizon_publish(&hns, true, 0);
 		err = in_subxact(insert_batch, &run);
 		if (err != NULL)
 		{

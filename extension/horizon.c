@@ -17,6 +17,7 @@
 #include "miscadmin.h"
 #include "storage/bufmgr.h"
 #include "storage/ipc.h"
+#include "storage/lock.h"
 #include "storage/lwlock.h"
 #include "storage/proc.h"
 #include "storage/shmem.h"
@@ -37,6 +38,17 @@
  * one of its bounds widens to the whole namespace. */
 #define HORIZON_CATEGORIES_PER_NS 16
 #define HORIZON_TRANCHE "eventodb_horizon"
+
+/*
+ * Without shared memory (the library not preloaded) there are no bounds.
+ * A writer then holds its namespace's drain lock in share mode from before
+ * it draws a position to its end, and a whole-namespace reader waits once
+ * for the writers of the moment (exclusive, released at once): everything
+ * drawn before it looked is then committed or aborted. Category readers need
+ * nothing more: the category lock of that mode orders a category's commits.
+ * A private advisory tag, so no SQL advisory lock can hold it.
+ */
+#define DRAIN_LOCK_FIELD4 0xE5B2
 
 /* The magic of a sequence page's special space (SEQ_MAGIC, sequence.c). */
 #define SEQUENCE_PAGE_MAGIC 0x1717
@@ -144,6 +156,12 @@ static int
 partition_of(uint64 key)
 {
 	return (int) (((key >> 32) * 0x9E3779B1u ^ (uint32) key) % HORIZON_PARTITIONS);
+}
+
+static void
+drain_tag(LOCKTAG *tag, Oid nsp)
+{
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, nsp, 0, DRAIN_LOCK_FIELD4);
 }
 
 HorizonNs
@@ -288,7 +306,13 @@ horizon_publish(const HorizonNs *ns, bool any_category, int64 category_hash)
 	Relation	seqrel;
 
 	if (shared == NULL)
+	{
+		LOCKTAG		tag;
+
+		drain_tag(&tag, ns->nsp);
+		(void) LockAcquire(&tag, ShareLock, false, false);
 		return;
+	}
 	key = ns_key(ns);
 	part = partition_of(key);
 	if (already_bounded(key, any_category, category_hash, &count, &some))
@@ -456,9 +480,19 @@ horizon_for_category(const char *schema, const char *category, size_t len)
 {
 	HorizonNs	ns;
 
-	if (shared == NULL)
+	if (shared == NULL && category != NULL)
 		return PG_INT64_MAX;
 	ns = horizon_ns(schema);
+	if (shared == NULL)
+	{
+		int64		last = horizon_last_drawn(&ns);
+		LOCKTAG		tag;
+
+		drain_tag(&tag, ns.nsp);
+		(void) LockAcquire(&tag, ExclusiveLock, true, false);
+		LockRelease(&tag, ExclusiveLock, true);
+		return last + 1;
+	}
 	return horizon_read(&ns, category == NULL, category ? store_hash64(category, len) : 0);
 }
 

@@ -4,7 +4,9 @@
  *
  * Available only when the library is preloaded (shared_preload_libraries):
  * it needs shared memory. Without it, writers fall back to Message DB's
- * per-category lock held to commit, and readers get no horizon.
+ * per-category lock held to commit (which keeps a category's commits in
+ * order), and whole-namespace readers drain the writers of the moment
+ * instead (horizon_for_category).
  *
  * A writer publishes, before drawing a global position in a namespace, a
  * lower bound that is <= every position it will draw there, and withdraws it
@@ -66,7 +68,9 @@ int64		horizon_read(const HorizonNs *ns, bool whole, int64 category_hash);
 
 /*
  * For category readers: the horizon of the namespace in schema for the
- * category (NULL: the whole namespace).
+ * category (NULL: the whole namespace). Without shared memory: no bound for
+ * a category, and for the whole namespace the highest position drawn + 1
+ * after waiting for the transactions writing there at that moment.
  */
 int64		horizon_for_category(const char *schema, const char *category, size_t len);
 

@@ -109,11 +109,8 @@ store_write_try_lock(StoreWrite *w, const char *ns_id, const char *stream, size_
 void
 store_write_bound(StoreWrite *w, const StoreRef *s, const char *stream, size_t len)
 {
-	HorizonNs	ns;
+	HorizonNs	ns = horizon_ns(s->schema);
 
-	if (!horizon_enabled())
-		return;
-	ns = horizon_ns(s->schema);
 	horizon_publish(&ns, false, store_hash64(stream, names_category_len(stream, len)));
 	w->nsp = ns.nsp;
 }

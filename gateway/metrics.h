@@ -25,6 +25,9 @@ typedef enum MetricsStream
 /* Records the start time; call once before serving. */
 void		metrics_init(void);
 
+/* The gauge of request-body bytes buffered now reads this (server.c). */
+void		metrics_set_body_bytes_source(size_t (*fn) (void));
+
 /* A request began / ended (op = its method label, see reqctx.h). Streams
  * are counted but neither in flight nor in the latency histogram. */
 void		metrics_request_begin(bool streaming);

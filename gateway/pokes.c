@@ -345,6 +345,7 @@ verify_cluster(Claim *c, size_t n)
 	JsIter		outer;
 	JsSpan		key,
 				msg;
+	StrBuf		row_stream = STRBUF_INIT;
 
 	snprintf(from_s, sizeof(from_s), "%" PRId64, c[0].p.gpos);
 	snprintf(count_s, sizeof(count_s), "%" PRId64, c[n - 1].p.gpos - c[0].p.gpos + 1);
@@ -414,17 +415,46 @@ verify_cluster(Claim *c, size_t n)
 				continue;
 			while (k < n && c[k].p.gpos < gpos)
 				k++;
-			/* every claim of this gpos (a replayed poke is still one message) */
+			sb_reset(&row_stream);
+			js_string_decode(text, stream, &row_stream);
 			for (size_t j = k; j < n && c[j].p.gpos == gpos; j++)
 			{
+				/* a claim naming another message than the one stored at its
+				 * global position is forged: dropped, or a subscriber would
+				 * get this message twice once its real poke comes */
+				if (c[j].p.has_stream && c[j].p.has_position &&
+					(c[j].p.position != position || c[j].p.stream.len != row_stream.len ||
+					 (row_stream.len > 0 &&
+					  memcmp(c[j].p.stream.data, row_stream.data, row_stream.len) != 0)))
+					continue;
 				sb_reset(&c[j].p.stream);
-				js_string_decode(text, stream, &c[j].p.stream);
+				sb_append(&c[j].p.stream, row_stream.data ? row_stream.data : "", row_stream.len);
 				c[j].p.position = position;
 				c[j].verified = true;
 			}
 		}
 	}
+	sb_free(&row_stream);
 	PQclear(res);
+}
+
+/* One message is published once per batch, however many claims name it
+ * (a replayed payload): c[0..n) is in gpos, then arrival, order. */
+static void
+drop_repeats(Claim *c, size_t n)
+{
+	bool		any = false;
+	int64_t		last = 0;
+
+	for (size_t j = 0; j < n; j++)
+	{
+		if (!c[j].verified)
+			continue;
+		if (any && c[j].p.gpos == last)
+			c[j].verified = false;
+		any = true;
+		last = c[j].p.gpos;
+	}
 }
 
 /* Whether ns has open subscriptions; pokes of one without need no check. */
@@ -471,6 +501,7 @@ batch_flush(Batch *b)
 					memchr(b->claims[j].p.stream.data ? b->claims[j].p.stream.data : "", '\0',
 						   b->claims[j].category_len) == NULL)
 					verify_cluster(&b->claims[j], k - j);
+				drop_repeats(&b->claims[j], k - j);
 				j = k;
 			}
 		i = end;

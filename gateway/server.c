@@ -95,8 +95,9 @@ uncharge(Request *r)
 	r->charged = 0;
 }
 
-size_t
-server_bodies_held(void)
+/* Request body bytes buffered now (the /metrics gauge). */
+static size_t
+bodies_held_now(void)
 {
 	return atomic_load(&bodies_held);
 }
@@ -474,6 +475,7 @@ server_start(int port, int threads, char **err)
 			log_warn("EVENTODB_REQUEST_BUDGET=%s ignored (want a number of bytes > 0)", budget);
 	}
 
+	metrics_set_body_bytes_source(bodies_held_now);
 	/* all interfaces, IPv6 and IPv4; IPv4 only where IPv6 is unavailable */
 	reaper_start();
 	daemon_handle = start_daemon(base | MHD_USE_DUAL_STACK, port, threads);

@@ -5,7 +5,6 @@
 #define GW_SERVER_H
 
 #include <stdbool.h>
-#include <stddef.h>
 
 #define SERVER_BODY_LIMIT ((size_t) 100 * 1024 * 1024)
 
@@ -14,7 +13,5 @@ bool		server_start(int port, int threads, char **err);
 void		server_stop(void);
 /* The port actually bound (differs from the request when it was 0). */
 int			server_port(void);
-/* Request body bytes buffered now, counted against the shared budget. */
-size_t		server_bodies_held(void);
 
 #endif

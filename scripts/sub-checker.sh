@@ -15,9 +15,8 @@
 #                (subscription.fetch with and without waitMs, ack, nack),
 #                which is killed -9 and restarted once (--gw-kills N)
 #   --nopreload  the server without shared_preload_libraries (the fallback, no
-#                commit horizon), no PostgreSQL kills. Known to FAIL today: the
-#                whole-namespace subscription skips messages that commit out of
-#                order across categories (category sources are safe there)
+#                commit horizon: whole-namespace sources drain the writers of
+#                the moment instead), no PostgreSQL kills
 #   e.g. --seconds 300 --pg-kills 4 --gw-kills 4 --consumer-kills 10 --consumers 5
 #
 # Everything runs on a private, throw-away cluster (own directory, port and

@@ -1091,8 +1091,8 @@ def run():
                 lib = library_digest()
                 if not preloaded():
                     env_failures.append("PostgreSQL restarted at %.1fs WITHOUT the preloaded library (another session's"
-                                        " make install removed eventodb.so at that moment?): no commit horizon, so"
-                                        " whole-namespace sources are not gap-free; see --nopreload" % t)
+                                        " make install removed eventodb.so at that moment?): the rest of the run"
+                                        " tests the fallback, not the preloaded server; see --nopreload" % t)
                 happened.append("%.1fs PostgreSQL postmaster kill -9 (gone after %.1fs), restarted after %.1fs"
                                 " (%d start attempts, library %s%s)"
                                 % (t, t_dead - t, time.time() - start - t, cluster.tries, lib,

@@ -35,14 +35,21 @@ def run(args, timeout=180):
     return r
 
 
-@pytest.mark.parametrize("face", ["sql", "http"])
+@pytest.mark.parametrize("face", ["sql", "http", "nopreload"])
 def test_sub_checker(face):
+    """nopreload: the server without shared_preload_libraries (no commit
+    horizon); whole-namespace sources must not skip there either."""
     args = [os.path.join(ROOT, "scripts", "sub-checker.sh"), "--short"]
     if face == "http":
         args.append("--http")
+    if face == "nopreload":
+        args.append("--nopreload")
     r = run(args)
     assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-3000:]
     assert "all checks passed" in r.stdout
+    if face == "nopreload":
+        assert "NOT preloaded" in r.stdout
+        return
     assert "PostgreSQL postmaster kill -9" in r.stdout
     if face == "http":
         assert "gateway kill -9 + restart" in r.stdout
