@@ -13,9 +13,10 @@
 #include <sys/socket.h>
 
 /* After a fetch that delivered nothing, wake-ups within this many ms wait
- * for a later one or the tick: under a stream of writes that brings the
- * waiter nothing it would otherwise fetch back to back (push.c likewise). */
-#define LONGPOLL_MIN_GAP_MS 20
+ * for a timer round at the end of the gap (subwait_due_at): under a stream
+ * of writes that brings the waiter nothing it would otherwise fetch back
+ * to back (push.c likewise). */
+#define LONGPOLL_MIN_GAP_MS 5
 
 const SqlContext longpoll_ctx = {.prefix = "Failed to fetch deliveries: ", .subscription = true};
 
@@ -85,6 +86,8 @@ longpoll_wake(SubWaiter *w, SubWakeKind why, const SubChange *change, int64_t no
 			lp->shutdown = true;
 			lp->dirty = true;
 			break;
+		case SUBWAKE_DUE:
+			break;
 		case SUBWAKE_POKE:
 		case SUBWAKE_CHANGE:
 			lp->dirty = true;
@@ -96,6 +99,8 @@ longpoll_wake(SubWaiter *w, SubWakeKind why, const SubChange *change, int64_t no
 		lp->suspended = false;
 		MHD_resume_connection(lp->c);
 	}
+	else if (lp->dirty && lp->suspended)
+		subwait_due_at(lp->not_before_ms);
 	pthread_mutex_unlock(&lp->mu);
 }
 
@@ -168,7 +173,8 @@ longpoll_step(struct MHD_Connection *c, RpcDeferred *d)
 		char	   *err = NULL;
 		int64_t		now,
 					started;
-		bool		stop;
+		bool		stop,
+					woken;
 
 		pthread_mutex_lock(&lp->mu);
 		stop = lp->shutdown || lp->gone;
@@ -200,8 +206,12 @@ longpoll_step(struct MHD_Connection *c, RpcDeferred *d)
 		lp->not_before_ms = now + LONGPOLL_MIN_GAP_MS;
 		lp->next_fetch_ms = now + lp->refresh_ms;
 		lp->suspended = true;
+		woken = lp->dirty;
 		MHD_suspend_connection(c);
 		pthread_mutex_unlock(&lp->mu);
+		/* lp may be gone by now: only the time is passed on */
+		if (woken)
+			subwait_due_at(now + LONGPOLL_MIN_GAP_MS);
 		return MHD_YES;
 	}
 }

@@ -36,11 +36,12 @@
 #define PUSH_OUT_MAX (8 * 1024 * 1024)	/* unsent bytes beyond which we stop fetching */
 /*
  * After a fetch that delivered nothing (consumer at capacity, or nothing
- * deliverable to it), pokes within this many ms wait for the next tick:
+ * deliverable to it), pokes within this many ms wait for a timer round at
+ * the end of the gap (subwait_due_at):
  * under a stream of writes a full consumer would otherwise fetch back to
  * back, each fetch taking the subscription's row lock.
  */
-#define PUSH_MIN_GAP_MS 20
+#define PUSH_MIN_GAP_MS 5
 /*
  * Delivery ids remembered per connection for the release on disconnect.
  * A consumer has at most 1000 in flight; ids acked through this gateway are
@@ -375,6 +376,7 @@ worker_main(void *arg)
 	for (;;)
 	{
 		PushConn   *pc;
+		int64_t		due;
 
 		pthread_mutex_lock(&jq_mu);
 		while (jq_head == NULL && !workers_stopping)
@@ -391,20 +393,28 @@ worker_main(void *arg)
 		pthread_mutex_unlock(&jq_mu);
 
 		pthread_mutex_lock(&pc->mu);
+		due = 0;
 		for (;;)
 		{
+			bool		can_fetch = pc->want_fetch && !pc->gone && !pc->ending && !pc->closed &&
+				pc->out.len - pc->out_off <= PUSH_OUT_MAX;
+
 			if (pc->gone && !pc->released)
 				run_release(pc);
-			else if (pc->want_fetch && !pc->gone && !pc->ending && !pc->closed &&
-					 pc->out.len - pc->out_off <= PUSH_OUT_MAX &&
-					 !throttled(pc, subwait_now_ms()))
+			else if (can_fetch && !throttled(pc, subwait_now_ms()))
 				run_fetch(pc);
 			else
+			{
+				if (can_fetch)	/* put off: fetch when the gap is over */
+					due = pc->last_fetch_ms + PUSH_MIN_GAP_MS;
 				break;
+			}
 		}
 		pc->queued = false;
 		pthread_mutex_unlock(&pc->mu);
 		pc_unref(pc);
+		if (due != 0)
+			subwait_due_at(due);
 	}
 }
 
@@ -455,6 +465,10 @@ push_wake(SubWaiter *w, SubWakeKind why, const SubChange *change, int64_t now)
 				pc_frame(pc, ": ping\n\n", 8, now);
 				pc_wake(pc);
 			}
+			break;
+		case SUBWAKE_DUE:
+			if (pc->want_fetch && !throttled(pc, now))
+				enqueue(pc);
 			break;
 		case SUBWAKE_SHUTDOWN:
 			break;				/* push_shutdown() has done it all */

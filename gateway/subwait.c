@@ -17,6 +17,24 @@ static SubWaiter *head;
 static bool running,
 			stopping;
 static pthread_t thread;
+/* The earliest SUBWAKE_DUE round asked for (guarded by lock). */
+static int64_t due_ms = INT64_MAX;
+/* Whether this thread holds lock: wake callbacks may ask for a round. */
+static __thread bool holding;
+
+static void
+registry_lock(void)
+{
+	pthread_mutex_lock(&lock);
+	holding = true;
+}
+
+static void
+registry_unlock(void)
+{
+	holding = false;
+	pthread_mutex_unlock(&lock);
+}
 
 int64_t
 subwait_now_ms(void)
@@ -32,7 +50,7 @@ subwait_add(SubWaiter *w)
 {
 	bool		ok;
 
-	pthread_mutex_lock(&lock);
+	registry_lock();
 	ok = !stopping;
 	if (ok && !w->registered)
 	{
@@ -43,14 +61,14 @@ subwait_add(SubWaiter *w)
 		head = w;
 		w->registered = true;
 	}
-	pthread_mutex_unlock(&lock);
+	registry_unlock();
 	return ok;
 }
 
 void
 subwait_remove(SubWaiter *w)
 {
-	pthread_mutex_lock(&lock);
+	registry_lock();
 	if (w->registered)
 	{
 		if (w->prev)
@@ -62,7 +80,7 @@ subwait_remove(SubWaiter *w)
 		w->prev = w->next = NULL;
 		w->registered = false;
 	}
-	pthread_mutex_unlock(&lock);
+	registry_unlock();
 }
 
 static bool
@@ -77,7 +95,7 @@ subwait_poke(const char *ns, size_t ns_len, const char *stream, size_t stream_le
 	size_t		cat_len = names_category_len(stream, stream_len);
 	int64_t		now = subwait_now_ms();
 
-	pthread_mutex_lock(&lock);
+	registry_lock();
 	for (SubWaiter *w = head; w; w = w->next)
 	{
 		if (!same(w->ns, w->ns_len, ns, ns_len))
@@ -86,7 +104,7 @@ subwait_poke(const char *ns, size_t ns_len, const char *stream, size_t stream_le
 			continue;
 		w->wake(w, SUBWAKE_POKE, NULL, now);
 	}
-	pthread_mutex_unlock(&lock);
+	registry_unlock();
 }
 
 void
@@ -94,11 +112,11 @@ subwait_namespace_gone(const char *ns, size_t ns_len)
 {
 	int64_t		now = subwait_now_ms();
 
-	pthread_mutex_lock(&lock);
+	registry_lock();
 	for (SubWaiter *w = head; w; w = w->next)
 		if (same(w->ns, w->ns_len, ns, ns_len))
 			w->wake(w, SUBWAKE_POKE, NULL, now);
-	pthread_mutex_unlock(&lock);
+	registry_unlock();
 }
 
 void
@@ -107,40 +125,78 @@ subwait_changed(const char *ns, size_t ns_len, const char *name, size_t name_len
 {
 	int64_t		now = subwait_now_ms();
 
-	pthread_mutex_lock(&lock);
+	registry_lock();
 	for (SubWaiter *w = head; w; w = w->next)
 		if (same(w->ns, w->ns_len, ns, ns_len) && same(w->name, w->name_len, name, name_len))
 			w->wake(w, SUBWAKE_CHANGE, change, now);
-	pthread_mutex_unlock(&lock);
+	registry_unlock();
 }
 
 void
 subwait_foreach(void (*fn) (SubWaiter *w, void *arg), void *arg)
 {
-	pthread_mutex_lock(&lock);
+	registry_lock();
 	for (SubWaiter *w = head; w; w = w->next)
 		fn(w, arg);
-	pthread_mutex_unlock(&lock);
+	registry_unlock();
 }
 
+void
+subwait_due_at(int64_t when_ms)
+{
+	bool		locked_here = !holding;
+
+	if (locked_here)
+		registry_lock();
+	if (when_ms < due_ms)
+	{
+		due_ms = when_ms;
+		pthread_cond_signal(&stop_cv);
+	}
+	if (locked_here)
+		registry_unlock();
+}
+
+/*
+ * The timer: a SUBWAKE_TICK round every SUBWAIT_TICK_MS, and SUBWAKE_DUE
+ * rounds when asked (subwait_due_at), so a wake-up a waiter deferred is
+ * served when it asked, not up to a whole tick later.
+ */
 static void *
 run(void *arg)
 {
+	int64_t		next_tick = subwait_now_ms() + SUBWAIT_TICK_MS;
+
 	(void) arg;
-	pthread_mutex_lock(&lock);
+	registry_lock();
 	while (!stopping)
 	{
-		struct timespec ts = deadline_after(CLOCK_REALTIME, SUBWAIT_TICK_MS);
-		int64_t		now;
+		int64_t		now = subwait_now_ms();
+		int64_t		until = due_ms < next_tick ? due_ms : next_tick;
+		SubWakeKind why;
 
-		pthread_cond_timedwait(&stop_cv, &lock, &ts);
-		if (stopping)
-			break;
-		now = subwait_now_ms();
+		if (until > now)
+		{
+			struct timespec ts = deadline_after(CLOCK_REALTIME, (int) (until - now));
+
+			holding = false;
+			pthread_cond_timedwait(&stop_cv, &lock, &ts);
+			holding = true;
+			continue;			/* woken early, by a new request, or on time */
+		}
+		if (now >= next_tick)
+		{
+			why = SUBWAKE_TICK;
+			next_tick = now + SUBWAIT_TICK_MS;
+		}
+		else
+			why = SUBWAKE_DUE;
+		if (due_ms <= now)
+			due_ms = INT64_MAX;
 		for (SubWaiter *w = head; w; w = w->next)
-			w->wake(w, SUBWAKE_TICK, NULL, now);
+			w->wake(w, why, NULL, now);
 	}
-	pthread_mutex_unlock(&lock);
+	registry_unlock();
 	return NULL;
 }
 
@@ -162,12 +218,12 @@ subwait_shutdown(void)
 {
 	int64_t		now = subwait_now_ms();
 
-	pthread_mutex_lock(&lock);
+	registry_lock();
 	stopping = true;
 	pthread_cond_signal(&stop_cv);
 	for (SubWaiter *w = head; w; w = w->next)
 		w->wake(w, SUBWAKE_SHUTDOWN, NULL, now);
-	pthread_mutex_unlock(&lock);
+	registry_unlock();
 	if (running)
 		pthread_join(thread, NULL);
 	running = false;

@@ -30,6 +30,7 @@ typedef enum SubWakeKind
 	SUBWAKE_POKE,				/* a write into the source (or the namespace went away) */
 	SUBWAKE_CHANGE,				/* ack/nack/release/reset/replay through this gateway */
 	SUBWAKE_TICK,				/* the periodic tick */
+	SUBWAKE_DUE,				/* a round asked for with subwait_due_at() */
 	SUBWAKE_SHUTDOWN			/* the server is stopping */
 } SubWakeKind;
 
@@ -80,6 +81,14 @@ void		subwait_namespace_gone(const char *ns, size_t ns_len);
 /* A change to subscription (ns, name) went through this gateway. */
 void		subwait_changed(const char *ns, size_t ns_len, const char *name, size_t name_len,
 							const SubChange *change);
+
+/*
+ * Asks for a SUBWAKE_DUE round of every waiter at when_ms (monotonic, see
+ * subwait_now_ms), for a wake-up a waiter put off: without it the next
+ * tick would serve it, up to SUBWAIT_TICK_MS later. Also from a wake
+ * callback.
+ */
+void		subwait_due_at(int64_t when_ms);
 
 /* Calls fn for every waiter with the registry lock held. */
 void		subwait_foreach(void (*fn) (SubWaiter *w, void *arg), void *arg);
