@@ -22,6 +22,12 @@
 /* Private lock tag: pg_advisory_* only produce field4 1 and 2. */
 #define SUB_STORAGE_LOCK_FIELD4 0xE5B1
 
+/*
+ * subscription_messages churns (every message is inserted, handed out and
+ * deleted): autovacuum runs after a fixed number of changes, not a share
+ * of the table, and the free rows roundRobin hands out next have their own
+ * index, so neither fetch walks dead or in-flight rows.
+ */
 static const char *const sub_ddl =
 "CREATE TABLE @S.subscriptions ("
 "  id bigint PRIMARY KEY,"
@@ -47,7 +53,11 @@ static const char *const sub_ddl =
 "  consumer_id text COLLATE \"C\","
 "  lease_until timestamptz,"
 "  PRIMARY KEY (subscription_id, global_position)"
-");"
+") WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 2000,"
+"  autovacuum_vacuum_insert_threshold = 2000, autovacuum_analyze_scale_factor = 0,"
+"  autovacuum_analyze_threshold = 2000, autovacuum_vacuum_cost_delay = 0);"
+"CREATE INDEX subscription_messages_free ON @S.subscription_messages"
+"  (subscription_id, global_position) WHERE delivery_id IS NULL;"
 "CREATE UNIQUE INDEX subscription_messages_delivery ON @S.subscription_messages"
 "  (subscription_id, delivery_id) WHERE delivery_id IS NOT NULL;"
 "CREATE INDEX subscription_messages_lease ON @S.subscription_messages"
