@@ -1,6 +1,6 @@
 /*
  * JSON string escaping as Go's encoding/json does it with HTML escaping on
- * (PROTOCOL.md §2.2): <, > and & as \u003c.., U+2028/2029 escaped, each
+ * (docs/http-api.md#wire-conventions): <, > and & as \u003c.., U+2028/2029 escaped, each
  * byte of invalid UTF-8 as \ufffd, '/' left alone. The extension's
  * rendering and the gateway's writer both emit it, so it lives here once.
  * Pure C: the caller supplies where the bytes go.

@@ -1,6 +1,5 @@
 /*
- * Stream-name anatomy shared by the extension and the gateway (SQL-API.md
- * §5.6-§5.9, §5.11): byte searches for '-' and '+', and the hash_64 value
+ * Stream-name anatomy shared by the extension and the gateway (docs/sql-api.md#id-cardinal_id-category-is_category, #hash_64): byte searches for '-' and '+', and the hash_64 value
  * derived from an MD5 digest. Pure functions, no allocation, no dependencies,
  * so both binaries use the very same code.
  */

@@ -1,6 +1,6 @@
 /*
  * See token.h. The checks and their texts follow the original's Go code
- * (PROTOCOL.md §4.2): strings.Split on '_', encoding/hex for the random part
+ * (docs/http-api.md#tokens): strings.Split on '_', encoding/hex for the random part
  * and base64.RawURLEncoding for the namespace part, including their decoder
  * messages and their leniency, so that every string is accepted or rejected
  * exactly as the original does.

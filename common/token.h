@@ -1,5 +1,5 @@
 /*
- * Token parsing (PROTOCOL.md §4.1-§4.2), shared by the extension and the
+ * Token parsing (docs/http-api.md#tokens), shared by the extension and the
  * gateway so that both accept and reject exactly the same strings with the
  * same texts. Allocation-free: the caller supplies the output buffers.
  *
@@ -18,7 +18,7 @@
  * Parses token[0..len). On success returns true and writes the decoded
  * namespace id bytes to ns_buf (must hold at least len bytes; the result is
  * NUL-terminated there, but may itself contain NUL bytes) and its length to
- * *ns_len. On failure returns false and writes the exact §4.2 text, e.g.
+ * *ns_len. On failure returns false and writes the exact docs/http-api.md#tokens text, e.g.
  * "invalid token format: missing 'ns_' prefix", NUL-terminated, to err
  * (errsz >= TOKEN_ERROR_MAX).
  */

@@ -8,7 +8,7 @@
  *
  *     <first 256 bytes>...(truncated, 2097152 bytes)
  *
- * The Message DB face keeps Message DB's exact messages (SQL-API.md §9.4).
+ * The Message DB face keeps Message DB's exact messages (docs/sql-api.md#errors-sqlstates).
  */
 #ifndef EVENTODB_ECHO_H
 #define EVENTODB_ECHO_H

@@ -6,7 +6,7 @@
  * The Message DB settings (message_store.debug, message_store.sql_condition,
  * ...) are deliberately NOT registered as GUCs: Message DB reads them as
  * placeholders with current_setting(name, true), and "never set" (NULL) must
- * stay distinguishable from "set to ''" (SQL-API.md §6). Registering them
+ * stay distinguishable from "set to ''" (docs/sql-api.md#settings-and-debug-notices). Registering them
  * would change that.
  */
 #include "postgres.h"

@@ -1,5 +1,5 @@
 /*
- * Bulk import with preserved positions (PROTOCOL.md §10.5): import_batch and
+ * Bulk import with preserved positions (docs/http-api.md#bulk-import-import): import_batch and
  * import_clear. Rows go straight into the table - no write path, so no lock
  * and no poke (the original never poked for imports). An import still
  * publishes a horizon bound for its whole namespace (horizon.h), so category
@@ -169,7 +169,7 @@ insert_one_by_one(void *arg)
 
 /*
  * The original inserted record by record and reported the gpos of the
- * record whose insert hit any unique violation (§10.5). The batch goes in
+ * record whose insert hit any unique violation (docs/http-api.md#bulk-import-import). The batch goes in
  * as one statement; only when it hits a unique violation is it replayed
  * record by record to find that record.
  */
@@ -190,7 +190,7 @@ raise_position_exists(ImportRun *run, ErrorData *batch_err)
 /*
  * The next ordinary write must get a larger global position than anything
  * stored: max of the table (which now includes the batch) and the sequence
- * itself, which never moves backwards (deviation 8 of §18).
+ * itself, which never moves backwards (deviation 8 of docs/http-api.md#deviations-from-the-original).
  */
 static void
 advance_sequence(const char *schema)
@@ -259,7 +259,7 @@ ev_import_batch(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(run.max_gpos);
 }
 
-/* import_clear(ns): all messages gone, positions restart at 1 (§10.2). */
+/* import_clear(ns): all messages gone, positions restart at 1 (docs/http-api.md#bulk-import-import). */
 Datum
 ev_import_clear(PG_FUNCTION_ARGS)
 {

@@ -1,8 +1,8 @@
 /*
- * ns_streams and ns_categories (PROTOCOL.md §6.10-§6.11): what a namespace
+ * ns_streams and ns_categories (docs/http-api.md#nsstreams, #nscategories): what a namespace
  * holds, in byte order (COLLATE "C") so paging is deterministic whatever the
  * database collation, with a literal prefix (no LIKE wildcards) - both
- * deliberate deviations of §18.
+ * deliberate deviations of docs/http-api.md#deviations-from-the-original.
  */
 #include "postgres.h"
 

@@ -1,6 +1,6 @@
 /*
- * Gateway entry points for namespace administration (PROTOCOL.md §6.6-§6.9)
- * and token verification (§4.3): namespace_create, namespace_delete,
+ * Gateway entry points for namespace administration (docs/http-api.md#namespace-methods)
+ * and token verification (docs/http-api.md#tokens): namespace_create, namespace_delete,
  * namespace_list, namespace_info, namespace_of_token, namespace_exists.
  */
 #include "postgres.h"
@@ -68,7 +68,7 @@ printable_id(const char *s, size_t len)
 	return buf.data;
 }
 
-/* The supplied token, checked per PROTOCOL.md §6.6 steps 6 and 7. */
+/* The supplied token, checked per docs/http-api.md#nscreate steps 6 and 7. */
 static void
 check_supplied_token(const char *id, size_t idlen, const char *tok, size_t toklen)
 {

@@ -1,9 +1,9 @@
 /*
- * The gateway's read methods (PROTOCOL.md §6.2-§6.5): stream_get,
+ * The gateway's read methods (docs/http-api.md#stream-methods, #category-reads): stream_get,
  * stream_last, stream_version, category_get. Each runs one saved plan over
  * the Message DB indexes and renders the response JSON from the rows.
  *
- * They differ from Message DB's readers on purpose (SQL-API.md §11.1):
+ * They differ from Message DB's readers on purpose (docs/sql-api.md#the-gateway-face-eventodb):
  * names without '-' are ordinary streams, '' is the whole namespace, a
  * category or correlation containing '-' matches nothing, and consumer
  * groups take any size.
@@ -45,7 +45,7 @@ enum
 
 /*
  * One message array: [id, type, position, globalPosition, data, metadata,
- * time], with streamName after id for category messages (§6).
+ * time], with streamName after id for category messages (docs/http-api.md#the-rpc-envelope).
  */
 static void
 render_message(StringInfo buf, HeapTuple row, TupleDesc td, bool with_stream)
@@ -283,7 +283,7 @@ category_plan(const char *schema, bool by_category, bool by_correlation, bool by
 
 /*
  * in_consumer_group(stream_name, member, size): Message DB's assignment
- * abs(hash_64(cardinal_id)) mod size = member (SQL-API.md §9.2) in one C
+ * abs(hash_64(cardinal_id)) mod size = member (docs/sql-api.md#hash_64) in one C
  * call. A name without '-' has no cardinal id and belongs to no member.
  * Being a boolean function, the planner guesses it keeps a third of the
  * rows, which keeps the ordered index scan (a guess of 0.5 % for "= $4"
@@ -362,7 +362,7 @@ ev_category_get(PG_FUNCTION_ARGS)
 		}
 		else
 			values[6] = Int64GetDatum(horizon_for_category(ref.schema, NULL, 0));
-		/* Invariant 1 (DESIGN.md §3): the snapshot is taken after the horizon. */
+		/* Invariant 1 (docs/architecture.md#invariants): the snapshot is taken after the horizon. */
 		horizon_push_read_snapshot();
 		stats_read(ref.schema,
 				   render_messages(&buf,

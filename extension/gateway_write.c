@@ -1,6 +1,6 @@
 /*
- * stream_write: the gateway's stream.write (PROTOCOL.md §6.1) over the
- * shared write path (DESIGN.md §4): lock -> version -> expected-version
+ * stream_write: the gateway's stream.write (docs/http-api.md#streamwrite) over the
+ * shared write path (docs/architecture.md#write-path): lock -> version -> expected-version
  * check -> horizon bound -> insert -> poke, answering position and global
  * position from one call.
  */
@@ -23,7 +23,7 @@
 PG_FUNCTION_INFO_V1(ev_stream_write);
 
 /*
- * The spellings the original accepts (§6.1): 8-4-4-4-12 in any case, the
+ * The spellings the original accepts (docs/http-api.md#streamwrite): 8-4-4-4-12 in any case, the
  * same in braces, or 32 bare hex digits. PostgreSQL's uuid_in is more
  * lenient (hyphens after any group of four), so it is not used here.
  */

@@ -10,13 +10,13 @@
 #include "lib/stringinfo.h"
 #include "utils/uuid.h"
 
-/* SQLSTATE EV001 (PROTOCOL.md §6.1): message and JSON detail, expected then actual. */
+/* SQLSTATE EV001 (docs/http-api.md#streamwrite): message and JSON detail, expected then actual. */
 #define WRITE_CONFLICT_MSG "Expected version " INT64_FORMAT ", stream is at version " INT64_FORMAT
 #define WRITE_CONFLICT_DETAIL "{\"actual\":" INT64_FORMAT ",\"expected\":" INT64_FORMAT "}"
 /* SQLSTATE 22P02, with the id as given (capped, echo.h) */
 #define WRITE_BAD_UUID_MSG "invalid UUID format: %s"
 
-/* The id spellings the original accepts (§6.1). */
+/* The id spellings the original accepts (docs/http-api.md#streamwrite). */
 bool		write_parse_uuid(const char *s, size_t len, pg_uuid_t *out);
 
 /* A fresh RFC 9562 UUIDv7. */

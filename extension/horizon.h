@@ -1,5 +1,5 @@
 /*
- * The commit horizon: how category readers stay gap-free (DESIGN.md §3,
+ * The commit horizon: how category readers stay gap-free (docs/architecture.md#invariants,
  * invariant 1) without a per-category lock held through commit.
  *
  * Available only when the library is preloaded (shared_preload_libraries):

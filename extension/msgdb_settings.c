@@ -2,7 +2,7 @@
  * See msgdb_settings.h. GetConfigOptionByName() is what current_setting()
  * itself calls; GetConfigOption() would not do: after SET and RESET of a
  * placeholder it yields a NULL pointer where current_setting() yields '' - a
- * value that activates sql_condition (SQL-API.md §6 pitfall).
+ * value that activates sql_condition (docs/sql-api.md#settings-and-debug-notices pitfall).
  */
 #include "postgres.h"
 

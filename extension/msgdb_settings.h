@@ -1,5 +1,5 @@
 /*
- * Message DB's placeholder settings (SQL-API.md §6), read exactly as its
+ * Message DB's placeholder settings (docs/sql-api.md#settings-and-debug-notices), read exactly as its
  * PL/pgSQL does with current_setting(name, true).
  */
 #ifndef EVENTODB_MSGDB_SETTINGS_H

@@ -1,5 +1,5 @@
 /*
- * SQL faces of the stream-name anatomy (SQL-API.md §5.6-§5.9, §5.11): thin
+ * SQL faces of the stream-name anatomy (docs/sql-api.md#id-cardinal_id-category-is_category, #hash_64): thin
  * wrappers over common/names.c so the extension and the gateway share one
  * implementation. None is STRICT because NULL handling is part of the
  * contract (is_category(NULL) is TRUE).

@@ -2,7 +2,7 @@
  * Namespace id -> store resolution for every gateway entry point, through a
  * backend-local cache so the hot path is one hash lookup.
  *
- * A deleted namespace must never be served from the cache (DESIGN.md §3.4),
+ * A deleted namespace must never be served from the cache (docs/architecture.md#invariants invariant 4),
  * so the cache is dropped whenever:
  *  - any schema changes (syscache callback on pg_namespace: deleting a
  *    namespace drops its schema), or

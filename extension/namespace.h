@@ -1,5 +1,5 @@
 /*
- * Namespaces of the gateway face (DESIGN.md §2): a registry in schema
+ * Namespaces of the gateway face (docs/architecture.md#namespaces): a registry in schema
  * eventodb maps each namespace id to the schema holding its messages
  * ("default" -> message_store) and to the SHA-256 of its token.
  */
@@ -13,7 +13,7 @@
 
 #include "store.h"
 
-/* SQLSTATEs of the gateway entry points (README "SQL API for the gateway"). */
+/* SQLSTATEs of the gateway entry points (docs/sql-api.md#the-gateway-face-eventodb). */
 #define ERRCODE_EV_VERSION_CONFLICT	MAKE_SQLSTATE('E','V','0','0','1')
 #define ERRCODE_EV_NOT_FOUND		MAKE_SQLSTATE('E','V','0','0','2')
 #define ERRCODE_EV_EXISTS			MAKE_SQLSTATE('E','V','0','0','3')

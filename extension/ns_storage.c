@@ -2,10 +2,10 @@
  * The storage of one namespace: a schema with Message DB's messages table
  * (same columns, defaults, constraint and index names as message_store, so
  * errors read the same) and its own global-position sequence, so positions
- * start at 1 per namespace (SQL-API.md §11.1 item 3).
+ * start at 1 per namespace (docs/sql-api.md#namespaces).
  *
  * Schema names come from a registry sequence, never from the namespace id,
- * so they cannot collide or be truncated (DESIGN.md §2).
+ * so they cannot collide or be truncated (docs/architecture.md#namespaces).
  */
 #include "postgres.h"
 

@@ -1,5 +1,5 @@
 /*
- * Namespace tokens (PROTOCOL.md §4.1-§4.3): minting, the stored SHA-256, and
+ * Namespace tokens (docs/http-api.md#tokens): minting, the stored SHA-256, and
  * an SQL face of the shared parser (common/token.c) so the very code the
  * gateway runs can be tested with pg_regress.
  */
@@ -73,7 +73,7 @@ ns_token_hash(const char *token, size_t len, char *out)
 
 /*
  * eventodb.token_namespace(token text) RETURNS bytea: the decoded namespace
- * bytes (they need not be UTF-8), or 22023 with the exact §4.2 text.
+ * bytes (they need not be UTF-8), or 22023 with the exact docs/http-api.md#tokens text.
  */
 Datum
 ev_token_namespace(PG_FUNCTION_ARGS)

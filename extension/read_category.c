@@ -1,5 +1,5 @@
 /*
- * Message DB's get_category_messages (SQL-API.md §5.3): validation in its
+ * Message DB's get_category_messages (docs/sql-api.md#get_category_messages): validation in its
  * exact order, then one of four saved plans (correlation and consumer group
  * each on or off), or dynamic SQL when a `condition` is given. The consumer
  * group filter calls the C hash_64/cardinal_id, so it costs a function call
@@ -7,7 +7,7 @@
  *
  * Every query also stops below the commit horizon ($7, horizon.h), read
  * before the query's snapshot: a page never ends past a message that is
- * still to commit with a smaller global position (DESIGN.md §3, invariant
+ * still to commit with a smaller global position (docs/architecture.md#invariants, invariant
  * 1). The debug notices show Message DB's command, without that bound.
  */
 #include "postgres.h"
@@ -63,7 +63,7 @@ group_error(const CategoryArgs *a, const char *what)
 					opt_int8(a->size_null, a->size))));
 }
 
-/* Checks of SQL-API.md §5.3 steps 1-6, in that order. */
+/* Checks of docs/sql-api.md#get_category_messages steps 1-6, in that order. */
 static void
 validate(const CategoryArgs *a)
 {
@@ -184,7 +184,7 @@ msgdb_get_category_messages(PG_FUNCTION_ARGS)
 	sql = build_sql(&a, true);
 
 	/* Message DB passes the size as consumer_group_size::smallint when it
-	 * runs the query - after the notices (SQL-API.md §5.3 quirks). */
+	 * runs the query - after the notices (docs/sql-api.md#get_category_messages quirks). */
 	if (!a.size_null && (a.size > PG_INT16_MAX || a.size < PG_INT16_MIN))
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),

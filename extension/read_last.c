@@ -1,5 +1,5 @@
 /*
- * get_last_stream_message without the executor (SQL-API.md §5.4): one
+ * get_last_stream_message without the executor (docs/sql-api.md#get_last_stream_message): one
  * backward scan of the messages_stream index (stream_name, position) to the
  * first row of the stream - of the given type, when one is given - turned
  * into a message_store.message row.

@@ -1,7 +1,7 @@
 /*
- * Message DB stream readers (SQL-API.md §5.2, §5.4, §5.5, §5.12). The
+ * Message DB stream readers (docs/sql-api.md#get_stream_messages, #get_last_stream_message, #stream_version, #message_store_version). The
  * common cases run saved plans; only a user `condition` needs dynamic SQL,
- * evaluated against the table under the name `messages` (SQL-API.md §2).
+ * evaluated against the table under the name `messages` (docs/sql-api.md#search-path).
  */
 #include "postgres.h"
 
@@ -110,7 +110,7 @@ msgdb_get_last_stream_message(PG_FUNCTION_ARGS)
 
 	if (msgdb_debug_enabled("message_store.debug_get"))
 	{
-		/* Message DB's own notice says get_last_message (SQL-API.md §6). */
+		/* Message DB's own notice says get_last_message (docs/sql-api.md#settings-and-debug-notices). */
 		ereport(NOTICE, (errmsg_internal("\xc2\xbb get_last_message")));
 		ereport(NOTICE, (errmsg_internal("stream_name ($1): %s",
 										 PG_ARGISNULL(0) ? "<NULL>" : TextDatumGetCString(PG_GETARG_DATUM(0)))));

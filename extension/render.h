@@ -1,6 +1,6 @@
 /*
  * Response JSON of the gateway entry points, rendered inside the database in
- * the original's style (PROTOCOL.md §2.2-§2.4) so the gateway forwards bytes:
+ * the original's style (docs/http-api.md#wire-conventions) so the gateway forwards bytes:
  * compact, object keys sorted by byte value at every level, strings escaped
  * like Go's encoding/json, numbers as stored, times in RFC 3339 UTC.
  */

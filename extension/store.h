@@ -1,8 +1,8 @@
 /*
  * The storage core shared by both faces of the extension: the Message DB face
- * (schema message_store, SQL-API.md §1-§9) and the gateway entry points
- * (schema eventodb, SQL-API.md §11.1). One implementation of hashing, naming,
- * locking, insert and pokes (DESIGN.md §2) - the faces only add their own
+ * (schema message_store, docs/sql-api.md#the-message-db-face-message_store, #errors-sqlstates) and the gateway entry points
+ * (schema eventodb, docs/sql-api.md#the-gateway-face-eventodb). One implementation of hashing, naming,
+ * locking, insert and pokes (docs/architecture.md#invariants) - the faces only add their own
  * validation order, error texts and result shapes.
  *
  * All functions must be called inside an SPI connection (SPI_connect done by
@@ -52,7 +52,7 @@ SPIPlanPtr	plan_for(const char *schema, const char *key, const char *sql_templat
 					 int nargs, Oid *argtypes);
 void		plans_forget_schema(const char *schema);
 
-/* ---- write.c: the write path (DESIGN.md §4) ---- */
+/* ---- write.c: the write path (docs/architecture.md#write-path) ---- */
 
 /*
  * Takes the transaction-scoped advisory lock on hash_64(category(stream)),
@@ -104,7 +104,7 @@ int64		store_next_position(int64 version, bool message_db);
 /*
  * Inserts one message at the given stream position; time and global position
  * by default. NULL pointers/flags insert SQL NULLs (and let constraints fail
- * with their native errors, SQL-API.md §5.1 step 5). Returns the new global
+ * with their native errors, docs/sql-api.md#write_message step 5). Returns the new global
  * position.
  */
 int64		store_insert(const StoreRef *s, Datum id, bool id_null,
@@ -114,13 +114,13 @@ int64		store_insert(const StoreRef *s, Datum id, bool id_null,
 						 int64 position);
 
 /*
- * Raises the change notification of SQL-API.md §11.2 on POKE_CHANNEL; it is
+ * Raises the change notification of docs/sql-api.md#pokes-and-write-mode on POKE_CHANNEL; it is
  * delivered by PostgreSQL only if and when the transaction commits.
  */
 void		store_poke(const StoreRef *s, const char *stream, int64 position,
 					   int64 global_position);
 
-/* The notification's payload (SQL-API.md §11.2), appended to buf. */
+/* The notification's payload (docs/sql-api.md#pokes-and-write-mode), appended to buf. */
 void		store_poke_payload(StringInfo buf, const char *ns_id, const char *stream,
 							   int64 position, int64 global_position);
 

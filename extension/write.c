@@ -1,7 +1,7 @@
 /*
- * The write path (DESIGN.md §4) shared by both faces - lock, stream version,
+ * The write path (docs/architecture.md#write-path) shared by both faces - lock, stream version,
  * horizon bound, insert, poke - and the Message DB face's write_message and
- * acquire_lock (SQL-API.md §5.1, §5.10) on top of it.
+ * acquire_lock (docs/sql-api.md#write_message, #acquire_lock) on top of it.
  */
 #include "postgres.h"
 
@@ -299,7 +299,7 @@ store_poke_channel(const char *ns_id)
 	return cached;
 }
 
-/* Message DB's acquire_lock notices (SQL-API.md §5.10). */
+/* Message DB's acquire_lock notices (docs/sql-api.md#acquire_lock). */
 static void
 acquire_lock_notices(const char *stream, int64 key)
 {
@@ -369,7 +369,7 @@ write_message_notices(FunctionCallInfo fcinfo, const char *id, const char *strea
  * write_message(id, stream_name, type, data, metadata, expected_version):
  * lock -> version -> expected-version check -> uuid parse -> bound ->
  * insert, in
- * Message DB's order (SQL-API.md §5.1), so a wrong version is reported even
+ * Message DB's order (docs/sql-api.md#write_message), so a wrong version is reported even
  * for an invalid id, and constraint errors surface unchanged.
  */
 Datum

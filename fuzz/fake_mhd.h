@@ -7,7 +7,7 @@
  * Checks made here on every run (violations abort, which libFuzzer reports):
  *   - at most one response queued per request, with a known status;
  *   - a JSON response is one valid JSON value followed by exactly "\n"
- *     (PROTOCOL.md §2.1, §3.1; the routing 404 and /health bodies are not
+ *     (docs/http-api.md#wire-conventions, #errors; the routing 404 and /health bodies are not
  *     produced by the handlers fuzzed here);
  *   - responses are destroyed exactly once.
  */

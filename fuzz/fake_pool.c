@@ -6,7 +6,7 @@
  *
  * Checked on every call (violations abort):
  *   - a statement name always comes with the same SQL text, so no client
- *     byte ever reaches SQL text (DESIGN.md §2: parameters only);
+ *     byte ever reaches SQL text (docs/architecture.md#data-flow: parameters only);
  *   - nparams equals the highest $N placeholder of the SQL;
  *   - parameters are NUL-terminated strings (PostgreSQL text cannot hold
  *     NUL; the gateway must have refused such values before this point).
@@ -76,7 +76,7 @@ one_value(const char *value)
 	return r;
 }
 
-/* What the extension answers for a successful call (README's SQL API). */
+/* What the extension answers for a successful call (docs/sql-api.md#the-gateway-face-eventodb). */
 static const char *
 canned(const char *name, int nparams, const char *const *values, char *nsbuf, size_t nsbufsz)
 {

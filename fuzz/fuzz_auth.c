@@ -1,6 +1,6 @@
 /*
  * Authentication of /rpc, /subscribe and /import (gateway/auth.c,
- * PROTOCOL.md §4.4-§4.6): where the token comes from, the Bearer scheme,
+ * docs/http-api.md#authentication): where the token comes from, the Bearer scheme,
  * token parsing, verification against the (fake) registry and its cache.
  *
  * Input: byte 0 = mode bits (bit 0 test mode, bit 1 token in the query
@@ -8,7 +8,7 @@
  * = the parameter or header value, raw.
  *
  * Checked: test mode never fails; production mode fails only with the
- * §4.5 statuses and succeeds only for a registered token (fake registry:
+ * docs/http-api.md#outcomes statuses and succeeds only for a registered token (fake registry:
  * random part all zeros) whose id it returns; errors are JSON envelopes.
  */
 #include "auth.h"

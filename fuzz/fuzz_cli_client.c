@@ -1,6 +1,6 @@
 /*
  * The export and import subcommands end to end (gateway/cli_export.c,
- * cli_import.c over http_client.c, PROTOCOL.md §10.6, §11) against an
+ * cli_import.c over http_client.c, docs/configuration.md#commands) against an
  * in-process server that answers with fuzzed bytes: what a hostile or
  * broken server at --url can make the CLI do.
  *

@@ -1,5 +1,5 @@
 /*
- * Command-line flags (PROTOCOL.md §13.2): the export/import subcommands'
+ * Command-line flags (docs/configuration.md#flags-and-environment-variables): the export/import subcommands'
  * parser (gateway/cli_flags.c) and the server's (gateway/config.c, which
  * also reads EVENTODB_* variables).
  *

@@ -1,6 +1,6 @@
 /*
  * POST /import after authentication (gateway/import.c + import_record.c,
- * PROTOCOL.md §10): line splitting, the 1 MiB line rule, record validation,
+ * docs/http-api.md#bulk-import-import): line splitting, the 1 MiB line rule, record validation,
  * batching and the event stream, with the database faked.
  *
  * Input: byte 0 = mode bits (bit 0 force=true, bits 2-3 database answer,

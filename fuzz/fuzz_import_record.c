@@ -1,5 +1,5 @@
 /*
- * One NDJSON import line (gateway/import_record.c, PROTOCOL.md §10.4-§10.5).
+ * One NDJSON import line (gateway/import_record.c, docs/http-api.md#bulk-import-import).
  *
  * Input: the line. Checked: an accepted line renders one JSON object with
  * exactly the keys id, stream, type, pos, gpos, data, meta, time (in that

@@ -1,6 +1,6 @@
 /*
  * JSON string output in the original's style (gateway/jsonw.c,
- * PROTOCOL.md §2.2): every client-controlled string that reaches a
+ * docs/http-api.md#wire-conventions): every client-controlled string that reaches a
  * response (error messages, namespace ids, stream names in pokes and
  * import events) goes through jw_string.
  *

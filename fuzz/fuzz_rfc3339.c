@@ -1,6 +1,6 @@
 /*
  * RFC 3339 times (gateway/rfc3339.c): import record times and the export
- * CLI's --since/--until (PROTOCOL.md §2.4, §10.4, §11).
+ * CLI's --since/--until (docs/http-api.md#wire-conventions, #bulk-import-import, docs/configuration.md#commands).
  *
  * Input: the text. Checked: a parsed time formats to text that parses back
  * to the same instant (with and without fraction, the latter truncated);

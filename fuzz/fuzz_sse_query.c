@@ -1,6 +1,6 @@
 /*
  * GET /subscribe after authentication (gateway/sse.c): the query-parameter
- * validation of PROTOCOL.md §9.2 and the SSE framing of §9.3, with the real
+ * validation of docs/http-api.md#validation and the SSE framing of docs/http-api.md#frames, with the real
  * fan-out registry (fanout.c) delivering fuzzed pokes.
  *
  * Input: <raw query string> '\n' then poke records
@@ -8,7 +8,7 @@
  *        (the first byte of the query selects the caller's namespace).
  *
  * Checked: the status and plain-text body equal an independent reading of
- * §9.2 (oracle below); an opened stream starts with ": ready"; every frame
+ * docs/http-api.md#validation (oracle below); an opened stream starts with ": ready"; every frame
  * is ": ready" or "event: poke\ndata: <JSON object>" with valid UTF-8, so no
  * stream name can break the framing.
  */
@@ -80,7 +80,7 @@ param(struct MHD_Connection *c, const char *name)
 	return NULL;
 }
 
-/* Expected plain-text 400 body, or NULL for 200 (§9.2 in order). */
+/* Expected plain-text 400 body, or NULL for 200 (docs/http-api.md#validation in order). */
 static const char *
 expected(struct MHD_Connection *c)
 {

@@ -1,9 +1,9 @@
 /*
- * Token parsing (common/token.c, PROTOCOL.md §4.1-§4.2), shared by the
+ * Token parsing (common/token.c, docs/http-api.md#tokens), shared by the
  * gateway and the extension.
  *
  * Input: the token bytes. Checked beyond memory safety: a failure always
- * carries one of the six §4.2 texts; a success decodes to a non-empty id no
+ * carries one of the six docs/http-api.md#tokens texts; a success decodes to a non-empty id no
  * longer than the token; and (round trip) any id whose base64url form has
  * no '_' makes a token that parses back to exactly that id.
  */

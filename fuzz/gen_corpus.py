@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes the seed corpora fuzz/corpus/<harness>/ from PROTOCOL.md's
+"""Writes the seed corpora fuzz/corpus/<harness>/ from docs/http-api.md's
 examples (requests, tokens, subscribe queries, import records, times), plus
 the dictionaries fuzz/dict/<harness>.dict. Deterministic: re-running it
 rewrites the same files; seeds added by hand (e.g. former crashes, named
@@ -44,7 +44,7 @@ def j(v):
     return json.dumps(v, separators=(",", ":"), ensure_ascii=False)
 
 
-# ---- /rpc bodies (PROTOCOL.md §5, §6, §19) -------------------------------
+# ---- /rpc bodies (docs/http-api.md#the-rpc-envelope) -------------------------------
 RPC = [
     '["stream.write","account-123",{"type":"Deposited","data":{"amount":100}}]',
     '["stream.write","account-123",{"type":"Deposited","data":{"amount":100},"metadata":{"correlationStreamName":"order-1"}},{"id":"0195b3c2-7d1e-7a80-9c55-1f2e3d4c5b6a","expectedVersion":-1}]',
@@ -87,7 +87,7 @@ RPC = [
     '["sys.version"]',
     '["sys.health"]',
     '["unknown.method"]',
-    # persistent subscriptions (SUBSCRIPTIONS.md §5)
+    # persistent subscriptions (docs/subscriptions.md#over-http)
     '["subscription.create","billing","account",{"types":["b","a"],"start":"end","maxInFlight":50,"ackTimeoutMs":1e4,"maxDeliveries":3,"strategy":"roundRobin"}]',
     '["subscription.create","b","",{"types":[1,{"x":[2]},""],"start":-1.5}]',
     '["subscription.create","a b","x-y",null]',
@@ -132,7 +132,7 @@ dictionary("rpc", ["stream.write", "stream.get", "stream.last", "stream.version"
                    '"category"', '"max"', '"waitMs"', '"action"', '"reason"',
                    '"globalPositions"', '"roundRobin"', '"pinned"', '"beginning"', '"end"'])
 
-# ---- tokens (PROTOCOL.md §4.1-§4.2) --------------------------------------
+# ---- tokens (docs/http-api.md#tokens) --------------------------------------
 TOKENS = [
     DEFAULT, "ns_ZGVmYXVsdB_" + ZEROS, "ns_ZGVm\r\nYXVsdA_" + ZEROS, "ns_dGVuYW50LWE_" + "ab" * 32,
     "ns_YWI_" + ZEROS, "xx_ZGVmYXVsdA_" + ZEROS, "ns_ZGVmYXVsdA_" + "0" * 63,
@@ -152,7 +152,7 @@ for h in ("bearer x", "Basic dXNlcjpwYXNz", "Bearer ", "Bearer", "  Bearer  " + 
 seeds("auth", auth_items)
 dictionary("auth", ["Bearer ", "ns_", "_", ZEROS, "ZGVmYXVsdA", "dGVuYW50LWE"])
 
-# ---- /subscribe queries (PROTOCOL.md §9.1-§9.2) ---------------------------
+# ---- /subscribe queries (docs/http-api.md#parameters, #validation) ---------------------------
 def poke(stream, pos, gpos):
     s = stream.encode()
     return bytes([len(s)]) + s + bytes([pos & 255, gpos & 255])
@@ -176,7 +176,7 @@ seeds("sse_query", sse_items)
 dictionary("sse_query", ["stream=", "category=", "all=true", "position=", "consumer=", "size=",
                          "&", "%2B", "%00", "-", "+", "9223372036854775807"])
 
-# ---- import (PROTOCOL.md §10.4-§10.5) --------------------------------------
+# ---- import (docs/http-api.md#bulk-import-import) --------------------------------------
 REC = {"id": "0195b3c2-7d1e-7a80-9c55-1f2e3d4c5b6a", "stream": "account-123", "type": "Deposited",
        "pos": 0, "gpos": 17, "data": {"amount": 100}, "meta": None, "time": "2025-03-01T09:15:02Z"}
 LINES = [
@@ -227,7 +227,7 @@ dictionary("rfc3339", ["T", "Z", "z", "+", "-", ":", ".", "00", "59", "60", "202
 seeds("jsonw", ["plain", "<&>", "\u2028\u2029", "quote\" back\\ slash/", "\x00\x01\x1f\x7f",
                 b"\xff\xfe\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80", "\u00e9\U0001F600", ""])
 
-# ---- command lines (PROTOCOL.md §13.2) ---------------------------------------
+# ---- command lines (docs/configuration.md#flags-and-environment-variables) ---------------------------------------
 ARGV = ["--url=http://127.0.0.1:8080\0--token\0" + DEFAULT + "\0--gzip\0--force=false\0file",
         "-input\0-\0-gzip=maybe", "--\0--url", "--url", "-h", "--help", "---x", "-=x", "-",
         "--port=9000\0--test-mode\0--db-url\0postgres://u@/db\0--log-level=debug",

@@ -1,7 +1,7 @@
-/* See auth.h. Precedence and texts are PROTOCOL.md §4.4-§4.6 verbatim.
+/* See auth.h. Precedence and texts are docs/http-api.md#authentication verbatim.
  * Verified tokens are cached by their SHA-256 so the steady state costs no
  * database round trip; entries expire after a minute and are dropped at
- * once when the namespace is deleted (DESIGN.md §7). */
+ * once when the namespace is deleted (docs/architecture.md#data-flow). */
 #include "auth.h"
 
 #include "config.h"
@@ -306,7 +306,7 @@ auth_request(struct MHD_Connection *c, AuthResult *out, enum MHD_Result *ret)
 			StrBuf		m = STRBUF_INIT;
 			bool		r;
 
-			/* §4.5 allows 500 here: the truth is that we could not check */
+			/* docs/http-api.md#outcomes allows 500 here: the truth is that we could not check */
 			log_warn("token verification failed: %s", why ? why : "unknown error");
 			sb_printf(&m, "Failed to verify token: %s", why ? why : "unknown error");
 			r = fail(c, ret, 500, "BACKEND_ERROR", m.data, NULL);

@@ -1,4 +1,4 @@
-/* Authentication of /rpc, /subscribe and /import (PROTOCOL.md §4). */
+/* Authentication of /rpc, /subscribe and /import (docs/http-api.md#authentication). */
 #ifndef GW_AUTH_H
 #define GW_AUTH_H
 
@@ -15,7 +15,7 @@ typedef struct AuthResult
 
 /*
  * Authenticates the request. On success fills *out and returns true. On
- * failure queues the exact error response of §4.5 on c, stores the MHD
+ * failure queues the exact error response of docs/http-api.md#outcomes on c, stores the MHD
  * result in *ret and returns false.
  */
 bool		auth_request(struct MHD_Connection *c, AuthResult *out, enum MHD_Result *ret);

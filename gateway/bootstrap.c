@@ -123,7 +123,7 @@ ensure_extension(PGconn *conn, char **err)
 	return true;
 }
 
-/* EVENTODB_TEST_RESET: start from an empty store (§13.4). */
+/* EVENTODB_TEST_RESET: start from an empty store (docs/configuration.md#test-mode-without-a-database). */
 static bool
 drop_all_namespaces(PGconn *conn, char **err)
 {
@@ -140,7 +140,7 @@ drop_all_namespaces(PGconn *conn, char **err)
 }
 
 /*
- * PROTOCOL.md §4.8 has the original log the default token at every start.
+ * docs/http-api.md#the-default-namespace has the original log the default token at every start.
  * We print it only when it was generated here and really authenticates
  * (otherwise nobody could ever learn it); a supplied token is already known
  * to the operator and is never written to the log.

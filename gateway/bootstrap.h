@@ -1,4 +1,4 @@
-/* Start-up against the database (PROTOCOL.md §13.3 steps 2-4), on a
+/* Start-up against the database (docs/configuration.md#start-up steps 2-4), on a
  * connection of its own before the pool serves requests. */
 #ifndef GW_BOOTSTRAP_H
 #define GW_BOOTSTRAP_H
@@ -8,12 +8,12 @@
 /*
  * Connects, makes sure the eventodb extension is installed (creating it
  * when missing and permitted), drops every namespace when reset is set,
- * and ensures the default namespace (§4.8), logging its token once.
+ * and ensures the default namespace (docs/http-api.md#the-default-namespace), logging its token once.
  * token may be NULL (one is generated). false + *err (malloc'd) on failure.
  */
 bool		bootstrap_database(const char *db_url, const char *token, bool reset, char **err);
 
-/* Checks a --token value before anything starts (§4.8). */
+/* Checks a --token value before anything starts (docs/http-api.md#the-default-namespace). */
 bool		bootstrap_check_token(const char *token, char **err);
 
 #endif

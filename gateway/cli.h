@@ -1,4 +1,4 @@
-/* Client-side subcommands of the eventodb binary (PROTOCOL.md §10.6, §11).
+/* Client-side subcommands of the eventodb binary (docs/configuration.md#commands).
  * main() hands over everything after the command word: argv[0] is the
  * command name itself ("export" / "import"), like a program name. They
  * return the process exit status. */

@@ -1,5 +1,5 @@
 /*
- * `eventodb export` (PROTOCOL.md §11): pages category.get from position 0
+ * `eventodb export` (docs/configuration.md#commands): pages category.get from position 0
  * in batches of 1000 for each listed category (or once for "" = the whole
  * namespace) and writes one NDJSON record per message with the keys
  * id, stream, type, pos, gpos, data, meta, time. The values are copied from

@@ -1,4 +1,4 @@
-/* Go-style flags for the export/import subcommands (PROTOCOL.md §13.2
+/* Go-style flags for the export/import subcommands (docs/configuration.md#flags-and-environment-variables
  * conventions): -name or --name, value as --name=v or --name v, booleans
  * only as --name or --name=true|false; parsing stops at the first non-flag
  * word. */

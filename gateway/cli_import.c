@@ -1,5 +1,5 @@
 /*
- * `eventodb import` (PROTOCOL.md §10.6): streams an NDJSON file (or stdin,
+ * `eventodb import` (docs/configuration.md#commands): streams an NDJSON file (or stdin,
  * optionally gunzipped) to POST /import as a chunked body, then follows the
  * server's event stream: progress, the final count, or the first error.
  */

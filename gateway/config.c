@@ -1,4 +1,4 @@
-/* See config.h. Flag parsing follows Go's flag package exactly (§13.2),
+/* See config.h. Flag parsing follows Go's flag package exactly (docs/configuration.md#flags-and-environment-variables),
  * because scripts written for the original pass flags that way. */
 #include "config.h"
 
@@ -13,7 +13,7 @@
 #include <string.h>
 
 #define DEFAULT_THREADS 16
-/* PROTOCOL.md §1: 30 s to read a request - its head too, however it trickles */
+/* docs/http-api.md#endpoints: 30 s to read a request - its head too, however it trickles */
 #define DEFAULT_HEAD_TIMEOUT 30
 #define MAX_HEAD_TIMEOUT 3600
 

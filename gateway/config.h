@@ -1,4 +1,4 @@
-/* Server configuration from flags and EVENTODB_* variables (PROTOCOL.md §13). */
+/* Server configuration from flags and EVENTODB_* variables (docs/configuration.md). */
 #ifndef GW_CONFIG_H
 #define GW_CONFIG_H
 
@@ -16,7 +16,7 @@ typedef struct Config
 	bool		test_mode;
 	int			log_level;		/* LogLevel */
 	bool		log_json;
-	bool		admin_only_ns;	/* DESIGN.md §7 secure by default (off in test mode) */
+	bool		admin_only_ns;	/* docs/http-api.md#namespace-methods secure by default (off in test mode) */
 	bool		open_admin;		/* --open-admin: the original's any-token ns.* */
 	char	   *db_type;		/* "" / postgres; anything else is refused */
 	char	   *data_dir;		/* accepted and ignored (SQLite only) */
@@ -29,7 +29,7 @@ extern Config g_config;
 
 /*
  * Fills g_config from the EVENTODB_* variables (malformed values silently
- * ignored), then from the Go-style flags in argv[0..argc) (§13.2), then
+ * ignored), then from the Go-style flags in argv[0..argc) (docs/configuration.md#flags-and-environment-variables), then
  * from the config file named by --config / EVENTODB_CONFIG for what neither
  * set. Returns -1 when all parsed, otherwise the exit status the caller must
  * exit with: 0 after -h/-help (usage printed), 2 after a bad flag (error and
@@ -37,7 +37,7 @@ extern Config g_config;
  */
 int			config_parse(int argc, char **argv);
 
-/* Start-up check of §13.3 step 1. NULL when fine, else a malloc'd message. */
+/* Start-up check of docs/configuration.md#start-up step 1. NULL when fine, else a malloc'd message. */
 char	   *config_validate(void);
 
 void		config_usage(FILE *out);

@@ -2,7 +2,7 @@
  * Client values quoted back in error messages and log lines are capped, so
  * one request cannot write megabytes into the log or an error body (a 2 MB
  * invalid message id used to be echoed whole, twice per write). Values up
- * to ECHO_VALUE_MAX bytes are quoted unchanged - PROTOCOL.md's messages stay
+ * to ECHO_VALUE_MAX bytes are quoted unchanged - docs/http-api.md's messages stay
  * exact for every value of a normal size; longer ones are cut at a
  * character boundary and followed by a marker naming their full length:
  *

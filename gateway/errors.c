@@ -26,13 +26,13 @@ typedef struct SqlStateRule
 	MessageKind message;
 } SqlStateRule;
 
-/* Custom SQLSTATEs of the extension's gateway functions (README.md). */
+/* Custom SQLSTATEs of the extension's gateway functions (docs/sql-api.md#errors-sqlstates). */
 static const SqlStateRule rules[] = {
 	{"EV001", false, false, 409, "STREAM_VERSION_CONFLICT", MSG_SERVER},
 	{"EV002", true, false, 404, "NAMESPACE_NOT_FOUND", MSG_NS_NOT_FOUND},
 	{"EV003", false, false, 409, "NAMESPACE_EXISTS", MSG_NS_EXISTS},
-	/* persistent subscriptions (SUBSCRIPTIONS.md §6, §9): their functions
-	 * validate arguments with 22023 and §5's exact message */
+	/* persistent subscriptions (docs/subscriptions.md#over-http, #from-sql): their functions
+	 * validate arguments with 22023 and docs/subscriptions.md#over-http's exact message */
 	{"EV010", false, false, 404, "SUBSCRIPTION_NOT_FOUND", MSG_SERVER},
 	{"EV011", false, false, 409, "SUBSCRIPTION_EXISTS", MSG_SERVER},
 	{"EV012", false, false, 409, "DELIVERY_EXPIRED", MSG_SERVER},
@@ -79,7 +79,7 @@ reply_rule(struct MHD_Connection *c, const SqlContext *ctx, const SqlStateRule *
 		case MSG_SERVER:
 			echo_append_max(&m, primary ? primary : rule->code,
 							strlen(primary ? primary : rule->code), ECHO_MESSAGE_MAX);
-			/* only a JSON object is a valid details value (§3.1) */
+			/* only a JSON object is a valid details value (docs/http-api.md#errors) */
 			if (details != NULL && details[0] != '{')
 				details = NULL;
 			break;

@@ -1,5 +1,4 @@
-/* The one table mapping storage failures to protocol errors (PROTOCOL.md
- * §3.2): SQLSTATEs raised by the extension's gateway functions become
+/* The one table mapping storage failures to protocol errors (docs/http-api.md#errors): SQLSTATEs raised by the extension's gateway functions become
  * codes and statuses; everything else is a BACKEND_ERROR whose message
  * starts with the method's "Failed to ...: " prefix. */
 #ifndef GW_ERRORS_H
@@ -38,7 +37,7 @@ enum MHD_Result errors_reply_sql(struct MHD_Connection *c, const SqlContext *ctx
 enum MHD_Result errors_reply_backend(struct MHD_Connection *c, const SqlContext *ctx,
 									 const char *reason);
 
-/* The text PostgreSQL gives for a NUL byte in a text value (§7). */
+/* The text PostgreSQL gives for a NUL byte in a text value (docs/http-api.md#stream-names-categories-and-consumer-groups). */
 #define ERR_NUL_BYTE "invalid byte sequence for encoding \"UTF8\": 0x00"
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * Routing of pokes to subscriptions (DESIGN.md §6): a registry keyed by
+ * Routing of pokes to subscriptions (docs/architecture.md#pokes): a registry keyed by
  * namespace and stream / category / "all", and the consumer-group match.
  * One mutex guards the registry; delivery runs under it, so an entry that
  * fanout_remove() has returned for is never touched again.
@@ -64,7 +64,7 @@ bool		fanout_ns_watched(const char *ns, size_t ns_len);
 bool		fanout_ns_high(const char *ns, size_t ns_len, int64_t *gpos);
 void		fanout_forget_ns(const char *ns, size_t ns_len);
 
-/* Message DB assignment (PROTOCOL.md §8): abs(hash_64(cardinal_id)) mod
+/* Message DB assignment (docs/http-api.md#stream-names-categories-and-consumer-groups): abs(hash_64(cardinal_id)) mod
  * size == member; names without '-' belong to no member. */
 bool		fanout_group_member(const char *stream, size_t len, int64_t member, int64_t size);
 

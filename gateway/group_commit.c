@@ -21,8 +21,7 @@
  * Writes in flight by default. Fewer slots make larger groups, more let
  * more transactions overlap their commits. On this 2-core class, six
  * alternating runs each: 2 slots gave the lowest database CPU per write
- * and the highest median throughput at 10 and at 40 clients (README
- * "Performance"); 4 rarely grouped at all.
+ * and the highest median throughput at 10 and at 40 clients (docs/benchmarks.md#gateway-overhead); 4 rarely grouped at all.
  */
 #define DEFAULT_LEADERS 2
 /*

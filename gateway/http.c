@@ -126,7 +126,7 @@ http_event_stream_headers(struct MHD_Response *resp)
 	MHD_add_response_header(resp, "Content-Type", "text/event-stream");
 	MHD_add_response_header(resp, "Cache-Control", "no-cache");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_SERVER, "EventoDB/" EVENTODB_VERSION);
-	/* §9.3/§10.3 name the header; MHD omits it for HTTP/1.1 unless asked. */
+	/* docs/http-api.md#frames, #bulk-import-import name the header; MHD omits it for HTTP/1.1 unless asked. */
 	MHD_set_response_options(resp, MHD_RF_SEND_KEEP_ALIVE_HEADER, MHD_RO_END);
 	MHD_add_response_header(resp, "Connection", "keep-alive");
 }

@@ -11,7 +11,7 @@ enum MHD_Result http_reply(struct MHD_Connection *c, unsigned status,
 						   const char *content_type, const char *body, size_t len);
 
 /*
- * Queues the JSON error envelope of PROTOCOL.md §3.1 followed by "\n":
+ * Queues the JSON error envelope of docs/http-api.md#errors followed by "\n":
  * {"error":{"code":..,"message":..[,"details":<details_json>]}}.
  * details_json is a ready JSON object text or NULL.
  */
@@ -34,7 +34,7 @@ bool		http_query_n(struct MHD_Connection *c, const char *name,
 
 /*
  * The headers of a text/event-stream response (/subscribe, /import
- * progress, §9.3/§10.3): no caching, Server, and an explicit keep-alive.
+ * progress, docs/http-api.md#frames, #bulk-import-import): no caching, Server, and an explicit keep-alive.
  */
 void		http_event_stream_headers(struct MHD_Response *resp);
 

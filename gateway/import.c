@@ -1,5 +1,5 @@
 /*
- * /import (PROTOCOL.md §10). The response is an event stream produced by a
+ * /import (docs/http-api.md#bulk-import-import). The response is an event stream produced by a
  * content-reader callback: each call with nothing left to send reads lines
  * up to the next full batch, inserts it and queues the resulting event, so
  * events reach the client as batches complete and at most one batch of
@@ -82,7 +82,7 @@ frame_done(Import *im)
 }
 
 /* Inserts the pending batch in one transaction; on failure queues the
- * error event (line = last line read, §10.5) and returns false. */
+ * error event (line = last line read, docs/http-api.md#bulk-import-import) and returns false. */
 static bool
 flush_batch(Import *im)
 {
@@ -251,7 +251,7 @@ import_free(void *cls)
 	free(im);
 }
 
-/* §10.2: failure is a plain 500 before any event is sent. */
+/* docs/http-api.md#bulk-import-import: failure is a plain 500 before any event is sent. */
 static bool
 clear_namespace(struct MHD_Connection *c, const char *ns, size_t ns_len,
 				enum MHD_Result *ret)

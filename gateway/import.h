@@ -1,4 +1,4 @@
-/* /import: NDJSON bulk import with preserved positions (PROTOCOL.md §10). */
+/* /import: NDJSON bulk import with preserved positions (docs/http-api.md#bulk-import-import). */
 #ifndef GW_IMPORT_H
 #define GW_IMPORT_H
 

@@ -1,4 +1,4 @@
-/* One NDJSON import record (PROTOCOL.md §10.4-§10.5): shape validation as
+/* One NDJSON import record (docs/http-api.md#bulk-import-import): shape validation as
  * Go's json.Unmarshal into the original's record struct does it, and the
  * record's rendering for eventodb.import_batch. */
 #ifndef GW_IMPORT_RECORD_H

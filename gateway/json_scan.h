@@ -2,9 +2,9 @@
  * A strict JSON scanner over raw text (RFC 8259 as Go's encoding/json reads
  * it). json-c accepts NaN, single quotes, raw control characters and
  * silently clamps huge integers, so the import's record-shape rules
- * (PROTOCOL.md §10.5) need their own validator. Values are handled as spans
+ * (docs/http-api.md#bulk-import-import) need their own validator. Values are handled as spans
  * of the original text, so payloads pass through without re-formatting
- * their numbers (PROTOCOL.md §2.3).
+ * their numbers (docs/http-api.md#wire-conventions).
  */
 #ifndef GW_JSON_SCAN_H
 #define GW_JSON_SCAN_H

@@ -1,4 +1,4 @@
-/* JSON output in the original's style (PROTOCOL.md §2.2): compact; strings
+/* JSON output in the original's style (docs/http-api.md#wire-conventions): compact; strings
  * escaped like Go's encoding/json (<, >, & as \u003c.., U+2028/2029 escaped,
  * invalid UTF-8 as U+FFFD, '/' not escaped). */
 #ifndef GW_JSONW_H
@@ -15,7 +15,7 @@ void		jw_int(StrBuf *sb, int64_t v);
  * acceptance), 0 when the first byte starts no valid sequence. */
 size_t		jw_utf8_seq(const char *s, size_t n, uint32_t *cp);
 
-/* RFC 3339 UTC time with trailing fractional zeros removed (§2.4). */
+/* RFC 3339 UTC time with trailing fractional zeros removed (docs/http-api.md#wire-conventions). */
 void		jw_time_usec(StrBuf *sb, int64_t unix_usec, bool with_fraction);
 
 #endif

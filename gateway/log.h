@@ -1,4 +1,4 @@
-/* Logging to stderr, console or JSON format (PROTOCOL.md §13.2). Never pass
+/* Logging to stderr, console or JSON format (docs/configuration.md#flags-and-environment-variables). Never pass
  * a token to these functions. */
 #ifndef GW_LOG_H
 #define GW_LOG_H

@@ -1,5 +1,5 @@
 /*
- * subscription.fetch (SUBSCRIPTIONS.md §5.6): one fetch, and with waitMs a
+ * subscription.fetch (docs/subscriptions.md#over-http): one fetch, and with waitMs a
  * wait for deliveries that holds neither an HTTP thread nor a database
  * connection. A waiting fetch suspends its connection (RpcDeferred) and
  * registers with subwait.h; pokes of its source, changes through this

@@ -1,5 +1,5 @@
-/* The eventodb command line (PROTOCOL.md §13.1-§13.2) and the server's
- * start-up and shutdown sequence (§13.3). */
+/* The eventodb command line (docs/configuration.md#commands, #flags-and-environment-variables) and the server's
+ * start-up and shutdown sequence (docs/configuration.md#start-up). */
 #include "bootstrap.h"
 #include "cli.h"
 #include "config.h"

@@ -62,7 +62,7 @@ static const char *const latency_le_text[] = {
 _Static_assert(sizeof(latency_le_text) / sizeof(latency_le_text[0]) == NLAT,
 			   "a printed bound for every latency bucket");
 
-/* Error codes of PROTOCOL.md §3 and the import events (§10.5). */
+/* Error codes of docs/http-api.md#errors and the import events (docs/http-api.md#bulk-import-import). */
 static const char *const error_codes[] = {
 	"AUTH_REQUIRED", "AUTH_INVALID_TOKEN", "AUTH_UNAUTHORIZED", "INVALID_REQUEST",
 	"METHOD_NOT_FOUND", "NOT_FOUND", "STREAM_VERSION_CONFLICT", "NAMESPACE_NOT_FOUND",

@@ -37,7 +37,7 @@ void		metrics_request_end(const char *op, unsigned status, int64_t usec, bool st
 void		metrics_error(const char *code);
 
 /* Pokes: one arrived on the LISTEN connection; a poke frame was queued to
- * a /subscribe stream, or dropped because its queue was full (§9.7). */
+ * a /subscribe stream, or dropped because its queue was full (docs/http-api.md#modes). */
 void		metrics_poke_received(void);
 void		metrics_poke_delivered(void);
 void		metrics_poke_dropped(void);

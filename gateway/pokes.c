@@ -1,8 +1,8 @@
 /*
- * The LISTEN side of pokes (DESIGN.md §6, SQL-API.md §11.2): one dedicated
+ * The LISTEN side of pokes (docs/architecture.md#pokes, docs/sql-api.md#pokes-and-write-mode): one dedicated
  * libpq connection, never inside a transaction, watched by one thread.
  * Notifications are delivered by PostgreSQL only after commit, so every
- * poke stands for a committed write (DESIGN.md invariant 5). When the
+ * poke stands for a committed write (docs/architecture.md#invariants invariant 5). When the
  * connection drops, notifications are lost until it is back; the thread
  * reconnects with backoff and then has every subscription catch up again.
  */

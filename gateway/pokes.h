@@ -1,5 +1,5 @@
 /* The single LISTEN connection on channel eventodb_poke and the fan-out of
- * notifications to subscriptions (DESIGN.md §6). */
+ * notifications to subscriptions (docs/architecture.md#pokes). */
 #ifndef GW_POKES_H
 #define GW_POKES_H
 

@@ -1,4 +1,4 @@
-/* libpq connection pool with prepared statements (DESIGN.md §7). A broken
+/* libpq connection pool with prepared statements (docs/architecture.md#when-postgresql-goes-away). A broken
  * connection is dropped and re-opened with backoff; callers then see a
  * failure they report as BACKEND_ERROR, never a hang. */
 #ifndef GW_POOL_H

@@ -306,7 +306,7 @@ run_release(PushConn *pc)
 	free(ids);
 	atomic_fetch_sub(&unreleased, 1);
 	/* the release made the consumer inactive: its other streams fetch
-	 * again, which makes it active once more (§7) */
+	 * again, which makes it active once more (docs/subscriptions.md#over-http) */
 	if (!atomic_load(&shutting_down))
 		subwait_foreach(wake_sibling, &sib);
 	pthread_mutex_lock(&pc->mu);
@@ -346,7 +346,7 @@ run_fetch(PushConn *pc)
 	}
 	else if (subsql_state_is(res, "EV010") || subsql_state_is(res, "EV002"))
 	{
-		/* §7: the subscription or its namespace was deleted */
+		/* docs/subscriptions.md#over-http: the subscription or its namespace was deleted */
 		pc->ending = true;
 		mark_released(pc);
 		pc_wake(pc);
@@ -448,7 +448,7 @@ push_wake(SubWaiter *w, SubWakeKind why, const SubChange *change, int64_t now)
 		case SUBWAKE_TICK:
 			if (!pc->closed && !pc->gone && pc->fd >= 0 && peer_closed(pc->fd))
 			{
-				/* §7: release within 1 s, without waiting for a heartbeat */
+				/* docs/subscriptions.md#over-http: release within 1 s, without waiting for a heartbeat */
 				pc->gone = true;
 				pc->ending = true;
 				enqueue(pc);
@@ -528,7 +528,7 @@ push_free(void *cls)
 	pc->fd = -1;
 	if (!pc->released)
 	{
-		/* a write failed, or the stream ended some other way: §7 */
+		/* a write failed, or the stream ended some other way: docs/subscriptions.md#over-http */
 		pc->gone = true;
 		enqueue(pc);
 		if (!pc->queued)
@@ -540,7 +540,7 @@ push_free(void *cls)
 	pc_unref(pc);
 }
 
-/* ---- request (§7) ---- */
+/* ---- request (docs/subscriptions.md#over-http) ---- */
 
 /* heartbeatMs: a base-10 integer (optional sign) in 1000-60000. */
 static bool

@@ -1,5 +1,5 @@
 /*
- * /push (SUBSCRIPTIONS.md §7): deliveries of a persistent subscription as
+ * /push (docs/subscriptions.md#over-http): deliveries of a persistent subscription as
  * Server-Sent Events. Like /subscribe, an idle stream is a suspended MHD
  * connection; fetches and releases run on push's own worker threads,
  * driven by subwait.h (pokes, local acks and nacks, a timer).
@@ -13,10 +13,10 @@
 #include <stdbool.h>
 
 bool		push_init(void);
-/* Validates the query (§7), checks the subscription and opens the stream. */
+/* Validates the query (docs/subscriptions.md#over-http), checks the subscription and opens the stream. */
 enum MHD_Result push_handle(struct MHD_Connection *c, const AuthResult *auth,
 							const char *http_method);
-/* SIGTERM (§7): releases what every stream pushed, then ends the streams. */
+/* SIGTERM (docs/subscriptions.md#over-http): releases what every stream pushed, then ends the streams. */
 void		push_shutdown(void);
 /* After the HTTP server stopped: ends the workers. */
 void		push_stop(void);

@@ -533,7 +533,7 @@ pager_reply(struct MHD_Connection *c, const SqlContext *ctx, const PagedRead *q)
 	p->remaining = q->limit;
 	p->rows = PAGER_ROWS;
 
-	/* the first page here: its errors are the single call's (§6.2, §6.5) */
+	/* the first page here: its errors are the single call's (docs/http-api.md#streamget, #categoryget) */
 	pg.asked = page_rows_asked(p);
 	pg.res = query_page(p, pg.asked, &err);
 	if (!page_ok(pg.res))

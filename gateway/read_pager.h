@@ -10,7 +10,7 @@
  * rendered by the same database function, and its messages are joined into
  * one JSON array. Pages continue from the last message read (position + 1
  * in a stream, global position + 1 in a category), which the commit horizon
- * makes gap-free (DESIGN.md §3 invariant 1): a read that runs while others
+ * makes gap-free (docs/architecture.md#invariants invariant 1): a read that runs while others
  * write may end later than a single snapshot would, never with a hole or a
  * duplicate. An answer that fits in its first page is sent as before, with
  * a Content-Length.
@@ -36,9 +36,9 @@
 
 typedef enum PagedKind
 {
-	PAGED_STREAM,				/* stream.get by position (§6.2) */
+	PAGED_STREAM,				/* stream.get by position (docs/http-api.md#streamget) */
 	PAGED_STREAM_GLOBAL,		/* stream.get with globalPosition */
-	PAGED_CATEGORY,				/* category.get (§6.5) */
+	PAGED_CATEGORY,				/* category.get (docs/http-api.md#categoryget) */
 } PagedKind;
 
 typedef struct PagedRead

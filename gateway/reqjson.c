@@ -25,7 +25,7 @@ static const char *const arg_keys[] = {
 	"type", "data", "metadata", "id", "expectedVersion", "position",
 	"globalPosition", "batchSize", "correlation", "consumerGroup",
 	"description", "token", "prefix", "limit", "cursor",
-	/* persistent subscriptions (SUBSCRIPTIONS.md §2, §5) */
+	/* persistent subscriptions (docs/subscriptions.md#settings, #over-http) */
 	"types", "start", "maxInFlight", "ackTimeoutMs", "maxDeliveries", "strategy",
 	"category", "max", "waitMs", "action", "reason", "globalPositions", NULL
 };
@@ -537,7 +537,7 @@ req_int64(struct json_object *v, int64_t *out)
 		d = (double) json_object_get_int64(v);
 	else
 		d = json_object_get_double(v);
-	/* Go's int64(float64) after decoding as a double (§2.5) */
+	/* Go's int64(float64) after decoding as a double (docs/http-api.md#wire-conventions) */
 	d = trunc(d);
 	if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
 		return false;

@@ -1,5 +1,5 @@
 /* Decoding of /rpc request bodies with the semantics of Go's encoding/json
- * (PROTOCOL.md §2.5): strict syntax, nothing but whitespace after the value,
+ * (docs/http-api.md#wire-conventions): strict syntax, nothing but whitespace after the value,
  * invalid UTF-8 and lone surrogates become U+FFFD, numbers outside the double
  * range are errors, last duplicate key wins.
  *
@@ -41,7 +41,7 @@ bool		req_parse(const char *body, size_t len, struct json_object **out, StrBuf *
 /* Kind of a value as the original's type switch sees it (NULL = JSON null). */
 ReqKind		req_kind(struct json_object *v);
 
-/* The number truncated toward zero as int64 (§2.5); false when out of range. */
+/* The number truncated toward zero as int64 (docs/http-api.md#wire-conventions); false when out of range. */
 bool		req_int64(struct json_object *v, int64_t *out);
 
 /* Normalised JSON text of an object value (kept or materialised). */

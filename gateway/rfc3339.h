@@ -1,7 +1,7 @@
 /*
  * RFC 3339 timestamps as Go's time.Parse(time.RFC3339, …) accepts them:
- * import record times (PROTOCOL.md §10.4-§10.5) and the export CLI's
- * --since/--until and message times (§11).
+ * import record times (docs/http-api.md#bulk-import-import) and the export CLI's
+ * --since/--until and message times (docs/configuration.md#commands).
  */
 #ifndef GW_RFC3339_H
 #define GW_RFC3339_H

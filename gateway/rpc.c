@@ -1,4 +1,4 @@
-/* See rpc.h: the envelope (§5) and the helpers the handlers share. */
+/* See rpc.h: the envelope (docs/http-api.md#the-rpc-envelope) and the helpers the handlers share. */
 #include "rpc.h"
 
 #include "echo.h"

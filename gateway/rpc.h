@@ -1,6 +1,6 @@
-/* POST /rpc: the envelope of PROTOCOL.md §5 and what the method handlers
+/* POST /rpc: the envelope of docs/http-api.md#the-rpc-envelope and what the method handlers
  * (rpc_stream.c, rpc_category.c, rpc_ns.c, rpc_sys.c) share. Every handler
- * validates its arguments in the order of §6, then checks authorization,
+ * validates its arguments in the order of docs/http-api.md#the-rpc-envelope, then checks authorization,
  * then makes exactly one SQL call. */
 #ifndef GW_RPC_H
 #define GW_RPC_H
@@ -48,13 +48,13 @@ enum MHD_Result rpc_handle_deferrable(struct MHD_Connection *c, const AuthResult
 /* ---- replies ---- */
 enum MHD_Result rpc_invalid(RpcCall *call, const char *message);
 enum MHD_Result rpc_reply_json(RpcCall *call, const char *json, size_t len);
-/* 403 of the secure-by-default namespace administration (DESIGN.md §7) */
+/* 403 of the secure-by-default namespace administration (docs/http-api.md#namespace-methods) */
 enum MHD_Result rpc_forbidden(RpcCall *call, const char *ns, size_t len);
 /* Replies with the single text value of res (NULL → "null"), or its error. */
 enum MHD_Result rpc_reply_value(RpcCall *call, const SqlContext *ctx, PGresult *res,
 								char *err);
 
-/* ---- arguments (PROTOCOL.md §2.5) ---- */
+/* ---- arguments (docs/http-api.md#wire-conventions) ---- */
 typedef enum ArgStatus { ARG_ABSENT, ARG_OK, ARG_BAD } ArgStatus;
 
 /* Present-but-null counts as present with the wrong type. */
@@ -80,7 +80,7 @@ typedef struct ReadOptions
 	int64_t		batch_size;
 } ReadOptions;
 
-/* Reads them in §6.2's order; NULL when valid, else the 400 message. */
+/* Reads them in docs/http-api.md#streamget's order; NULL when valid, else the 400 message. */
 const char *rpc_read_options(struct json_object *opts, ReadOptions *ro);
 
 /* ---- methods ---- */
@@ -97,7 +97,7 @@ enum MHD_Result rpc_ns_streams(RpcCall *call);
 enum MHD_Result rpc_ns_categories(RpcCall *call);
 enum MHD_Result rpc_sys_version(RpcCall *call);
 enum MHD_Result rpc_sys_health(RpcCall *call);
-/* persistent subscriptions (rpc_subscription.c, SUBSCRIPTIONS.md §5) */
+/* persistent subscriptions (rpc_subscription.c, docs/subscriptions.md#over-http) */
 enum MHD_Result rpc_subscription_create(RpcCall *call);
 enum MHD_Result rpc_subscription_update(RpcCall *call);
 enum MHD_Result rpc_subscription_delete(RpcCall *call);

@@ -1,4 +1,4 @@
-/* category.get (PROTOCOL.md §6.5). */
+/* category.get (docs/http-api.md#categoryget). */
 #include "rpc.h"
 
 #include "pool.h"
@@ -97,7 +97,7 @@ rpc_category_get(RpcCall *call)
 
 			return pager_reply(call->c, &category_ctx, &q);
 		}
-		/* globalPosition, when present, replaces position (§6.5) */
+		/* globalPosition, when present, replaces position (docs/http-api.md#categoryget) */
 		const char *params[7] = {
 			ns, category,
 			rpc_int_text(pbuf, ro.has_global ? ro.global_position : ro.position),

@@ -1,7 +1,7 @@
-/* ns.create, ns.delete, ns.list, ns.info (PROTOCOL.md §6.6-§6.9) and the
- * token-namespace listings ns.streams, ns.categories (§6.10-§6.11).
+/* ns.create, ns.delete, ns.list, ns.info (docs/http-api.md#namespace-methods) and the
+ * token-namespace listings ns.streams, ns.categories (docs/http-api.md#nsstreams, #nscategories).
  *
- * Secure by default (DESIGN.md §7): outside test mode and without
+ * Secure by default (docs/http-api.md#namespace-methods): outside test mode and without
  * --open-admin, ns.create / ns.list need the default namespace's token and
  * ns.info / ns.delete the default token or the namespace's own. */
 #include "rpc.h"
@@ -63,8 +63,8 @@ forbidden(RpcCall *call)
 	return rpc_forbidden(call, call->auth->ns, call->auth->ns_len);
 }
 
-/* §4.2 hazard: an id whose base64url form contains '_' gets a token that
- * can never be parsed, so it is refused instead of created (§4.2 MAY). */
+/* docs/http-api.md#tokens hazard: an id whose base64url form contains '_' gets a token that
+ * can never be parsed, so it is refused instead of created (docs/http-api.md#tokens MAY). */
 static bool
 token_representable(const char *id, size_t len)
 {
@@ -142,7 +142,7 @@ rpc_ns_create(RpcCall *call)
 		}
 		free(decoded);
 	}
-	/* an object is accepted and ignored: nothing is stored (§6.6) */
+	/* an object is accepted and ignored: nothing is stored (docs/http-api.md#nscreate) */
 	if (rpc_opt_value(opts, "metadata", &meta) == ARG_OK && req_kind(meta) != REQ_OBJECT)
 		return rpc_invalid(call, "options.metadata must be an object");
 	if (!token_representable(id, id_len))
@@ -297,7 +297,7 @@ rpc_ns_streams(RpcCall *call)
 	char	   *err = NULL;
 	PGresult   *res;
 
-	/* the options object is the first argument here (§6.10) */
+	/* the options object is the first argument here (docs/http-api.md#nsstreams) */
 	if (call->nargs > 0)
 	{
 		if (req_kind(call->args[0]) != REQ_OBJECT)

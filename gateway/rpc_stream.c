@@ -1,5 +1,4 @@
-/* stream.write, stream.get, stream.last, stream.version (PROTOCOL.md
- * §6.1-§6.4). Validation order and texts are the contract's. */
+/* stream.write, stream.get, stream.last, stream.version (docs/http-api.md#stream-methods). Validation order and texts are the contract's. */
 #include "rpc.h"
 
 #include "echo.h"
@@ -13,7 +12,7 @@
 
 #define BATCH_MAX 10000
 /*
- * The longest message id spelling §6.1 accepts: "{" + 36 + "}". A longer
+ * The longest message id spelling docs/http-api.md#streamwrite accepts: "{" + 36 + "}". A longer
  * one is refused here with the text the database would give, so a huge
  * invalid id never reaches PostgreSQL (whose error would quote it whole
  * into its log) and is quoted capped in the answer (echo.h).
@@ -77,7 +76,7 @@ rpc_stream_write(RpcCall *call)
 		return rpc_invalid(call, "message.type must be a non-empty string");
 	if (rpc_opt_value(msg, "data", &data) != ARG_OK || req_kind(data) != REQ_OBJECT)
 		return rpc_invalid(call, "message.data must be an object");
-	/* [deviation] §6.1: "metadata": null is accepted as absent */
+	/* [deviation] docs/http-api.md#streamwrite: "metadata": null is accepted as absent */
 	if (rpc_opt_value(msg, "metadata", &meta) == ARG_OK && meta != NULL)
 	{
 		if (req_kind(meta) != REQ_OBJECT)
@@ -180,7 +179,7 @@ rpc_stream_get(RpcCall *call)
 	if (rpc_has_nul(stream, stream_len))
 		return errors_reply_backend(call->c, &get_ctx, ERR_NUL_BYTE);
 	{
-		/* §6.2: on the globalPosition path any batchSize <= 0 is unlimited */
+		/* docs/http-api.md#streamget: on the globalPosition path any batchSize <= 0 is unlimited */
 		int64_t		limit = ro.has_global && ro.batch_size <= 0 ? -1 : ro.batch_size;
 
 		if (pager_needed(limit))

@@ -1,8 +1,8 @@
 /*
- * subscription.* (SUBSCRIPTIONS.md §5). The gateway checks, in §5's order,
+ * subscription.* (docs/subscriptions.md#over-http). The gateway checks, in docs/subscriptions.md#over-http's order,
  * everything that is not an SQL argument (argument counts, JSON types, list
  * shapes, numeric ranges); the content of create/update options goes to SQL
- * as jsonb, so rules 6-11 have one implementation (the extension's, §9),
+ * as jsonb, so rules 6-11 have one implementation (the extension's, docs/subscriptions.md#from-sql),
  * whose 22023 errors errors.c turns into 400s with the message verbatim.
  * Changes that can free capacity or make messages deliverable wake the
  * fetches and push connections waiting on the subscription (subwait.h).
@@ -50,7 +50,7 @@ static const char *const update_keys[] = {
 	"category", "start", "types", "maxInFlight", "ackTimeoutMs", "maxDeliveries", "strategy", NULL
 };
 
-/* ---- argument checks (§5 shared rules) ---- */
+/* ---- argument checks (docs/subscriptions.md#over-http shared rules) ---- */
 
 static bool
 name_arg(RpcCall *call, size_t i, const char **s, size_t *len)
@@ -170,7 +170,7 @@ json_array(StrBuf *sb, struct json_object *v, int depth)
 }
 
 /* JSON text of a decoded request value; containers below the kept levels
- * are placeholders and become {} or [] (only their kind matters to §5). */
+ * are placeholders and become {} or [] (only their kind matters to docs/subscriptions.md#over-http). */
 static void
 json_value(StrBuf *sb, struct json_object *v, int depth)
 {
@@ -388,7 +388,7 @@ rpc_subscription_delete(RpcCall *call)
 						"SELECT eventodb.subscription_delete($1::text, $2::text)",
 						2, params, &err);
 	}
-	/* its push connections end when their next fetch finds it gone (§5.3) */
+	/* its push connections end when their next fetch finds it gone (docs/subscriptions.md#over-http) */
 	if (succeeded(res))
 	{
 		subsql_source_forget(ns, name);

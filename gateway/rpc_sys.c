@@ -1,4 +1,4 @@
-/* sys.version and sys.health (PROTOCOL.md §6.12-§6.13): answered without
+/* sys.version and sys.health (docs/http-api.md#system-methods): answered without
  * touching the database, like the original. */
 #include "rpc.h"
 

@@ -34,7 +34,7 @@
  * what an idle SSE subscription costs: measured with 1000 idle subscribers,
  * 1 MiB gives 564 MB RSS, 256 KiB 148 MB, 64 KiB 52 MB (target < 64 MB).
  * 64 KiB still takes request heads of about 30 KiB - far above any real
- * client's - while Go's server would take up to 1 MiB (noted in README).
+ * client's - while Go's server would take up to 1 MiB (docs/http-api.md#deviations-from-the-original).
  */
 #define HEADER_MEMORY (64 * 1024)
 
@@ -108,7 +108,7 @@ static const char not_found_body[] = "{\"error\":{\"code\":\"NOT_FOUND\",\"messa
 static const char health_body[] = "{\"status\":\"ok\"}";
 static const char version_body[] = "{\"version\":\"" EVENTODB_VERSION "\"}";
 
-/* §1: exact, case-sensitive, query string ignored (MHD strips it). */
+/* docs/http-api.md#endpoints: exact, case-sensitive, query string ignored (MHD strips it). */
 static Route
 route_of(const char *url)
 {
@@ -195,7 +195,7 @@ dispatch(struct MHD_Connection *c, Request *r, const char *url, const char *meth
 		default:
 			break;
 	}
-	/* §1: authentication runs before any per-endpoint logic */
+	/* docs/http-api.md#endpoints: authentication runs before any per-endpoint logic */
 	if (!auth_request(c, &auth, &ret))
 		return ret;
 	switch (r->route)
@@ -208,7 +208,7 @@ dispatch(struct MHD_Connection *c, Request *r, const char *url, const char *meth
 			ret = push_handle(c, &auth, method);
 			break;
 		case ROUTE_SUBSCRIBE:
-			/* no write timeout: a stream may stay quiet indefinitely (§1) */
+			/* no write timeout: a stream may stay quiet indefinitely (docs/http-api.md#endpoints) */
 			set_timeout(c, 0);
 			ret = sse_subscribe(c, &auth);
 			break;
@@ -373,12 +373,12 @@ on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 	if (ci != NULL)
 	{
-		/* §1: TCP keep-alive on, so vanished peers are eventually noticed */
+		/* docs/http-api.md#endpoints: TCP keep-alive on, so vanished peers are eventually noticed */
 		setsockopt(ci->connect_fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 		setsockopt(ci->connect_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		*socket_context = reaper_add(ci->connect_fd);
 	}
-	/* §1: 30 s to read a request - the first one too */
+	/* docs/http-api.md#endpoints: 30 s to read a request - the first one too */
 	set_timeout(c, READ_TIMEOUT_S);
 }
 

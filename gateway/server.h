@@ -1,5 +1,5 @@
 /* The HTTP server: libmicrohttpd with an epoll thread pool, the routing of
- * PROTOCOL.md §1 and the server parameters it names (body limit, timeouts,
+ * docs/http-api.md#endpoints and the server parameters it names (body limit, timeouts,
  * TCP keep-alive, all interfaces). */
 #ifndef GW_SERVER_H
 #define GW_SERVER_H

@@ -1,5 +1,5 @@
 /*
- * /subscribe (PROTOCOL.md §9). The response is produced by a content-reader
+ * /subscribe (docs/http-api.md#live-pokes-subscribe). The response is produced by a content-reader
  * callback: when a subscription has nothing to send, the callback suspends
  * the MHD connection, and whoever queues bytes later (fan-out, catch-up
  * worker, heartbeat) resumes it. An idle subscription thus holds no thread
@@ -159,7 +159,7 @@ poke_frame(const char *stream, size_t stream_len, int64_t position, int64_t gpos
 		(stream_len == 0 || memcmp(t->frame_stream.data, stream, stream_len) == 0))
 		return &t->frame;
 	sb_reset(&t->frame);
-	/* §9.3: these bytes exactly, key order fixed. */
+	/* docs/http-api.md#frames: these bytes exactly, key order fixed. */
 	sb_puts(&t->frame, "event: poke\ndata: {\"stream\":");
 	jw_string(&t->frame, stream, stream_len);
 	sb_puts(&t->frame, ",\"position\":");
@@ -182,7 +182,7 @@ sub_poke(Sub *s, const char *stream, size_t stream_len, int64_t position,
 	const StrBuf *f;
 	unsigned	before = s->frames;
 
-	/* A full queue drops the poke (§9.7) without rendering it. */
+	/* A full queue drops the poke (docs/http-api.md#modes) without rendering it. */
 	if (s->frames >= max_frames)
 	{
 		metrics_poke_dropped();
@@ -196,7 +196,7 @@ sub_poke(Sub *s, const char *stream, size_t stream_len, int64_t position,
 		metrics_poke_dropped();
 }
 
-/* The live filter of §9.4, applied to a poke of a matching message. */
+/* The live filter of docs/http-api.md#modes, applied to a poke of a matching message. */
 void
 sub_live(Sub *s, const char *stream, size_t stream_len, int64_t position, int64_t gpos)
 {
@@ -427,7 +427,7 @@ sse_free(void *cls)
 	sub_unref(s);
 }
 
-/* ---- request validation (§9.2) ---- */
+/* ---- request validation (docs/http-api.md#validation) ---- */
 
 /* A query value with its length: form-decoded values may hold NUL bytes. */
 typedef struct QueryValue
@@ -546,7 +546,7 @@ sse_subscribe(struct MHD_Connection *c, const AuthResult *auth)
 	http_event_stream_headers(resp);
 	MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
 
-	/* §9.5 (deviation 3): the go signal precedes any catch-up poke; in all
+	/* docs/http-api.md#frames (deviation 3): the go signal precedes any catch-up poke; in all
 	 * mode it waits for the barrier (see sse_sub.h). */
 	if (!is_all)
 	{
@@ -554,7 +554,7 @@ sse_subscribe(struct MHD_Connection *c, const AuthResult *auth)
 		s->frames = 1;
 	}
 
-	/* Registered before the catch-up query or barrier (§9.7). */
+	/* Registered before the catch-up query or barrier (docs/http-api.md#modes). */
 	fanout_add(&s->fe);
 	pthread_mutex_lock(&s->mu);
 	s->phase = SUB_CATCHUP;

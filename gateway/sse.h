@@ -1,4 +1,4 @@
-/* /subscribe: Server-Sent-Events pokes (PROTOCOL.md §9). Idle subscriptions
+/* /subscribe: Server-Sent-Events pokes (docs/http-api.md#live-pokes-subscribe). Idle subscriptions
  * are suspended MHD connections: no thread and no database connection each. */
 #ifndef GW_SSE_H
 #define GW_SSE_H
@@ -8,7 +8,7 @@
 #include "auth.h"
 
 bool		sse_init(void);
-/* Validates the query (§9.2, plain-text 400s), then opens the stream. */
+/* Validates the query (docs/http-api.md#validation, plain-text 400s), then opens the stream. */
 enum MHD_Result sse_subscribe(struct MHD_Connection *c, const AuthResult *auth);
 /* Ends every open stream with the terminating chunk (graceful shutdown). */
 void		sse_shutdown(void);

@@ -1,5 +1,5 @@
 /*
- * Catch-up runs and heartbeats for /subscribe (PROTOCOL.md §9.4, §9.8).
+ * Catch-up runs and heartbeats for /subscribe (docs/http-api.md#modes, #frames).
  * Catch-up queries run on two worker threads, not on MHD's, so opening a
  * subscription returns its headers and ": ready" at once and a burst of new
  * subscriptions cannot occupy the HTTP threads.
@@ -167,8 +167,8 @@ unreachable(const PGresult *res)
 		strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0;
 }
 
-/* Runs the §9.4 catch-up query; no rows on any failure (test mode with an
- * unknown namespace catches up nothing, silently, §9.9), and *retry set when
+/* Runs the docs/http-api.md#modes catch-up query; no rows on any failure (test mode with an
+ * unknown namespace catches up nothing, silently, docs/http-api.md#test-mode), and *retry set when
  * the database could not be reached. */
 static CatchRow *
 query_rows(const Sub *s, int64_t from, size_t *nrows, bool *retry)
@@ -188,7 +188,7 @@ query_rows(const Sub *s, int64_t from, size_t *nrows, bool *retry)
 	if (memchr(s->ns, '\0', s->fe.ns_len) != NULL)
 		return NULL;
 	if (grouped && s->fe.member < 0)
-		return NULL;			/* §9.2: accepted, matches no stream */
+		return NULL;			/* docs/http-api.md#validation: accepted, matches no stream */
 	if (s->name && memchr(s->name, '\0', s->fe.name_len) != NULL)
 		return NULL;			/* no stream or category can hold NUL */
 	snprintf(from_s, sizeof(from_s), "%" PRId64, from);
@@ -283,7 +283,7 @@ run_barrier(Sub *s)
 	pthread_mutex_unlock(&s->mu);
 }
 
-/* Applies one catch-up result to s (§9.4), then lets it go live with the
+/* Applies one catch-up result to s (docs/http-api.md#modes), then lets it go live with the
  * pokes held meanwhile, or queues the next run. Caller holds s->mu. */
 static void
 apply_rows(Sub *s, const CatchRow *rows, size_t n)
@@ -503,7 +503,7 @@ ping_one(FanEntry *e, void *arg)
 	/* A client that has not drained its queue needs no keep-alive bytes. */
 	if (!s->ending && !s->closed && s->out.len == s->out_off)
 	{
-		/* §9.8: a comment, never containing the word "ready". */
+		/* docs/http-api.md#frames: a comment, never containing the word "ready". */
 		sub_frame(s, ": ping\n\n", 8, 2 * SSE_QUEUE_FRAMES);
 		sub_wake(s);
 	}

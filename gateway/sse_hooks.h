@@ -6,11 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The namespace was deleted: end its streams (PROTOCOL.md §9.8). */
+/* The namespace was deleted: end its streams (docs/http-api.md#frames). */
 void		sse_end_namespace(const char *ns, size_t ns_len);
 
 /* LISTEN (re)connected: notifications may have been lost meanwhile, so
- * every subscription re-runs catch-up from its tracker (DESIGN.md §6). */
+ * every subscription re-runs catch-up from its tracker (docs/architecture.md#pokes). */
 void		sse_connection_restored(void);
 
 /* Every all-mode subscription waiting for a barrier <= seq goes live. */

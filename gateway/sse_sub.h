@@ -1,5 +1,5 @@
 /*
- * One /subscribe connection (PROTOCOL.md §9.4, §9.7): its filter, tracker,
+ * One /subscribe connection (docs/http-api.md#modes): its filter, tracker,
  * outgoing SSE bytes and the catch-up state machine
  *
  *   CATCHUP --rows applied, no re-run wanted--> LIVE --LISTEN reconnect--> CATCHUP
@@ -29,7 +29,7 @@
  * pokes are discarded and the catch-up is run again afterwards (its query
  * then covers them). */
 #define SSE_PENDING_MAX 1000
-/* §9.4: at most this many catch-up pokes per run. */
+/* docs/http-api.md#modes: at most this many catch-up pokes per run. */
 #define SSE_CATCHUP_BATCH 1000
 
 typedef enum SubPhase

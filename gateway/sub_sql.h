@@ -1,6 +1,6 @@
 /*
  * The SQL calls that waiting fetches and /push make on persistent
- * subscriptions (SUBSCRIPTIONS.md §9), shared by longpoll.c, push.c and
+ * subscriptions (docs/subscriptions.md#from-sql), shared by longpoll.c, push.c and
  * rpc_subscription.c. Each returns the result (caller PQclear()s it) or
  * NULL with *err set, as pool_exec() does.
  */

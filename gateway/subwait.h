@@ -1,6 +1,5 @@
 /*
- * Who waits on persistent subscriptions in this gateway (SUBSCRIPTIONS.md
- * §3.6): fetches with waitMs (longpoll.c) and /push connections (push.c).
+ * Who waits on persistent subscriptions in this gateway (docs/subscriptions.md#how-messages-are-handed-out): fetches with waitMs (longpoll.c) and /push connections (push.c).
  * Each registers a SubWaiter for its (namespace, subscription, source
  * category) and is woken
  *

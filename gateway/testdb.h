@@ -1,5 +1,5 @@
 /* The private throw-away PostgreSQL of `--test-mode` without --db-url
- * (DESIGN.md §7): a cached template cluster with the extension created,
+ * (docs/configuration.md#test-mode-without-a-database): a cached template cluster with the extension created,
  * copied per launch, started on a private unix socket with fsync off, and
  * removed at exit. */
 #ifndef GW_TESTDB_H

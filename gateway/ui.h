@@ -26,7 +26,7 @@ extern const size_t ui_asset_count;
 /*
  * Whether url is the console's: "/ui" (redirected to "/ui/") or "/ui/" plus
  * the name of an asset ("/ui/" itself is index.html). Any other path under
- * /ui/ keeps PROTOCOL.md §1's 404 for unknown paths.
+ * /ui/ keeps docs/http-api.md#endpoints's 404 for unknown paths.
  */
 bool		ui_serves(const char *url);
 

@@ -104,7 +104,7 @@ setup_messagedb() {
   psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $MDB WITH (FORCE)"
   DATABASE_NAME="$MDB" PGOPTIONS='-c client_min_messages=warning' bash "$dir/install.sh" \
     >"$OUT/message-db-install.log" 2>&1 || { log "bench: Message DB install failed, see $OUT/message-db-install.log"; return 1; }
-  # Its functions call each other unqualified (SQL-API.md §2).
+  # Its functions call each other unqualified (docs/sql-api.md#search-path).
   "${PSQL[@]}" -d postgres -c "ALTER DATABASE $MDB SET search_path = message_store, public"
   "${PSQL[@]}" -d "$MDB" -v messages="$MESSAGES" -v streams="$STREAMS" -v categories="$CATEGORIES" \
     -f "$BENCH_DIR/seed.sql" >/dev/null

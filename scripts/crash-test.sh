@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Crash safety (DESIGN.md §3 invariant 3, §7): acknowledged writes survive
+# Crash safety (docs/architecture.md#invariants invariant 3, #when-postgresql-goes-away): acknowledged writes survive
 # kill -9 of PostgreSQL and of the gateway, stream positions stay dense, and
 # the gateway recovers by itself once PostgreSQL is back.
 #

@@ -1,6 +1,6 @@
 /* load-test: HTTP load generator for the gateway's /rpc endpoint.
  *
- * Reference workload (DESIGN.md §8, the original's): 10 workers, 90 % stream.write
+ * Reference workload (docs/benchmarks.md, the original's): 10 workers, 90 % stream.write
  * to 100 streams of one category, 10 % stream.get with batch 10, 30 s. One thread
  * per worker, each with its own keep-alive connection, closed loop (a worker sends
  * its next request when the previous answer arrived) unless --rate paces it.

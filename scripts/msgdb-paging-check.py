@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Concurrent checker of DESIGN.md §3 invariant 1 for the Message DB face.
+"""Concurrent checker of docs/architecture.md#invariants invariant 1 for the Message DB face.
 
 Writers append to one category through message_store.write_message in short
 transactions (some rolled back) while a reader pages get_category_messages

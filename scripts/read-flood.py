@@ -2,7 +2,7 @@
 """Unbounded-read flood: N concurrent ["category.get","",{"batchSize":-1}]
 against a namespace of M messages, while another tenant calls stream.version
 in a loop. Prints the gateway's peak RSS growth and the other tenant's
-latencies (docs/security.md, README "Reliability and security").
+latencies (docs/security.md, docs/benchmarks.md#reliability-and-security-runs).
 
     eval "$(scripts/cluster.sh env)"
     scripts/read-flood.py --messages 600000 --readers 16 [--bin gateway/eventodb]

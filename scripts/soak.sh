@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Soak test: mixed load for a long time; fails on sustained growth of the
 # gateway's memory, open descriptors or PostgreSQL connections
-# (DESIGN.md §3 invariant 6, §7).
+# (docs/architecture.md#invariants invariant 6, #pokes).
 #
 #   scripts/soak.sh [--duration S] [--rate R] [--subscribers N] [--out DIR] [--keep]
 #

@@ -6,7 +6,7 @@
 # kill -9 of PostgreSQL (and, with --http, of the gateway) in the middle;
 # then proof from the consumers' logs and the tables that every message was
 # acked exactly once or parked, per-stream order under pinned, nothing lost,
-# nothing delivered before it committed (SUBSCRIPTIONS.md §4).
+# nothing delivered before it committed (docs/subscriptions.md#how-messages-are-handed-out).
 #
 #   scripts/sub-checker.sh [--short] [--http] [--seconds N] [sub_checker.py options...]
 #

@@ -1,4 +1,4 @@
--- PROTOCOL.md §10.5 through eventodb.import_batch / import_clear: rows as
+-- docs/http-api.md#bulk-import-import through eventodb.import_batch / import_clear: rows as
 -- given (ids, positions, times, payloads), one statement per batch, any
 -- unique violation reported with the offending record's gpos, the sequence
 -- kept above everything stored, no pokes.

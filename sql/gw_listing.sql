@@ -1,4 +1,4 @@
--- PROTOCOL.md §6.10-§6.11 through eventodb.ns_streams / ns_categories:
+-- docs/http-api.md#nsstreams, #nscategories through eventodb.ns_streams / ns_categories:
 -- literal prefixes (no LIKE wildcards), byte order (COLLATE "C") for
 -- sorting and the cursor, limits, per-stream version, per-category counts.
 \set VERBOSITY terse

@@ -1,6 +1,6 @@
--- PROTOCOL.md §6.2-§6.5 through eventodb.stream_get / stream_last /
+-- docs/http-api.md#stream-methods, #category-reads through eventodb.stream_get / stream_last /
 -- stream_version / category_get, where they differ from Message DB
--- (SQL-API.md §11.1): names without '-', '' = everything, '-' matches
+-- (docs/sql-api.md#the-gateway-face-eventodb): names without '-', '' = everything, '-' matches
 -- nothing, consumer groups of any size, the batch rules of both paths.
 \set VERBOSITY terse
 \pset null <null>
@@ -110,14 +110,14 @@ SELECT eventodb.category_get('gw-read', 'account', 1, 0, NULL, NULL, NULL) AS ba
 SELECT pg_temp.try($$SELECT eventodb.category_get('gw-read', 'account', 1, -2, NULL, NULL, NULL)$$) AS below_minus_1;
 SELECT pg_temp.pos(eventodb.category_get('gw-read', 'account', NULL, NULL, NULL, NULL, NULL)) = pg_temp.pos(eventodb.category_get('gw-read', 'account', 1, 1000, NULL, NULL, NULL)) AS null_defaults;
 
--- Correlation: category of metadata.correlationStreamName (SQL-API.md §9.4).
+-- Correlation: category of metadata.correlationStreamName (docs/sql-api.md#get_category_messages).
 SELECT pg_temp.pos(eventodb.category_get('gw-read', 'account', 1, 1000, 'workflow', NULL, NULL)) AS workflow;
 SELECT pg_temp.pos(eventodb.category_get('gw-read', 'account', 1, 1000, '', NULL, NULL)) AS empty_correlation;
 SELECT pg_temp.pos(eventodb.category_get('gw-read', 'account', 1, 1000, 'workflow:command', NULL, NULL)) AS workflow_command;
 SELECT pg_temp.pos(eventodb.category_get('gw-read', '', 1, 1000, 'other', NULL, NULL)) AS whole_namespace_other;
 SELECT eventodb.category_get('gw-read', 'account', 1, 1000, 'workflow-123', NULL, NULL) AS dash_correlation;
 
--- Consumer groups: abs(hash_64(cardinal_id)) mod size (SQL-API.md §9.2);
+-- Consumer groups: abs(hash_64(cardinal_id)) mod size (docs/sql-api.md#hash_64);
 -- 'account' (no '-') in no member; compound ids with their cardinal id.
 SELECT size, member,
        (SELECT string_agg(DISTINCT m->>1, ' ' ORDER BY m->>1)

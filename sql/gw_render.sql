@@ -1,4 +1,4 @@
--- PROTOCOL.md §2.2-§2.4: the response JSON rendered in the database -
+-- docs/http-api.md#wire-conventions: the response JSON rendered in the database -
 -- compact, object keys sorted by byte value at every level, strings escaped
 -- like Go's encoding/json, numbers as stored, times in RFC 3339 UTC.
 \set VERBOSITY terse

@@ -1,4 +1,4 @@
--- PROTOCOL.md §6.1 through eventodb.stream_write: id spellings and UUIDv7
+-- docs/http-api.md#streamwrite through eventodb.stream_write: id spellings and UUIDv7
 -- generation, positions, expected versions and the EV001 conflict, errors,
 -- one call returning both positions.
 \set VERBOSITY terse

@@ -1,4 +1,4 @@
--- SQL-API.md §9.2: consumer-group assignment
+-- docs/sql-api.md#hash_64: consumer-group assignment
 -- member = MOD(@hash_64(cardinal_id(stream)), size); streams without '-' go
 -- to no member; compound ids stay together.
 SET search_path = message_store, public;
@@ -13,7 +13,7 @@ FROM unnest(ARRAY[
 ]) WITH ORDINALITY AS u(s, n)
 ORDER BY n;
 
--- The §9.2 table, from the functions themselves.
+-- The docs/sql-api.md#hash_64 table, from the functions themselves.
 SELECT s.stream_name, cardinal_id(s.stream_name), hash_64(cardinal_id(s.stream_name)),
        mod(@hash_64(cardinal_id(s.stream_name)), 2) AS size_2,
        mod(@hash_64(cardinal_id(s.stream_name)), 3) AS size_3,
@@ -47,5 +47,5 @@ ORDER BY n;
 SELECT stream_name, position, global_position
 FROM get_category_messages('account', 1, 1000, 'workflow', 0, 3);
 
--- Large sizes are fine up to the smallint limit (§5.3 quirk).
+-- Large sizes are fine up to the smallint limit (docs/sql-api.md#get_category_messages quirk).
 SELECT count(*) FROM get_category_messages('account', 1, -1, NULL, 0, 32767);

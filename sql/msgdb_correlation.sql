@@ -1,4 +1,4 @@
--- SQL-API.md §5.3 step 3, §9.4 correlation vectors: correlation filters on
+-- docs/sql-api.md#get_category_messages step 3 correlation vectors: correlation filters on
 -- category(metadata->>'correlationStreamName').
 SET search_path = message_store, public;
 TRUNCATE message_store.messages RESTART IDENTITY;

@@ -1,4 +1,4 @@
--- SQL-API.md §6: debug notices - texts and order, which setting enables
+-- docs/sql-api.md#settings-and-debug-notices: debug notices - texts and order, which setting enables
 -- which function, and only the exact value 'on' counts.
 SET search_path = message_store, public;
 TRUNCATE message_store.messages RESTART IDENTITY;

@@ -1,4 +1,4 @@
--- SQL-API.md §9.4: every error vector with its SQLSTATE and exact text.
+-- docs/sql-api.md#errors-sqlstates: every error vector with its SQLSTATE and exact text.
 -- VERBOSITY terse prints the message alone; the code is echoed after it.
 SET search_path = message_store, public;
 TRUNCATE message_store.messages RESTART IDENTITY;

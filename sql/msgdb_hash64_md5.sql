@@ -1,5 +1,5 @@
 -- hash_64 runs its own MD5 (common/md5.c): it must agree with the definition
--- Message DB gives it (SQL-API.md §5.11) over every padding case (byte lengths
+-- Message DB gives it (docs/sql-api.md#hash_64) over every padding case (byte lengths
 -- around the 56/64-byte block boundaries), multi-byte and supplementary-plane
 -- UTF-8, and long multi-block inputs.
 SET search_path = message_store, public;

@@ -1,4 +1,4 @@
--- SQL-API.md §9.1: category, id, cardinal_id, is_category, hash_64,
+-- docs/sql-api.md#id-cardinal_id-category-is_category: category, id, cardinal_id, is_category, hash_64,
 -- acquire_lock and the consumer-group hash for every vector, NULL included.
 SET search_path = message_store, public;
 
@@ -49,7 +49,7 @@ COMMIT;
 SELECT count(*) AS locks_after_commit FROM pg_locks
 WHERE locktype = 'advisory' AND pid = pg_backend_pid();
 
--- Spot checks of the algorithm (§5.11).
+-- Spot checks of the algorithm (docs/sql-api.md#hash_64).
 SELECT hash_64('') AS empty, left(md5(''), 16) AS md5_prefix;
 SELECT hash_64('account-123') AS account_123, left(md5('account-123'), 16) AS md5_prefix;
 SELECT hash_64(s) = left('x' || md5(s), 17)::bit(64)::bigint AS same_as_sql

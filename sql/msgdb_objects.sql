@@ -1,4 +1,4 @@
--- SQL-API.md §1, §3, §4, §5: the objects of schema message_store, with the
+-- docs/sql-api.md#the-message-db-face-message_store, #table-row-type-role: the objects of schema message_store, with the
 -- exact column order, defaults, index names and definitions, row type and
 -- function signatures (parameter names, defaults, volatility, not STRICT).
 \d message_store.messages

@@ -1,4 +1,4 @@
--- SQL-API.md §4, §5.2-§5.5: the readers - row type and text forms, filters,
+-- docs/sql-api.md#table-row-type-role, #the-message-db-face-message_store: the readers - row type and text forms, filters,
 -- order, batch sizes, NULL-argument defaults.
 SET search_path = message_store, public;
 TRUNCATE message_store.messages RESTART IDENTITY;

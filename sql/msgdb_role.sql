@@ -1,4 +1,4 @@
--- SQL-API.md §2, §8: role message_store and its privileges. With the default
+-- docs/sql-api.md#search-path, #table-row-type-role: role message_store and its privileges. With the default
 -- search path ("$user", public) the role's unqualified calls resolve to
 -- schema message_store.
 TRUNCATE message_store.messages RESTART IDENTITY;

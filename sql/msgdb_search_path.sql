@@ -1,4 +1,4 @@
--- SQL-API.md §2: unqualified calls work with message_store on the search
+-- docs/sql-api.md#search-path: unqualified calls work with message_store on the search
 -- path; the functions reference their own objects qualified, so qualified
 -- calls work from any search path, and same-named objects elsewhere on the
 -- path are never picked up.

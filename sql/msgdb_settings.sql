@@ -1,4 +1,4 @@
--- SQL-API.md §6: message_store.sql_condition - deactivated only when never
+-- docs/sql-api.md#settings-and-debug-notices: message_store.sql_condition - deactivated only when never
 -- set (NULL) or exactly 'off' - and how the condition is evaluated.
 SET search_path = message_store, public;
 TRUNCATE message_store.messages RESTART IDENTITY;

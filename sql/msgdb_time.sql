@@ -1,4 +1,4 @@
--- SQL-API.md §3, §4: `time` is the transaction start time in UTC whatever
+-- docs/sql-api.md#table-row-type-role: `time` is the transaction start time in UTC whatever
 -- the session TimeZone; messages of one transaction share it.
 SET search_path = message_store, public;
 TRUNCATE message_store.messages RESTART IDENTITY;

@@ -1,4 +1,4 @@
--- SQL-API.md §7: the six report views - columns, order, and percent of all
+-- docs/sql-api.md#report-views: the six report views - columns, order, and percent of all
 -- messages rounded to two decimals.
 SET search_path = message_store, public;
 TRUNCATE message_store.messages RESTART IDENTITY;

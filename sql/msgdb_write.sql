@@ -1,4 +1,4 @@
--- SQL-API.md §5.1: write_message - positions, expected versions, returned
+-- docs/sql-api.md#write_message: write_message - positions, expected versions, returned
 -- value, stored values, named notation, unvalidated inputs.
 SET search_path = message_store, public;
 TRUNCATE message_store.messages RESTART IDENTITY;

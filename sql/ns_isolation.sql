@@ -1,4 +1,4 @@
--- DESIGN.md §3.4 and PROTOCOL.md §6.6: namespaces never share storage.
+-- docs/architecture.md#invariants invariant 4 and docs/http-api.md#nscreate: namespaces never share storage.
 -- Streams, categories, versions, consumer groups and global positions are
 -- per namespace; ids that the original mapped to one schema name (a-b,
 -- a_b, a.b; Unicode; spaces; over-long ids) stay separate.

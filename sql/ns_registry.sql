@@ -1,6 +1,5 @@
--- README "SQL API for the gateway": namespace_create / _delete / _list /
--- _info / _of_token / _exists and the registry behind them (PROTOCOL.md
--- §4.3, §6.6-§6.9, DESIGN.md §2).
+-- docs/sql-api.md#the-gateway-face-eventodb: namespace_create / _delete / _list /
+-- _info / _of_token / _exists and the registry behind them (docs/http-api.md#tokens, #namespace-methods, docs/architecture.md#namespaces).
 \set VERBOSITY terse
 \pset null <null>
 \set z64 '''0000000000000000000000000000000000000000000000000000000000000000'''
@@ -57,7 +56,7 @@ WHERE classid = 'pg_namespace'::regclass AND objid = :'s'::regnamespace
   AND refclassid = 'pg_extension'::regclass AND deptype = 'n'
   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'eventodb');
 
--- Supplied tokens: must parse (PROTOCOL.md §6.6 texts) and name the id.
+-- Supplied tokens: must parse (docs/http-api.md#nscreate texts) and name the id.
 SELECT pg_temp.try($$SELECT eventodb.namespace_create('given', '', 'ns_Z2l2ZW4_$$ || repeat('ab', 32) || $$')$$);
 SELECT eventodb.namespace_of_token('ns_Z2l2ZW4_' || repeat('ab', 32));
 SELECT eventodb.namespace_of_token('ns_Z2l2ZW4_' || repeat('AB', 32)) AS hex_case_matters;

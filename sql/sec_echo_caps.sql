@@ -2,7 +2,7 @@
 -- capped (docs/security.md, "Echoed client values"): up to 256 bytes unchanged,
 -- longer ones cut at a character boundary with "...(truncated, N bytes)",
 -- so a 2 MB message id no longer lands whole in PostgreSQL's log. The
--- Message DB face keeps Message DB's exact texts (SQL-API.md §9.4), which
+-- Message DB face keeps Message DB's exact texts (docs/sql-api.md#errors-sqlstates), which
 -- quote stream names whole.
 \set VERBOSITY terse
 \pset null <null>

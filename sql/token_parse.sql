@@ -1,4 +1,4 @@
--- PROTOCOL.md §4.2: token parsing, the code shared with the gateway
+-- docs/http-api.md#tokens: token parsing, the code shared with the gateway
 -- (common/token.c) seen through eventodb.token_namespace. Order of the
 -- checks, exact texts (including Go's decoder details) and the lenient
 -- base64url decoding.

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Concurrency checker of the write path (DESIGN.md §3, invariants 1, 2, 5).
+"""Concurrency checker of the write path (docs/architecture.md#invariants, invariants 1, 2, 5).
 
 Runs, against one fresh database of the cluster named by PGHOST/PGPORT/PGUSER:
 

@@ -18,7 +18,7 @@ import uuid
 DEFAULT_TOKEN = "ns_ZGVmYXVsdA_" + "0" * 64
 HEX64 = "0" * 64
 
-# PROTOCOL.md §2.4 message time: fraction without trailing zeros, no dot when zero.
+# docs/http-api.md#wire-conventions message time: fraction without trailing zeros, no dot when zero.
 MESSAGE_TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d*[1-9])?Z$")
 SECONDS_TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 CANONICAL_UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -224,7 +224,7 @@ def recv_until_closed(s):
 
 
 def check_error(r, status, code, message=None, details=None, has_details=None):
-    """Asserts the exact error envelope of PROTOCOL.md §3.1 (key order, newline)."""
+    """Asserts the exact error envelope of docs/http-api.md#errors (key order, newline)."""
     assert r.status == status, r
     assert r.header("Content-Type") == "application/json", r.headers
     assert r.body.endswith(b"\n") and not r.body.endswith(b"\n\n"), r.body
@@ -262,7 +262,7 @@ def go_json(value, sort=True):
 
 class SSE:
     """Raw-socket Server-Sent-Events reader that keeps the chunked framing
-    visible, so the tests can assert exact bytes (PROTOCOL.md §9.3)."""
+    visible, so the tests can assert exact bytes (docs/http-api.md#frames)."""
 
     def __init__(self, gw, query, token=DEFAULT_TOKEN, headers=None, rcvbuf=None,
                  timeout=10, path="/subscribe", method="GET"):
@@ -441,7 +441,7 @@ def sse_frames_ok(body):
 
 
 def import_events(resp):
-    """Parses the import event stream (PROTOCOL.md §10.3), checking framing."""
+    """Parses the import event stream (docs/http-api.md#bulk-import-import), checking framing."""
     body = resp.body
     assert body.endswith(b"\n\n") or body == b"", body
     events = []

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Checker of persistent subscriptions (docs: ../shared/docs/SUBSCRIPTIONS.md §3, §4).
+"""Checker of persistent subscriptions (docs: docs/subscriptions.md#how-messages-are-handed-out).
 
 Runs against the cluster named by PGHOST/PGPORT/PGUSER - a private, throw-away
 one (scripts/sub-checker.sh makes it), because it kills PostgreSQL:

@@ -1,5 +1,5 @@
-"""Authentication (PROTOCOL.md §4) and the secure-by-default admin rules of
-DESIGN.md §7 (production mode only)."""
+"""Authentication (docs/http-api.md#authentication) and the secure-by-default admin rules of
+docs/http-api.md#namespace-methods (production mode only)."""
 import urllib.parse
 
 import pytest
@@ -13,7 +13,7 @@ def post(gw, headers=None, query=""):
     return gw.request("POST", "/rpc" + query, body=RPC, headers=headers)
 
 
-# ------------------------------------------------------------------ §4.5 outcomes
+# ------------------------------------------------------------------ docs/http-api.md#outcomes outcomes
 
 def test_no_credentials_is_auth_required(gw):
     r = post(gw)
@@ -146,7 +146,7 @@ def test_auth_runs_before_envelope_parsing(gw):
     check_error(r, 401, "AUTH_INVALID_TOKEN")
 
 
-# ------------------------------------------------------------------ §4.4 where the token comes from
+# ------------------------------------------------------------------ docs/http-api.md#where-the-token-comes-from where the token comes from
 
 def test_query_token_accepted(gw):
     r = gw.request("POST", "/rpc?token=" + DEFAULT_TOKEN, body=RPC)
@@ -219,7 +219,7 @@ def test_deleted_namespace_token_is_403(gw):
     check_error(gw.request("GET", "/subscribe?all=true", token=tok), 403, "AUTH_UNAUTHORIZED")
 
 
-# ------------------------------------------------------------------ DESIGN.md §7 secure by default
+# ------------------------------------------------------------------ docs/http-api.md#namespace-methods secure by default
 
 def test_ns_create_needs_default_token(gw):
     ns, tok = gw.create_ns()

@@ -71,7 +71,7 @@ def test_a_huge_invalid_message_id_is_quoted_capped_and_never_reaches_postgres(e
     if pg_log:
         grown = file_size(pg_log) - pg0
         assert grown < 256 * 1024, "PostgreSQL's log grew by %d bytes" % grown
-    # normal-size values keep PROTOCOL.md's exact message (the database's)
+    # normal-size values keep docs/http-api.md's exact message (the database's)
     for bad in ("not-a-uuid", "urn:uuid:" + "0" * 32, "{" + "a" * 37):
         egw.err(500, "BACKEND_ERROR", "Failed to write message: invalid UUID format: " + bad,
                 "stream.write", "echo-1", {"type": "T", "data": {}}, {"id": bad})

@@ -1,4 +1,4 @@
-"""category.get (PROTOCOL.md §6.5, §7, §8; SQL-API.md §9.2 vectors)."""
+"""category.get (docs/http-api.md#categoryget, #stream-names-categories-and-consumer-groups; docs/sql-api.md#hash_64 vectors)."""
 import pytest
 
 from harness import CANONICAL_UUID_RE, MESSAGE_TIME_RE, check_error, member_of, ndjson, record
@@ -339,7 +339,7 @@ def test_no_pattern_matching_in_category_names(gw):
 
 
 def test_gap_free_category_paging_under_concurrent_writes(gw):
-    """DESIGN.md §3 invariant 1: a reader paging by global position never
+    """docs/architecture.md#invariants invariant 1: a reader paging by global position never
     skips a message that commits later with a smaller global position."""
     import threading
     ns, tok = gw.create_ns()

@@ -1,4 +1,4 @@
-"""DESIGN.md §3 invariants 1, 2 and 5 under real concurrency: scripts/checker.sh
+"""docs/architecture.md#invariants invariants 1, 2 and 5 under real concurrency: scripts/checker.sh
 (test/checker.py) in its short form, once per write mode - the preloaded
 project cluster (commit horizon), a throw-away cluster with
 eventodb.write_mode = category_lock, and one without preloading (the

@@ -1,4 +1,4 @@
-"""The eventodb command line (PROTOCOL.md §10.6, §11, §13)."""
+"""The eventodb command line (docs/configuration.md#commands)."""
 import gzip
 import json
 import re
@@ -156,7 +156,7 @@ EXPORT_KEYS = ["id", "stream", "type", "pos", "gpos", "data", "meta", "time"]
 
 
 def check_export_lines(text, msgs):
-    """Each line is one compact §11 record with keys in order, time truncated to seconds."""
+    """Each line is one compact docs/configuration.md#commands record with keys in order, time truncated to seconds."""
     lines = text.split(b"\n")
     assert lines[-1] == b"", text[-100:]
     assert len(lines) - 1 == len(msgs)

@@ -1,4 +1,4 @@
-"""Crash safety, short run (DESIGN.md §3 invariant 3): acknowledged writes
+"""Crash safety, short run (docs/architecture.md#invariants invariant 3): acknowledged writes
 survive SIGKILL of PostgreSQL (postmaster alone, then with every backend)
 and of the gateway; positions stay dense; the gateway serves again by itself
 once PostgreSQL is back. scripts/crash-test.sh does the work on a private

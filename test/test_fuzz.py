@@ -1,5 +1,5 @@
-"""Seeded random requests (DESIGN.md §3 invariant 6: bad input never crashes
-anything; every /rpc answer is a JSON value or the §3.1 envelope)."""
+"""Seeded random requests (docs/architecture.md#invariants invariant 6: bad input never crashes
+anything; every /rpc answer is a JSON value or the docs/http-api.md#errors envelope)."""
 import json
 import random
 

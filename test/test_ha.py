@@ -333,7 +333,7 @@ def check_errors(records):
 
 
 def check_health_and_ready(seen, t_kill):
-    """/health is PROTOCOL.md §12's liveness answer throughout; /ready said
+    """/health is docs/http-api.md#health-readiness-version-metrics-console's liveness answer throughout; /ready said
     the database was out of reach during the failover and is back after."""
     health = [s for s in seen if s[1] == "/health"]
     ready = [s for s in seen if s[1] == "/ready"]

@@ -1,4 +1,4 @@
-"""Hostile input through the real server (DESIGN.md §3 invariant 6, §2 "all
+"""Hostile input through the real server (docs/architecture.md#invariants invariant 6, #data-flow "all
 SQL parameterised"): SQL injection through every client-controlled string,
 oversized and deeply nested bodies, invalid UTF-8, NUL bytes, numbers beyond
 int64, trickling clients, connection floods and SSE clients that never read.
@@ -126,7 +126,7 @@ def test_sql_injection_through_every_rpc_string_is_stored_literally(hgw):
         nsid = p + "/ns"
         r = hgw.rpc("ns.create", nsid, {"description": p})
         if "_" in b64url(nsid):
-            # PROTOCOL.md §4.2 hazard: such a token can never parse; the
+            # docs/http-api.md#tokens hazard: such a token can never parse; the
             # gateway may refuse the id
             assert r.status in (200, 400), r
         else:
@@ -160,7 +160,7 @@ def test_sql_injection_through_subscribe_import_and_tokens(hgw):
                                    quote_via=urllib.parse.quote)
         with hgw.subscribe(q, token=tok) as sub:
             sub.wait_ready()
-        # query parameters that must be integers refuse the payload (§9.2)
+        # query parameters that must be integers refuse the payload (docs/http-api.md#validation)
         r = hgw.request("GET", "/subscribe?" + urllib.parse.urlencode(
             {"stream": "s", "position": p}, quote_via=urllib.parse.quote), token=tok)
         assert r.status == 400 and r.body == b"Invalid position parameter"
@@ -371,7 +371,7 @@ def test_nul_bytes(hgw):
     # a raw NUL inside a JSON string is a syntax error
     r = hgw.rpc_raw(b'["stream.write","a\x00b",{"type":"T","data":{}}]', token=tok)
     check_error(r, 400, "INVALID_REQUEST", "Malformed JSON request")
-    # \u0000 in any string that reaches storage: 500 BACKEND_ERROR (PROTOCOL.md §7), nothing stored
+    # \u0000 in any string that reaches storage: 500 BACKEND_ERROR (docs/http-api.md#stream-names-categories-and-consumer-groups), nothing stored
     cases = [
         ("stream.write", "n\u0000-1", {"type": "T", "data": {}}),
         ("stream.write", "n-1", {"type": "T\u0000", "data": {}}),
@@ -385,7 +385,7 @@ def test_nul_bytes(hgw):
         ("ns.create", "x\u0000"), ("ns.info", "x\u0000"), ("ns.delete", "x\u0000"),
     ]
     for method, *args in cases:
-        # ns.* administration needs the default token (DESIGN.md §7)
+        # ns.* administration needs the default token (docs/http-api.md#namespace-methods)
         r = hgw.rpc(method, *args, token=DEFAULT_TOKEN if method in ("ns.create", "ns.info", "ns.delete")
                     else tok)
         check_error(r, 500, "BACKEND_ERROR")

@@ -206,7 +206,7 @@ def _notifications(conn, wait):
 
 def test_a_foreign_login_sees_no_tenant_names_in_pokes(gw, sql):
     """A login without grants LISTENs eventodb_poke: it hears the default
-    namespace's pokes in SQL-API.md §11.2's shape (Message DB's face, whose
+    namespace's pokes in docs/sql-api.md#pokes-and-write-mode's shape (Message DB's face, whose
     clients rely on them), but nothing of another tenant's writes, and it
     cannot learn the private channel those go to."""
     ns, tok = gw.create_ns("secret-tenant-" + unique())

@@ -1,5 +1,5 @@
 """Routing, /health, /version, content types, CORS and robustness
-(PROTOCOL.md §1, §2.1, §12, §14; DESIGN.md §3 invariant 6)."""
+(docs/http-api.md#endpoints, #wire-conventions, #health-readiness-version-metrics-console, #limits; docs/architecture.md#invariants invariant 6)."""
 import json
 import os
 import re
@@ -350,7 +350,7 @@ def test_invalid_utf8_in_request_comes_back_as_replacement_character(gw):
 
 
 def test_non_utf8_namespace_in_token_is_rendered_as_replacement_character(gw):
-    # base64url "gA" = the single byte 0x80, not UTF-8 (§4.2: ids need not be UTF-8)
+    # base64url "gA" = the single byte 0x80, not UTF-8 (docs/http-api.md#tokens: ids need not be UTF-8)
     r = gw.rpc("sys.version", token="ns_gA_" + "0" * 64)
     check_error(r, 403, "AUTH_UNAUTHORIZED", "Token not authorized for namespace", {"namespace": "\ufffd"})
 
@@ -369,9 +369,9 @@ def test_created_tokens_are_never_logged(gw):
 
 
 def test_backend_connections_killed_server_recovers(databases, spawn, sql):
-    """DESIGN.md §7: requests fail with BACKEND_ERROR while the database is
+    """docs/architecture.md#when-postgresql-goes-away: requests fail with BACKEND_ERROR while the database is
     unreachable, never hang or crash; pokes resume after the LISTEN
-    connection reconnects (DESIGN.md §6)."""
+    connection reconnects (docs/architecture.md#pokes)."""
     from conftest import db_url, pg_connect
     dbname = databases.new("kill")
     g = spawn("killed", ["serve", "--port={port}", "--db-url=" + db_url(dbname), "--token=" + DEFAULT_TOKEN])
@@ -449,7 +449,7 @@ def test_oversized_request_head_is_refused_and_server_keeps_serving(gw):
 
 
 def test_sse_connections_pin_neither_threads_nor_database_connections(gw):
-    """DESIGN.md §7: thousands of idle subscribers cost memory, not threads."""
+    """docs/architecture.md#pokes: thousands of idle subscribers cost memory, not threads."""
     from conftest import pg_connect
     ns, tok = gw.create_ns()
 

@@ -1,4 +1,4 @@
-"""/import (PROTOCOL.md §10)."""
+"""/import (docs/http-api.md#bulk-import-import)."""
 import json
 import re
 import uuid

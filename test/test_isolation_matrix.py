@@ -1,5 +1,4 @@
-"""Tenant isolation matrix (DESIGN.md §3 invariant 4, §7; PROTOCOL.md §4.5,
-§4.7): for every RPC method, /subscribe and /import, what a token of
+"""Tenant isolation matrix (docs/architecture.md#invariants invariant 4, docs/http-api.md#namespace-methods; docs/http-api.md#outcomes, #namespace-methods): for every RPC method, /subscribe and /import, what a token of
 namespace A can do to namespace B, what deleted and forged tokens get, and
 the secure-by-default administration rules of production mode:
 ns.create / ns.list need the default token, ns.info / ns.delete the default
@@ -169,7 +168,7 @@ def test_admin_rules_of_production_mode(gw, tenants):
         forbidden(r1, a)
         assert r1.body == r2.body, "response differs for an existing and a missing namespace"
         forbidden(gw.rpc(method, "default", token=ta), a)
-    # validation still comes first (§5: arguments before authorization)
+    # validation still comes first (docs/http-api.md#the-rpc-envelope: arguments before authorization)
     check_error(gw.rpc("ns.info", "", token=ta), 400, "INVALID_REQUEST")
     # its own namespace: allowed
     info = gw.ok("ns.info", a, token=ta)

@@ -1,5 +1,5 @@
 """ns.create / ns.delete / ns.list / ns.info / ns.streams / ns.categories
-(PROTOCOL.md §6.6-§6.11) and namespace isolation (DESIGN.md §3 invariant 4)."""
+(docs/http-api.md#namespace-methods) and namespace isolation (docs/architecture.md#invariants invariant 4)."""
 import re
 
 import pytest
@@ -117,7 +117,7 @@ def test_create_existing_is_409(gw):
 
 
 def parseable_id(base):
-    """base + a random suffix whose token can be parsed (no '_' in its base64url, §4.2)."""
+    """base + a random suffix whose token can be parsed (no '_' in its base64url, docs/http-api.md#tokens)."""
     while True:
         ns = base + unique("")
         if "_" not in b64url(ns):
@@ -140,7 +140,7 @@ def test_arbitrary_namespace_ids(gw, base):
 
 
 def test_id_whose_token_cannot_parse_is_refused_or_useless(gw):
-    ns = "ab?"  # base64url YWI_ contains '_' (§4.2 hazard)
+    ns = "ab?"  # base64url YWI_ contains '_' (docs/http-api.md#tokens hazard)
     res = gw.rpc("ns.create", ns + "ab?")
     if res.status == 400:
         check_error(res, 400, "INVALID_REQUEST")

@@ -1,4 +1,4 @@
-"""SQL-API.md §11.2 and README "Pokes", at the SQL level: every successful
+"""docs/sql-api.md#pokes-and-write-mode, at the SQL level: every successful
 write through either face raises a poke on channel eventodb_poke, delivered
 only after commit, never for rolled-back or rejected writes, never for
 imports; payloads are JSON-escaped and truncated at 8000 bytes.

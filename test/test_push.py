@@ -1,5 +1,5 @@
 """/push: deliveries of a persistent subscription as Server-Sent Events
-(SUBSCRIPTIONS.md §7). The bytes a client sees: headers, ': ready', message
+(docs/subscriptions.md#over-http). The bytes a client sees: headers, ': ready', message
 frames, heartbeats, the terminating chunk; releases on disconnect."""
 import json
 import re
@@ -241,7 +241,7 @@ def test_sigterm_releases_before_ending(spawn, gw, tok, prod_db):
     assert other.proc.wait(10) == 0
 
 
-# ------------------------------------------------------------------ errors (§7)
+# ------------------------------------------------------------------ errors (docs/subscriptions.md#over-http)
 
 PARAM_ERRORS = [
     ("", "subscription must be 1-100 characters of [A-Za-z0-9._:-]"),

@@ -1,5 +1,5 @@
-"""The /rpc envelope (§5), error envelope (§3), JSON output style (§2.2-§2.4) and
-request decoding rules (§2.5)."""
+"""The /rpc envelope (docs/http-api.md#the-rpc-envelope), error envelope (docs/http-api.md#errors), JSON output style (docs/http-api.md#wire-conventions) and
+request decoding rules (docs/http-api.md#wire-conventions)."""
 import json
 import re
 
@@ -13,7 +13,7 @@ METHODS = ["stream.write", "stream.get", "stream.last", "stream.version", "categ
            "sys.version", "sys.health"]
 
 
-# ------------------------------------------------------------------ envelope §5
+# ------------------------------------------------------------------ envelope docs/http-api.md#the-rpc-envelope
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])
 def test_non_post_rpc_is_405_invalid_request_after_auth(gw, method):
@@ -91,7 +91,7 @@ def test_surplus_arguments_are_ignored(gw):
     assert gw.ok("stream.version", "surplus-1", {}, [], 7) is None
 
 
-# ------------------------------------------------------------------ error envelope §3
+# ------------------------------------------------------------------ error envelope docs/http-api.md#errors
 
 def test_error_envelope_key_order_and_details_placement(gw):
     ns, tok = gw.create_ns()
@@ -108,7 +108,7 @@ def test_error_without_details_has_no_details_key(gw):
                       b'"stream.get requires at least 1 argument: streamName"}}\n')
 
 
-# ------------------------------------------------------------------ JSON output §2.2
+# ------------------------------------------------------------------ JSON output docs/http-api.md#wire-conventions
 
 def _roundtrip(gw, data, metadata=None, stream=None):
     ns, tok = gw.create_ns()
@@ -209,7 +209,7 @@ def test_result_objects_have_sorted_keys(gw):
                         r.body), r.body
 
 
-# ------------------------------------------------------------------ times §2.4
+# ------------------------------------------------------------------ times docs/http-api.md#wire-conventions
 
 @pytest.mark.parametrize("given,shown", [
     ("2025-03-01T09:15:02.123456Z", "2025-03-01T09:15:02.123456Z"),
@@ -245,7 +245,7 @@ def test_ns_streams_last_activity_truncated_to_seconds(gw):
     assert got == [{"lastActivity": "2025-03-01T09:15:02Z", "stream": "la-1", "version": 0}]
 
 
-# ------------------------------------------------------------------ decoding §2.5
+# ------------------------------------------------------------------ decoding docs/http-api.md#wire-conventions
 
 def test_numbers_truncated_toward_zero(gw):
     ns, tok = gw.create_ns()
@@ -326,7 +326,7 @@ def test_import_events_helper_sanity(gw):
     assert import_events(r) == [b'{"done":true,"imported":0,"elapsed":"0.0s"}']
 
 
-# ------------------------------------------------------------------ sys.* §6.12, §6.13
+# ------------------------------------------------------------------ sys.* docs/http-api.md#system-methods
 
 def test_sys_version_is_major_minor_patch_string(gw):
     r = gw.rpc("sys.version")
@@ -346,7 +346,7 @@ def test_sys_health_shape(gw):
 
 
 def test_lone_surrogate_escape_becomes_replacement_character(gw):
-    """The original's decoder turns an unpaired \\ud800 into U+FFFD (§2.2, §2.5)."""
+    """The original's decoder turns an unpaired \\ud800 into U+FFFD (docs/http-api.md#wire-conventions)."""
     ns, tok = gw.create_ns()
     r = gw.rpc_raw(b'["stream.write","sur-1",{"type":"T","data":{"s":"a\\ud800b","p":"\\ud83d\\ude00"}}]',
                    token=tok)
@@ -356,7 +356,7 @@ def test_lone_surrogate_escape_becomes_replacement_character(gw):
 
 
 def test_number_beyond_double_range_is_malformed(gw):
-    """Numbers are read as doubles (§2.5); 1e400 has none."""
+    """Numbers are read as doubles (docs/http-api.md#wire-conventions); 1e400 has none."""
     ns, tok = gw.create_ns()
     r = gw.rpc_raw(b'["stream.write","inf-1",{"type":"T","data":{"n":1e400}}]', token=tok)
     check_error(r, 400, "INVALID_REQUEST", "Malformed JSON request")

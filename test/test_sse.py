@@ -1,4 +1,4 @@
-"""/subscribe Server-Sent Events (PROTOCOL.md §9, DESIGN.md §3 invariant 5)."""
+"""/subscribe Server-Sent Events (docs/http-api.md#live-pokes-subscribe, docs/architecture.md#invariants invariant 5)."""
 import json
 import threading
 import time
@@ -22,7 +22,7 @@ def streams_of(pokes):
     return [p["stream"] for p in pokes]
 
 
-# ------------------------------------------------------------------ §9.2 validation
+# ------------------------------------------------------------------ docs/http-api.md#validation validation
 
 VALIDATION = [
     ("", "Either 'stream', 'category', or 'all=true' parameter required"),
@@ -80,7 +80,7 @@ def test_accepted_parameter_combinations(gw, query):
         s.wait_ready()
 
 
-# ------------------------------------------------------------------ §9.3 response and framing
+# ------------------------------------------------------------------ docs/http-api.md#frames response and framing
 
 @pytest.mark.parametrize("mode", ["stream=idle-1", "category=idle", "all=true"])
 def test_headers_and_ready_sent_immediately(gw, mode):
@@ -138,7 +138,7 @@ def test_auth_failure_on_subscribe_is_json(gw):
     check_error(r, 403, "AUTH_UNAUTHORIZED", "Token not authorized for namespace", {"namespace": "default"})
 
 
-# ------------------------------------------------------------------ §9.4 stream mode
+# ------------------------------------------------------------------ docs/http-api.md#modes stream mode
 
 def test_stream_mode_catch_up_then_live(gw):
     ns, tok = gw.create_ns()
@@ -312,7 +312,7 @@ def test_subscriptions_are_isolated_per_namespace(gw):
             assert len(s.pokes()) == 1
 
 
-# ------------------------------------------------------------------ §9.7 no duplicates
+# ------------------------------------------------------------------ docs/http-api.md#modes no duplicates
 
 @pytest.mark.parametrize("mode", ["stream", "category"])
 def test_no_duplicates_or_losses_when_writes_race_the_subscription(gw, mode):
@@ -477,7 +477,7 @@ def test_unknown_group_parameter_names_are_ignored(gw):
         assert len(s.wait_pokes(4)) == 4
 
 
-# ------------------------------------------------------------------ §9.6 committed writes only
+# ------------------------------------------------------------------ docs/http-api.md#modes committed writes only
 
 def test_pokes_only_for_committed_sql_writes(gw, sql):
     stream = unique("sqlpoke") + "-1"
@@ -612,7 +612,7 @@ def test_subscriber_disconnects_are_cleaned_up(gw):
 
 
 def test_all_mode_never_pokes_writes_acknowledged_before_subscribing(gw):
-    """'No catch-up' (§9.4): a write answered 200 before the subscription was
+    """'No catch-up' (docs/http-api.md#modes): a write answered 200 before the subscription was
     requested must not be poked, even while its notification is in flight."""
     ns, tok = gw.create_ns()
     leaked = []
@@ -638,7 +638,7 @@ def test_subscribe_accepts_any_method(gw, method):
 
 
 def test_poke_for_stream_name_too_long_for_notify_payload(gw):
-    """SQL-API.md §11.2: a truncated notification must still yield a full poke."""
+    """docs/sql-api.md#pokes-and-write-mode: a truncated notification must still yield a full poke."""
     ns, tok = gw.create_ns()
     name = "trunc-" + "a" * 7990
     with gw.subscribe("stream=" + name, token=tok) as s, gw.subscribe("category=trunc", token=tok) as c, \

@@ -1,4 +1,4 @@
-"""stream.get (PROTOCOL.md §6.2)."""
+"""stream.get (docs/http-api.md#streamget)."""
 import pytest
 
 from harness import MESSAGE_TIME_RE, CANONICAL_UUID_RE, check_error, ndjson, record

@@ -1,4 +1,4 @@
-"""stream.last (§6.3) and stream.version (§6.4)."""
+"""stream.last (docs/http-api.md#streamlast) and stream.version (docs/http-api.md#streamversion)."""
 import pytest
 
 from harness import check_error, MESSAGE_TIME_RE

@@ -1,4 +1,4 @@
-"""stream.write (PROTOCOL.md §6.1, §7)."""
+"""stream.write (docs/http-api.md#streamwrite, #stream-names-categories-and-consumer-groups)."""
 import threading
 import uuid
 
@@ -55,7 +55,7 @@ def test_validation_messages_in_order(gw, args, message):
 
 def test_validation_precedes_storage(tgw):
     from harness import token_for
-    # a namespace that does not exist: argument errors still win (§5)
+    # a namespace that does not exist: argument errors still win (docs/http-api.md#the-rpc-envelope)
     r = tgw.rpc(W, "s-1", {"type": "T", "data": []}, token=token_for("no-such-ns-xyz"))
     check_error(r, 400, "INVALID_REQUEST", "message.data must be an object")
 

@@ -1,4 +1,4 @@
-"""Persistent subscriptions under faults (SUBSCRIPTIONS.md §4, issue 10):
+"""Persistent subscriptions under faults (docs/subscriptions.md#how-messages-are-handed-out, issue 10):
 scripts/sub-checker.sh (test/sub_checker.py) in its short form, on a private
 throw-away cluster - writers with random commit delays, competing consumers
 on a pinned and a roundRobin subscription that ack, batch-ack, nack

@@ -1,5 +1,5 @@
-"""Persistent subscriptions over /rpc (SUBSCRIPTIONS.md §5, §6, §8): every
-method, every validation message in §5's order, the 404/409 errors, and the
+"""Persistent subscriptions over /rpc (docs/subscriptions.md#over-http): every
+method, every validation message in docs/subscriptions.md#over-http's order, the 404/409 errors, and the
 long poll of subscription.fetch. Each test works in a namespace of its own."""
 import json
 import socket
@@ -418,7 +418,7 @@ def test_reset(gw, tok):
     assert info["checkpoint"] == gs[2] + 1 and fetch(gw, tok, "s", "w") == []
 
 
-# ------------------------------------------------------------------ namespaces (§8)
+# ------------------------------------------------------------------ namespaces (docs/subscriptions.md#over-http)
 
 def test_foreign_namespace_sees_nothing(gw, tok):
     other = gw.create_ns()[1]
@@ -444,7 +444,7 @@ def test_test_mode_missing_namespace_is_backend_error(tgw):
         check_error(r, 500, "BACKEND_ERROR")
 
 
-# ------------------------------------------------------------------ long poll (§5.6)
+# ------------------------------------------------------------------ long poll (docs/subscriptions.md#over-http)
 
 def timed(fn, *args, **kw):
     t0 = time.monotonic()

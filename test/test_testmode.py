@@ -1,5 +1,5 @@
-"""--test-mode relaxations (PROTOCOL.md §4.6, §9.9, §13.4) and the private
-throw-away cluster of DESIGN.md §7."""
+"""--test-mode relaxations (docs/http-api.md#test-mode, docs/configuration.md#test-mode-without-a-database) and the private
+throw-away cluster of docs/configuration.md#test-mode-without-a-database."""
 import json
 import os
 import signal

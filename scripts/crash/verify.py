@@ -2,7 +2,7 @@
 """Verifies a crash-test run (see writer.py for the log format) against the
 database and through the gateway. Exits 1 on any violation, printing each.
 
-Checks (DESIGN.md §3 invariants 2 and 3):
+Checks (docs/architecture.md#invariants invariants 2 and 3):
   1. every acknowledged write is stored exactly once, in its stream, with
      the position and global position it was acknowledged with (and its id,
      when the client chose it);

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Crash-test writer: keeps writing to the gateway over keep-alive HTTP and
 logs the outcome of every write, so that a verifier can prove invariant 3 of
-DESIGN.md ("acknowledged means durable") after PostgreSQL and the gateway
+docs/architecture.md ("acknowledged means durable") after PostgreSQL and the gateway
 were killed under it.
 
 Every write carries a UUID as data.nonce, and 70 % also as its message id

@@ -5,7 +5,7 @@
 -- roles with access to schema eventodb can read, so a login without it can
 -- neither LISTEN to other tenants' namespace and stream names nor NOTIFY
 -- forged pokes where the gateway listens for them. The default namespace,
--- Message DB's face, keeps eventodb_poke and its payload (SQL-API.md §11.2).
+-- Message DB's face, keeps eventodb_poke and its payload (docs/sql-api.md#pokes-and-write-mode).
 CREATE TABLE eventodb.poke_channel (
   name text NOT NULL CHECK (name ~ '^eventodb_poke_[0-9a-f]{32}$')
 );
