@@ -427,7 +427,7 @@ render_streams(StrBuf *sb)
 		 "Poke frames queued to /subscribe streams (catch-up and live).");
 	value_u(sb, "eventodb_pokes_delivered_total", get(&m.pokes_delivered));
 	head(sb, "eventodb_pokes_dropped_total", "counter",
-		 "Pokes dropped because a subscriber's queue was full (PROTOCOL.md 9.7).");
+		 "Pokes dropped because a subscriber's queue was full (docs/http-api.md, Modes).");
 	value_u(sb, "eventodb_pokes_dropped_total", get(&m.pokes_dropped));
 }
 
