@@ -12,7 +12,7 @@ PG_CONFIG ?= pg_config
 # Released versions; the last is the control file's default_version.
 EXTVERSIONS = 1.0 1.1
 MODULE_big = eventodb
-EXT_SRCS = $(sort $(wildcard extension/*.c)) common/token.c common/names.c common/json_escape.c common/md5.c common/sub_names.c
+EXT_SRCS = $(sort $(wildcard extension/*.c)) common/token.c common/names.c common/json_escape.c common/md5.c common/consumer_group.c common/sub_names.c
 OBJS = $(EXT_SRCS:.c=.o)
 MODULEDIR = extension
 DATA = extension/eventodb.control

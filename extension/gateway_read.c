@@ -18,6 +18,7 @@
 #include "utils/snapmgr.h"
 #include "utils/uuid.h"
 
+#include "consumer_group.h"
 #include "horizon.h"
 #include "names.h"
 #include "namespace.h"
@@ -295,21 +296,21 @@ ev_in_consumer_group(PG_FUNCTION_ARGS)
 	text	   *name = PG_GETARG_TEXT_PP(0);
 	int64		member = PG_GETARG_INT64(1);
 	int64		size = PG_GETARG_INT64(2);
-	size_t		off,
-				len;
-	int64		h;
+	int64_t		h,
+				mine;
 
-	if (!names_cardinal_id(VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name), &off, &len))
+	if (!group_stream_hash(VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name), &h))
 		PG_RETURN_BOOL(false);
-	h = store_hash64(VARDATA_ANY(name) + off, len);
-	/* Message DB's @ fails there too; never wrap silently. */
-	if (h == PG_INT64_MIN)
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("bigint out of range")));
-	if (size <= 0)
+	if (!group_member_of(h, size, &mine))
+	{
+		/* Message DB's @ fails there too; never wrap silently. */
+		if (h == PG_INT64_MIN)
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("bigint out of range")));
 		PG_RETURN_BOOL(false);
-	PG_RETURN_BOOL((h < 0 ? -h : h) % size == member);
+	}
+	PG_RETURN_BOOL(mine == member);
 }
 
 /*
