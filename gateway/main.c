@@ -114,7 +114,7 @@ serve_private(const sigset_t *signals)
 		free(url);
 		return fatal("cannot start the test-mode database", err);
 	}
-	if (!pokes_start(url))
+	if (!pokes_start(url, &sse_poke_hooks))
 		log_warn("pokes: LISTEN connection not started; subscriptions get catch-up only until it is");
 	sig = wait_for_signal(signals);
 	log_info("shutdown signal received (%s)", strsignal(sig));
@@ -151,7 +151,7 @@ serve_database(const sigset_t *signals)
 		return fatal("cannot start", strdup("persistent subscriptions could not start"));
 	if (!server_start(g_config.port, g_config.threads, &err))
 		return fatal("cannot start the HTTP server", err);
-	if (!pokes_start(g_config.db_url))
+	if (!pokes_start(g_config.db_url, &sse_poke_hooks))
 		log_warn("pokes: LISTEN connection not started; subscriptions get catch-up only until it is");
 	log_info("EventoDB server listening on port %d (version %s%s)", server_port(),
 			 EVENTODB_VERSION, g_config.test_mode ? ", test mode" : "");

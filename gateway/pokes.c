@@ -19,7 +19,6 @@
 #include "metrics.h"
 #include "names.h"
 #include "pool.h"
-#include "sse_hooks.h"
 #include "subwait.h"
 
 #include <errno.h>
@@ -52,6 +51,7 @@ static char private_channel[64];
 static pthread_t thread;
 static bool running;
 static int wake_pipe[2] = {-1, -1};
+static PokeHooks hooks;
 
 typedef struct Poke
 {
@@ -537,7 +537,7 @@ handle_notification(const char *payload, Batch *b)
 		batch_flush(b);
 		if (namespace_gone(&p))
 		{
-			sse_end_namespace(p.ns.data, p.ns.len);
+			hooks.namespace_deleted(p.ns.data, p.ns.len);
 			subwait_namespace_gone(p.ns.data, p.ns.len);
 			fanout_forget_ns(p.ns.data, p.ns.len);
 		}
@@ -593,7 +593,7 @@ listen_loop(void)
 			log_warn("pokes: LISTEN connection lost: %s", pq_message(conn));
 			return;
 		}
-		sse_batch_begin();
+		hooks.batch_begin();
 		while ((n = PQnotifies(conn)) != NULL)
 		{
 			if (strcmp(n->relname, CHANNEL) == 0 ||
@@ -603,12 +603,12 @@ listen_loop(void)
 			{
 				/* pokes before a barrier are published before it passes */
 				batch_flush(&batch);
-				sse_barrier_passed(strtoull(n->extra, NULL, 10));
+				hooks.barrier_passed(strtoull(n->extra, NULL, 10));
 			}
 			PQfreemem(n);
 		}
 		batch_flush(&batch);
-		sse_batch_end();
+		hooks.batch_end();
 		if (PQstatus(conn) != CONNECTION_OK)
 			return;
 	}
@@ -635,7 +635,7 @@ pokes_main(void *arg)
 			backoff = BACKOFF_MIN_MS;
 			log_info("pokes: LISTEN connection re-established");
 			atomic_store(&listening, true);
-			sse_connection_restored();
+			hooks.connection_restored();
 		}
 		listen_loop();
 		atomic_store(&listening, false);
@@ -718,10 +718,11 @@ pokes_send_barrier(uint64_t seq, const char *ns, size_t ns_len)
 }
 
 bool
-pokes_start(const char *db_url)
+pokes_start(const char *db_url, const PokeHooks *h)
 {
 	unsigned char rnd[8];
 
+	hooks = *h;
 	url = strdup(db_url);
 	if (url == NULL || pipe(wake_pipe) != 0)
 		return false;
@@ -739,7 +740,7 @@ pokes_start(const char *db_url)
 		/* The server may already be accepting subscriptions that saw no
 		 * notification so far: let them catch up from their trackers. */
 		atomic_store(&listening, true);
-		sse_connection_restored();
+		hooks.connection_restored();
 	}
 	running = true;
 	if (pthread_create(&thread, NULL, pokes_main, NULL) != 0)
