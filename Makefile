@@ -17,7 +17,7 @@ OBJS = $(EXT_SRCS:.c=.o)
 MODULEDIR = extension
 DATA = extension/eventodb.control
 DATA_built = extension/eventodb--1.0.sql extension/eventodb--1.0--1.1.sql
-EXTRA_CLEAN = $(DATA_built)
+EXTRA_CLEAN = $(DATA_built) extension/ns_storage_ddl.h
 PG_CPPFLAGS = -I$(CURDIR)/common -I$(CURDIR)/extension
 SHLIB_LINK = -lcrypto
 
@@ -41,6 +41,13 @@ extension/eventodb--1.0.sql: $(sort $(wildcard extension/sql/1.0/*.sql))
 	cat $^ > $@
 extension/eventodb--1.0--1.1.sql: $(sort $(wildcard extension/sql/1.1/*.sql))
 	cat $^ > $@
+
+# A namespace's storage is message_store.messages as the scripts define it,
+# generated from them (extension/ns_storage_ddl.awk), never a second copy.
+NS_DDL_SOURCES = $(foreach v,$(EXTVERSIONS),$(sort $(wildcard extension/sql/$(v)/*.sql)))
+extension/ns_storage_ddl.h: extension/ns_storage_ddl.awk $(NS_DDL_SOURCES)
+	awk -f extension/ns_storage_ddl.awk $(NS_DDL_SOURCES) > $@.tmp && mv $@.tmp $@
+extension/ns_storage.o extension/ns_storage.bc: extension/ns_storage_ddl.h
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 CLUSTER = scripts/cluster.sh

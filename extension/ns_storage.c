@@ -21,26 +21,12 @@
 
 #include "namespace.h"
 
-/* Mirrors extension/sql/10_message_store.sql; @S is the quoted schema. */
-static const char *const storage_ddl =
-"CREATE SCHEMA @S;"
-"CREATE TABLE @S.messages ("
-"  global_position bigserial NOT NULL,"
-"  position bigint NOT NULL,"
-"  time timestamp without time zone DEFAULT (pg_catalog.now() AT TIME ZONE 'utc') NOT NULL,"
-"  stream_name text NOT NULL,"
-"  type text NOT NULL,"
-"  data jsonb,"
-"  metadata jsonb,"
-"  id uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid()"
-");"
-"ALTER TABLE @S.messages ADD PRIMARY KEY (global_position) NOT DEFERRABLE INITIALLY IMMEDIATE;"
-"CREATE UNIQUE INDEX messages_id ON @S.messages (id);"
-"CREATE UNIQUE INDEX messages_stream ON @S.messages (stream_name, position);"
-"CREATE INDEX messages_category ON @S.messages ("
-"  message_store.category(stream_name),"
-"  global_position,"
-"  message_store.category(metadata->>'correlationStreamName'));";
+/*
+ * message_store.messages as the install and upgrade scripts define it,
+ * with @S for the quoted schema: generated from them at build time
+ * (extension/ns_storage_ddl.awk), so the two tables cannot drift apart.
+ */
+#include "ns_storage_ddl.h"
 
 /* The template with every @S replaced by the quoted schema name. */
 static char *
@@ -98,7 +84,8 @@ ns_storage_create(const char *schema)
 	ObjectAddress schema_addr;
 	ObjectAddress ext_addr;
 
-	run_utility(with_schema(schema, storage_ddl));
+	run_utility(with_schema(schema, "CREATE SCHEMA @S"));
+	run_utility(with_schema(schema, storage_ddl_messages));
 
 	/* DROP EXTENSION ... CASCADE then takes the namespaces with it, and a
 	 * plain DROP EXTENSION refuses while namespaces exist. */
