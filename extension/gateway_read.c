@@ -19,6 +19,7 @@
 #include "utils/snapmgr.h"
 #include "utils/uuid.h"
 
+#include "category_query.h"
 #include "consumer_group.h"
 #include "horizon.h"
 #include "names.h"
@@ -317,47 +318,42 @@ text_has_dash(text *t)
 }
 
 /*
- * One statement per combination of filters, each a plain ordered index scan
- * that stops after the batch, or at the commit horizon $7 (horizon.h): the
- * category index from (category, position) for a category, the primary key
- * for ''.
- *
- * Plans are generic, so the planner cannot know how small a category is; an
- * equality on the category would let it walk the primary key in order and
- * filter - a whole-table scan for a rare category. Written as a range with
- * ORDER BY category, global_position, only the category index delivers the
- * order (both bounds still position the scan at (category, position)).
+ * One statement per combination of filters (category_query.h), stopping
+ * after the batch or at the commit horizon $7 (horizon.h): the category
+ * index from (category, position) for a category, the primary key for ''.
  */
+char *
+gw_category_sql(bool by_category, bool by_correlation, bool by_group, bool positions)
+{
+	CategoryQuery q = {
+		.select = positions ? POSITION_COLUMNS : MESSAGE_COLUMNS,
+		.position = 1,
+		.category = by_category ? 2 : 0,
+		.correlation = by_correlation ? 3 : 0,
+		/* The shared rule (common/consumer_group.h) in one C call; as a
+		 * boolean function the planner guesses it keeps a third of the
+		 * rows, which keeps the ordered index scan. */
+		.group = by_group ? "eventodb.in_consumer_group(stream_name, $4, $5)" : NULL,
+		.limit = 6,
+		.horizon = 7,
+	};
+
+	return category_query_sql(&q);
+}
+
 static SPIPlanPtr
 category_plan(const char *schema, bool by_category, bool by_correlation, bool by_group,
 			  bool positions)
 {
 	static Oid	argtypes[7] = {INT8OID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID};
 	char		key[NAMEDATALEN];
-	StringInfoData sql;
 
 	snprintf(key, sizeof(key), "gw_category_%c%c%c%s",
 			 by_category ? 'c' : '-', by_correlation ? 'r' : '-', by_group ? 'g' : '-',
 			 positions ? "_pos" : "");
-	initStringInfo(&sql);
-	appendStringInfoString(&sql, positions ? POSITION_COLUMNS : MESSAGE_COLUMNS);
-	appendStringInfoString(&sql, " WHERE global_position >= $1"
-						   " AND global_position < $7");
-	if (by_category)
-		appendStringInfoString(&sql,
-							   " AND message_store.category(stream_name) >= $2"
-							   " AND message_store.category(stream_name) <= $2");
-	if (by_correlation)
-		appendStringInfoString(&sql,
-							   " AND message_store.category(metadata->>'correlationStreamName') = $3");
-	if (by_group)
-		appendStringInfoString(&sql, " AND eventodb.in_consumer_group(stream_name, $4, $5)");
-	if (by_category)
-		appendStringInfoString(&sql,
-							   " ORDER BY message_store.category(stream_name), global_position LIMIT $6");
-	else
-		appendStringInfoString(&sql, " ORDER BY global_position LIMIT $6");
-	return plan_for(schema, key, sql.data, 7, argtypes);
+	return plan_for(schema, key,
+					gw_category_sql(by_category, by_correlation, by_group, positions),
+					7, argtypes);
 }
 
 /*
