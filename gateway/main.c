@@ -45,15 +45,6 @@ print_version(int argc, char **argv)
 	return 0;
 }
 
-static bool
-env_true(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v != NULL && (strcmp(v, "1") == 0 || strcmp(v, "t") == 0 || strcmp(v, "T") == 0 ||
-						 strcmp(v, "true") == 0 || strcmp(v, "TRUE") == 0 || strcmp(v, "True") == 0);
-}
-
 static int
 fatal(const char *what, char *err)
 {
@@ -138,7 +129,7 @@ serve_database(const sigset_t *signals)
 {
 	char	   *err = NULL;
 	int			sig;
-	bool		reset = g_config.test_mode && env_true("EVENTODB_TEST_RESET");
+	bool		reset = g_config.test_mode && g_config.test_reset;
 
 	metrics_init();
 	if (!bootstrap_database(g_config.db_url, g_config.token, reset, &err))

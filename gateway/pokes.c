@@ -19,6 +19,7 @@
 #include "metrics.h"
 #include "names.h"
 #include "pool.h"
+#include "sqlstate.h"
 #include "subwait.h"
 
 #include <errno.h>
@@ -109,7 +110,7 @@ read_private_channel(PGconn *c)
 			ok = false;
 		}
 	}
-	else if (state == NULL || (strcmp(state, "42883") != 0 && strcmp(state, "3F000") != 0))
+	else if (state == NULL || (strcmp(state, SQLSTATE_UNDEFINED_FUNCTION) != 0 && strcmp(state, SQLSTATE_INVALID_SCHEMA_NAME) != 0))
 	{
 		log_warn("pokes: cannot read the private poke channel: %s", pq_message(c));
 		ok = false;
@@ -371,7 +372,7 @@ verify_cluster(Claim *c, size_t n)
 		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 
 		/* a poke for a namespace that does not exist (any more) */
-		if (state == NULL || strcmp(state, "EV002") != 0)
+		if (state == NULL || strcmp(state, SQLSTATE_EV_NOT_FOUND) != 0)
 			log_warn("pokes: cannot check pokes against the store: %s",
 					 PQresultErrorMessage(res));
 		PQclear(res);
@@ -669,7 +670,7 @@ notify_barrier(const char *const *values, char **err)
 		if (res == NULL || PQresultStatus(res) == PGRES_TUPLES_OK)
 			return res;
 		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-		if (state == NULL || strcmp(state, "42883") != 0)
+		if (state == NULL || strcmp(state, SQLSTATE_UNDEFINED_FUNCTION) != 0)
 			return res;
 		PQclear(res);
 		atomic_store(&no_ns_barrier, true);
@@ -681,7 +682,7 @@ notify_barrier(const char *const *values, char **err)
 		if (res == NULL || PQresultStatus(res) == PGRES_TUPLES_OK)
 			return res;
 		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-		if (state == NULL || strcmp(state, "42883") != 0)
+		if (state == NULL || strcmp(state, SQLSTATE_UNDEFINED_FUNCTION) != 0)
 			return res;
 		PQclear(res);
 		atomic_store(&no_poke_barrier, true);

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "pool.h"
 #include "pokes.h"
+#include "sqlstate.h"
 #include "sse_sub.h"
 
 #include <inttypes.h>
@@ -119,7 +120,8 @@ unreachable(const PGresult *res)
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 
 	return res == NULL || state == NULL ||
-		strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0;
+		strncmp(state, SQLSTATE_CLASS_CONNECTION, 2) == 0 ||
+		strncmp(state, SQLSTATE_PREFIX_SHUTDOWN, 3) == 0;
 }
 
 /*
@@ -149,7 +151,7 @@ run_catchup(bool stream_mode, const char *const *values, char **err)
 							"$3::bigint, 1000::bigint, NULL::text, $4::bigint, $5::bigint)",
 							5, values, err);
 		state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-		if (state == NULL || strcmp(state, "42883") != 0)
+		if (state == NULL || strcmp(state, SQLSTATE_UNDEFINED_FUNCTION) != 0)
 			return res;
 		PQclear(res);
 		atomic_store(&no_positions, true);
@@ -210,7 +212,7 @@ query_rows(const Sub *s, int64_t from, size_t *nrows, bool *retry)
 	{
 		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 
-		if (state && strcmp(state, "EV002") == 0)
+		if (state && strcmp(state, SQLSTATE_EV_NOT_FOUND) == 0)
 			log_debug("sse catch-up: namespace not found");
 		else
 			log_warn("sse catch-up failed: %s", PQresultErrorMessage(res));
