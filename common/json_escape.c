@@ -2,7 +2,8 @@
  * that copies costs about what an inline loop would. */
 #include "json_escape.h"
 
-static const char hexdigits[] = "0123456789abcdef";
+#include "hex.h"
+
 
 size_t
 json_utf8_seq(const char *str, size_t n, uint32_t *cp)
@@ -108,8 +109,8 @@ json_escape(const char *s, size_t len, JsonSink sink, void *ctx)
 						ubuf[1] = 'u';
 						ubuf[2] = '0';
 						ubuf[3] = '0';
-						ubuf[4] = hexdigits[c >> 4];
-						ubuf[5] = hexdigits[c & 0xF];
+						ubuf[4] = hex_char(c >> 4);
+						ubuf[5] = hex_char(c);
 						ubuf[6] = '\0';
 						esc = ubuf;
 					}

@@ -12,12 +12,15 @@
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/uuid.h"
 
+#include "category_query.h"
+#include "consumer_group.h"
 #include "horizon.h"
 #include "names.h"
 #include "namespace.h"
@@ -29,6 +32,8 @@ PG_FUNCTION_INFO_V1(ev_stream_last);
 PG_FUNCTION_INFO_V1(ev_stream_version);
 PG_FUNCTION_INFO_V1(ev_category_get);
 PG_FUNCTION_INFO_V1(ev_in_consumer_group);
+PG_FUNCTION_INFO_V1(ev_stream_positions);
+PG_FUNCTION_INFO_V1(ev_category_positions);
 
 #define DEFAULT_BATCH 1000
 
@@ -36,6 +41,15 @@ PG_FUNCTION_INFO_V1(ev_in_consumer_group);
 #define MESSAGE_COLUMNS \
 	"SELECT id, stream_name, type, position, global_position, data, metadata, time" \
 	" FROM @S.messages"
+
+/*
+ * What the SSE catch-up needs of the same rows (docs/http-api.md#modes): the
+ * *_positions functions run the very statements of stream_get and
+ * category_get with this column list instead, so they return the same rows
+ * without rendering any message.
+ */
+#define POSITION_COLUMNS \
+	"SELECT stream_name, position, global_position FROM @S.messages"
 
 enum
 {
@@ -120,6 +134,43 @@ render_messages(StringInfo buf, SPIPlanPtr plan, Datum *values, const char *null
 	return rows;
 }
 
+/*
+ * Makes the plan's (stream_name, position, global_position) rows the set
+ * result of a *_positions function; returns how many.
+ */
+static uint64
+positions_into_result(FunctionCallInfo fcinfo, SPIPlanPtr plan, Datum *values,
+					  const char *nulls)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (SPI_execute_plan(plan, values, nulls, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "eventodb: positions query failed");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		Datum		row[3];
+		bool		isnull[3];
+
+		for (int c = 0; c < 3; c++)
+			row[c] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, c + 1,
+								   &isnull[c]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, row, isnull);
+	}
+	return SPI_processed;
+}
+
+/* Runs a read into the JSON text buf, or into the positions set when buf
+ * is NULL; returns the number of rows. */
+static uint64
+read_rows(FunctionCallInfo fcinfo, StringInfo buf, SPIPlanPtr plan, Datum *values,
+		  const char *nulls, bool with_stream)
+{
+	if (buf == NULL)
+		return positions_into_result(fcinfo, plan, values, nulls);
+	return render_messages(buf, plan, values, nulls, with_stream);
+}
+
 static text *
 result_text(StringInfo buf)
 {
@@ -130,27 +181,31 @@ result_text(StringInfo buf)
  * stream_get(ns, stream_name, position, global_position, batch_size):
  * global_position NULL reads by stream position (batch -1 unlimited, 0
  * empty, below -1 LIMIT's own 2201W); otherwise by global position with
- * batch <= 0 unlimited.
+ * batch <= 0 unlimited. Renders into buf, or returns positions when buf is
+ * NULL (stream_positions).
  */
-Datum
-ev_stream_get(PG_FUNCTION_ARGS)
+static void
+stream_read(FunctionCallInfo fcinfo, StringInfo buf)
 {
 	static Oid	argtypes[3] = {TEXTOID, INT8OID, INT8OID};
-	StringInfoData buf;
 	StoreRef	ref;
 	SPIPlanPtr	plan;
 	Datum		values[3];
 	char		nulls[3] = {' ', ' ', ' '};
 	int64		batch = PG_ARGISNULL(4) ? DEFAULT_BATCH : PG_GETARG_INT64(4);
+	bool		positions = buf == NULL;
 
-	initStringInfo(&buf);
 	SPI_connect();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	values[0] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
 	nulls[0] = PG_ARGISNULL(1) ? 'n' : ' ';
 	if (PG_ARGISNULL(3))
 	{
-		plan = plan_for(ref.schema, "gw_stream_get",
+		plan = plan_for(ref.schema, positions ? "gw_stream_pos" : "gw_stream_get",
+						positions ?
+						POSITION_COLUMNS
+						" WHERE stream_name = $1 AND position >= $2"
+						" ORDER BY position LIMIT $3" :
 						MESSAGE_COLUMNS
 						" WHERE stream_name = $1 AND position >= $2"
 						" ORDER BY position LIMIT $3",
@@ -161,7 +216,11 @@ ev_stream_get(PG_FUNCTION_ARGS)
 	}
 	else
 	{
-		plan = plan_for(ref.schema, "gw_stream_get_global",
+		plan = plan_for(ref.schema, positions ? "gw_stream_pos_global" : "gw_stream_get_global",
+						positions ?
+						POSITION_COLUMNS
+						" WHERE stream_name = $1 AND global_position >= $2"
+						" ORDER BY position LIMIT $3" :
 						MESSAGE_COLUMNS
 						" WHERE stream_name = $1 AND global_position >= $2"
 						" ORDER BY position LIMIT $3",
@@ -170,9 +229,27 @@ ev_stream_get(PG_FUNCTION_ARGS)
 		values[2] = Int64GetDatum(batch);
 		nulls[2] = batch <= 0 ? 'n' : ' ';
 	}
-	stats_read(ref.schema, render_messages(&buf, plan, values, nulls, false));
+	stats_read(ref.schema, read_rows(fcinfo, buf, plan, values, nulls, false));
 	SPI_finish();
+}
+
+Datum
+ev_stream_get(PG_FUNCTION_ARGS)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	stream_read(fcinfo, &buf);
 	PG_RETURN_TEXT_P(result_text(&buf));
+}
+
+/* stream_positions: stream_get's rows as (stream_name, position,
+ * global_position), for the SSE catch-up. */
+Datum
+ev_stream_positions(PG_FUNCTION_ARGS)
+{
+	stream_read(fcinfo, NULL);
+	return (Datum) 0;
 }
 
 /* stream_last(ns, stream_name, type) -> one message array, or null. */
@@ -241,44 +318,42 @@ text_has_dash(text *t)
 }
 
 /*
- * One statement per combination of filters, each a plain ordered index scan
- * that stops after the batch, or at the commit horizon $7 (horizon.h): the
- * category index from (category, position) for a category, the primary key
- * for ''.
- *
- * Plans are generic, so the planner cannot know how small a category is; an
- * equality on the category would let it walk the primary key in order and
- * filter - a whole-table scan for a rare category. Written as a range with
- * ORDER BY category, global_position, only the category index delivers the
- * order (both bounds still position the scan at (category, position)).
+ * One statement per combination of filters (category_query.h), stopping
+ * after the batch or at the commit horizon $7 (horizon.h): the category
+ * index from (category, position) for a category, the primary key for ''.
  */
+char *
+gw_category_sql(bool by_category, bool by_correlation, bool by_group, bool positions)
+{
+	CategoryQuery q = {
+		.select = positions ? POSITION_COLUMNS : MESSAGE_COLUMNS,
+		.position = 1,
+		.category = by_category ? 2 : 0,
+		.correlation = by_correlation ? 3 : 0,
+		/* The shared rule (common/consumer_group.h) in one C call; as a
+		 * boolean function the planner guesses it keeps a third of the
+		 * rows, which keeps the ordered index scan. */
+		.group = by_group ? "eventodb.in_consumer_group(stream_name, $4, $5)" : NULL,
+		.limit = 6,
+		.horizon = 7,
+	};
+
+	return category_query_sql(&q);
+}
+
 static SPIPlanPtr
-category_plan(const char *schema, bool by_category, bool by_correlation, bool by_group)
+category_plan(const char *schema, bool by_category, bool by_correlation, bool by_group,
+			  bool positions)
 {
 	static Oid	argtypes[7] = {INT8OID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID};
 	char		key[NAMEDATALEN];
-	StringInfoData sql;
 
-	snprintf(key, sizeof(key), "gw_category_%c%c%c",
-			 by_category ? 'c' : '-', by_correlation ? 'r' : '-', by_group ? 'g' : '-');
-	initStringInfo(&sql);
-	appendStringInfoString(&sql, MESSAGE_COLUMNS " WHERE global_position >= $1"
-						   " AND global_position < $7");
-	if (by_category)
-		appendStringInfoString(&sql,
-							   " AND message_store.category(stream_name) >= $2"
-							   " AND message_store.category(stream_name) <= $2");
-	if (by_correlation)
-		appendStringInfoString(&sql,
-							   " AND message_store.category(metadata->>'correlationStreamName') = $3");
-	if (by_group)
-		appendStringInfoString(&sql, " AND eventodb.in_consumer_group(stream_name, $4, $5)");
-	if (by_category)
-		appendStringInfoString(&sql,
-							   " ORDER BY message_store.category(stream_name), global_position LIMIT $6");
-	else
-		appendStringInfoString(&sql, " ORDER BY global_position LIMIT $6");
-	return plan_for(schema, key, sql.data, 7, argtypes);
+	snprintf(key, sizeof(key), "gw_category_%c%c%c%s",
+			 by_category ? 'c' : '-', by_correlation ? 'r' : '-', by_group ? 'g' : '-',
+			 positions ? "_pos" : "");
+	return plan_for(schema, key,
+					gw_category_sql(by_category, by_correlation, by_group, positions),
+					7, argtypes);
 }
 
 /*
@@ -295,30 +370,31 @@ ev_in_consumer_group(PG_FUNCTION_ARGS)
 	text	   *name = PG_GETARG_TEXT_PP(0);
 	int64		member = PG_GETARG_INT64(1);
 	int64		size = PG_GETARG_INT64(2);
-	size_t		off,
-				len;
-	int64		h;
+	int64_t		h,
+				mine;
 
-	if (!names_cardinal_id(VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name), &off, &len))
+	if (!group_stream_hash(VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name), &h))
 		PG_RETURN_BOOL(false);
-	h = store_hash64(VARDATA_ANY(name) + off, len);
-	/* Message DB's @ fails there too; never wrap silently. */
-	if (h == PG_INT64_MIN)
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("bigint out of range")));
-	if (size <= 0)
+	if (!group_member_of(h, size, &mine))
+	{
+		/* Message DB's @ fails there too; never wrap silently. */
+		if (h == PG_INT64_MIN)
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("bigint out of range")));
 		PG_RETURN_BOOL(false);
-	PG_RETURN_BOOL((h < 0 ? -h : h) % size == member);
+	}
+	PG_RETURN_BOOL(mine == member);
 }
 
 /*
- * category_get(ns, category, position, batch_size, correlation, member, size)
+ * category_get(ns, category, position, batch_size, correlation, member,
+ * size), rendered into buf, or as positions when buf is NULL
+ * (category_positions).
  */
-Datum
-ev_category_get(PG_FUNCTION_ARGS)
+static void
+category_read(FunctionCallInfo fcinfo, StringInfo buf)
 {
-	StringInfoData buf;
 	StoreRef	ref;
 	bool		by_category = !PG_ARGISNULL(1) && VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(1)) > 0;
 	bool		by_correlation = !PG_ARGISNULL(4);
@@ -327,7 +403,6 @@ ev_category_get(PG_FUNCTION_ARGS)
 	Datum		values[7];
 	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
 
-	initStringInfo(&buf);
 	SPI_connect();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	if (by_group && PG_GETARG_INT64(6) <= 0)
@@ -339,7 +414,12 @@ ev_category_get(PG_FUNCTION_ARGS)
 	 * nothing (no error, unlike Message DB). */
 	if ((by_category && text_has_dash(PG_GETARG_TEXT_PP(1))) ||
 		(by_correlation && text_has_dash(PG_GETARG_TEXT_PP(4))))
-		appendStringInfoString(&buf, "[]");
+	{
+		if (buf)
+			appendStringInfoString(buf, "[]");
+		else
+			InitMaterializedSRF(fcinfo, 0);
+	}
 	else
 	{
 		values[0] = Int64GetDatum(PG_ARGISNULL(2) ? 1 : PG_GETARG_INT64(2));
@@ -365,11 +445,30 @@ ev_category_get(PG_FUNCTION_ARGS)
 		/* Invariant 1 (docs/architecture.md#invariants): the snapshot is taken after the horizon. */
 		horizon_push_read_snapshot();
 		stats_read(ref.schema,
-				   render_messages(&buf,
-								   category_plan(ref.schema, by_category, by_correlation, by_group),
-								   values, nulls, true));
+				   read_rows(fcinfo, buf,
+							 category_plan(ref.schema, by_category, by_correlation, by_group,
+										   buf == NULL),
+							 values, nulls, true));
 		PopActiveSnapshot();
 	}
 	SPI_finish();
+}
+
+Datum
+ev_category_get(PG_FUNCTION_ARGS)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	category_read(fcinfo, &buf);
 	PG_RETURN_TEXT_P(result_text(&buf));
+}
+
+/* category_positions: category_get's rows as (stream_name, position,
+ * global_position), for the SSE catch-up. */
+Datum
+ev_category_positions(PG_FUNCTION_ARGS)
+{
+	category_read(fcinfo, NULL);
+	return (Datum) 0;
 }

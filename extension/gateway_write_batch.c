@@ -32,6 +32,7 @@
 #include "gateway_write.h"
 #include "names.h"
 #include "namespace.h"
+#include "sqlstate.h"
 #include "stats.h"
 #include "write_batch.h"
 
@@ -179,7 +180,7 @@ write_item(BatchItem *items, int i)
 		write_uuid_v7(id);
 	else if (!write_parse_uuid(it->field[WB_ID], it->len[WB_ID], id))
 	{
-		it->sqlstate = "22P02";
+		it->sqlstate = SQLSTATE_INVALID_TEXT_REPRESENTATION;
 		it->message = psprintf(WRITE_BAD_UUID_MSG, echo_value(it->field[WB_ID], it->len[WB_ID]));
 		return;
 	}
@@ -187,7 +188,7 @@ write_item(BatchItem *items, int i)
 	if (it->has_expected && it->expected != version)
 	{
 		stats_conflict(it->ref.schema);
-		it->sqlstate = "EV001";
+		it->sqlstate = SQLSTATE_EV_VERSION_CONFLICT;
 		it->message = psprintf(WRITE_CONFLICT_MSG, it->expected, version);
 		it->detail = psprintf(WRITE_CONFLICT_DETAIL, version, it->expected);
 		return;
@@ -195,7 +196,7 @@ write_item(BatchItem *items, int i)
 	if (!store_position_after(version, &next))
 	{
 		/* stream_write's store_next_position error, as a row */
-		it->sqlstate = "22003";
+		it->sqlstate = SQLSTATE_NUMERIC_VALUE_OUT_OF_RANGE;
 		it->message = psprintf(STORE_POSITION_LIMIT_MSG, version);
 		return;
 	}

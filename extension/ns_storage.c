@@ -20,48 +20,14 @@
 #include "utils/builtins.h"
 
 #include "namespace.h"
+#include "store.h"
 
-/* Mirrors extension/sql/10_message_store.sql; @S is the quoted schema. */
-static const char *const storage_ddl =
-"CREATE SCHEMA @S;"
-"CREATE TABLE @S.messages ("
-"  global_position bigserial NOT NULL,"
-"  position bigint NOT NULL,"
-"  time timestamp without time zone DEFAULT (pg_catalog.now() AT TIME ZONE 'utc') NOT NULL,"
-"  stream_name text NOT NULL,"
-"  type text NOT NULL,"
-"  data jsonb,"
-"  metadata jsonb,"
-"  id uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid()"
-");"
-"ALTER TABLE @S.messages ADD PRIMARY KEY (global_position) NOT DEFERRABLE INITIALLY IMMEDIATE;"
-"CREATE UNIQUE INDEX messages_id ON @S.messages (id);"
-"CREATE UNIQUE INDEX messages_stream ON @S.messages (stream_name, position);"
-"CREATE INDEX messages_category ON @S.messages ("
-"  message_store.category(stream_name),"
-"  global_position,"
-"  message_store.category(metadata->>'correlationStreamName'));";
-
-/* The template with every @S replaced by the quoted schema name. */
-static char *
-with_schema(const char *schema, const char *tmpl)
-{
-	const char *qs = quote_identifier(schema);
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	for (const char *p = tmpl; *p; p++)
-	{
-		if (p[0] == '@' && p[1] == 'S')
-		{
-			appendStringInfoString(&buf, qs);
-			p++;
-		}
-		else
-			appendStringInfoChar(&buf, *p);
-	}
-	return buf.data;
-}
+/*
+ * message_store.messages as the install and upgrade scripts define it,
+ * with @S for the quoted schema: generated from them at build time
+ * (extension/ns_storage_ddl.awk), so the two tables cannot drift apart.
+ */
+#include "ns_storage_ddl.h"
 
 static void
 run_utility(const char *sql)
@@ -98,7 +64,8 @@ ns_storage_create(const char *schema)
 	ObjectAddress schema_addr;
 	ObjectAddress ext_addr;
 
-	run_utility(with_schema(schema, storage_ddl));
+	run_utility(plan_sql(schema, "CREATE SCHEMA @S"));
+	run_utility(plan_sql(schema, storage_ddl_messages));
 
 	/* DROP EXTENSION ... CASCADE then takes the namespaces with it, and a
 	 * plain DROP EXTENSION refuses while namespaces exist. */
@@ -114,8 +81,8 @@ ns_storage_lock_and_count(const char *schema)
 
 	if (!OidIsValid(get_namespace_oid(schema, true)))
 		return 0;
-	run_utility(with_schema(schema, "LOCK TABLE @S.messages IN ACCESS EXCLUSIVE MODE"));
-	if (SPI_execute(with_schema(schema, "SELECT pg_catalog.count(*) FROM @S.messages"),
+	run_utility(plan_sql(schema, "LOCK TABLE @S.messages IN ACCESS EXCLUSIVE MODE"));
+	if (SPI_execute(plan_sql(schema, "SELECT pg_catalog.count(*) FROM @S.messages"),
 					false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "eventodb: could not count messages of %s", schema);
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
@@ -140,8 +107,8 @@ ns_storage_clear(const char *schema)
 {
 	char	   *seq;
 
-	run_utility(with_schema(schema, "DELETE FROM @S.messages"));
-	if (SPI_execute(with_schema(schema,
+	run_utility(plan_sql(schema, "DELETE FROM @S.messages"));
+	if (SPI_execute(plan_sql(schema,
 								"SELECT pg_catalog.pg_get_serial_sequence('@S.messages', 'global_position')"),
 					false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "eventodb: could not find the sequence of %s", schema);

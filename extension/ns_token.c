@@ -10,21 +10,17 @@
 #include "fmgr.h"
 #include "utils/builtins.h"
 
+#include "hex.h"
 #include "namespace.h"
 #include "token.h"
 
 PG_FUNCTION_INFO_V1(ev_token_namespace);
 
-static const char hexdigits[] = "0123456789abcdef";
-
+/* NUL-terminated lower-case hex of in (out holds 2 * len + 1). */
 static void
 hex_encode_lower(const uint8 *in, size_t len, char *out)
 {
-	for (size_t i = 0; i < len; i++)
-	{
-		out[2 * i] = hexdigits[in[i] >> 4];
-		out[2 * i + 1] = hexdigits[in[i] & 0xf];
-	}
+	hex_lower(in, len, out);
 	out[2 * len] = '\0';
 }
 

@@ -55,8 +55,7 @@ plan_key_fill(PlanKey *k, const char *schema, const char *key)
 	strcpy(k->key, key);
 }
 
-/* The template with every "@S" replaced by the quoted schema name. */
-static char *
+char *
 plan_sql(const char *schema, const char *tmpl)
 {
 	const char *qs = quote_identifier(schema);

@@ -1,9 +1,9 @@
 /*
  * Message DB's get_category_messages (docs/sql-api.md#get_category_messages): validation in its
  * exact order, then one of four saved plans (correlation and consumer group
- * each on or off), or dynamic SQL when a `condition` is given. The consumer
- * group filter calls the C hash_64/cardinal_id, so it costs a function call
- * per row instead of a PL/pgSQL call.
+ * each on or off) of the category read the gateway runs too
+ * (category_query.h), or dynamic SQL when a `condition` is given. The
+ * consumer group filter is one C call per row (common/consumer_group.c).
  *
  * Every query also stops below the commit horizon ($7, horizon.h), read
  * before the query's snapshot: a page never ends past a message that is
@@ -18,6 +18,7 @@
 #include "utils/builtins.h"
 #include "utils/snapmgr.h"
 
+#include "category_query.h"
 #include "horizon.h"
 #include "msgdb_settings.h"
 #include "names.h"
@@ -92,50 +93,59 @@ validate(const CategoryArgs *a)
 				 errmsg("Retrieval with SQL condition is not activated")));
 }
 
+#define MSGDB_SELECT \
+	"SELECT id::varchar, stream_name::varchar, type::varchar, position," \
+	" global_position, data::varchar, metadata::varchar, time" \
+	" FROM message_store.messages AS messages"
+/* Message DB's assignment; hash_64 is the shared C one (common/md5.c). */
+#define MSGDB_GROUP \
+	"pg_catalog.mod(@message_store.hash_64(message_store.cardinal_id(stream_name)), $6) = $5"
+
+/*
+ * The statement the saved plans run: the category read both faces share
+ * (category_query.h), with Message DB's parameter numbers.
+ */
+char *
+msgdb_category_sql(bool by_correlation, bool by_group)
+{
+	CategoryQuery q = {
+		.select = MSGDB_SELECT,
+		.category = 1,
+		.position = 2,
+		.limit = 3,
+		.correlation = by_correlation ? 4 : 0,
+		.group = by_group ? MSGDB_GROUP : NULL,
+		.horizon = 7,
+	};
+
+	return category_query_sql(&q);
+}
+
+/*
+ * Message DB's own command: shown by the debug notices (without the
+ * horizon) and run, with the horizon, when a condition is given, so that
+ * error positions within the condition stay Message DB's.
+ */
 static char *
-build_sql(const CategoryArgs *a, bool with_horizon)
+msgdb_sql(const CategoryArgs *a, bool with_horizon)
 {
 	StringInfoData sql;
-	/*
-	 * Saved plans are generic, so the planner cannot know how rare the
-	 * category is; with an equality it may walk the primary key in order
-	 * and filter (a whole-table scan for a rare category). As a range
-	 * ordered by (category, global_position) only the category index gives
-	 * the order, as in category_get (gateway_read.c). A condition keeps
-	 * Message DB's text before it, so its error positions stay the same.
-	 */
-	bool		ranged = with_horizon && a->condition == NULL;
 
 	initStringInfo(&sql);
-	appendStringInfoString(&sql,
-						   "SELECT id::varchar, stream_name::varchar, type::varchar, position,"
-						   " global_position, data::varchar, metadata::varchar, time"
-						   " FROM message_store.messages AS messages");
-	if (ranged)
-		appendStringInfoString(&sql,
-							   " WHERE message_store.category(stream_name) >= $1"
-							   " AND message_store.category(stream_name) <= $1"
-							   " AND global_position >= $2");
-	else
-		appendStringInfoString(&sql,
-							   " WHERE message_store.category(stream_name) = $1"
-							   " AND global_position >= $2");
+	appendStringInfoString(&sql, MSGDB_SELECT
+						   " WHERE message_store.category(stream_name) = $1"
+						   " AND global_position >= $2");
 	if (a->correlation != NULL)
 		appendStringInfoString(&sql,
 							   " AND message_store.category(metadata->>'correlationStreamName') = $4");
 	if (!a->member_null)
-		appendStringInfoString(&sql,
-							   " AND pg_catalog.mod(@message_store.hash_64(message_store.cardinal_id(stream_name)), $6) = $5");
+		appendStringInfoString(&sql, " AND " MSGDB_GROUP);
 	if (a->condition != NULL)
 		appendStringInfo(&sql, " AND (%s)", a->condition);
 	/* Last, so that error positions within the condition stay Message DB's. */
 	if (with_horizon)
 		appendStringInfoString(&sql, " AND global_position < $7");
-	if (ranged)
-		appendStringInfoString(&sql,
-							   " ORDER BY message_store.category(stream_name), global_position LIMIT $3");
-	else
-		appendStringInfoString(&sql, " ORDER BY global_position LIMIT $3");
+	appendStringInfoString(&sql, " ORDER BY global_position LIMIT $3");
 	return sql.data;
 }
 
@@ -180,8 +190,9 @@ msgdb_get_category_messages(PG_FUNCTION_ARGS)
 
 	validate(&a);
 	if (msgdb_debug_enabled("message_store.debug_get"))
-		notices(&a, build_sql(&a, false));
-	sql = build_sql(&a, true);
+		notices(&a, msgdb_sql(&a, false));
+	sql = a.condition == NULL ?
+		msgdb_category_sql(a.correlation != NULL, !a.member_null) : msgdb_sql(&a, true);
 
 	/* Message DB passes the size as consumer_group_size::smallint when it
 	 * runs the query - after the notices (docs/sql-api.md#get_category_messages quirks). */

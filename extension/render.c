@@ -11,10 +11,10 @@
 #include "utils/fmgrprotos.h"
 #include "utils/numeric.h"
 
+#include "hex.h"
 #include "json_escape.h"
 #include "render.h"
 
-static const char hexdigits[] = "0123456789abcdef";
 
 static void
 stringinfo_sink(void *ctx, const char *s, size_t n)
@@ -206,8 +206,8 @@ render_uuid(StringInfo buf, const pg_uuid_t *u)
 	{
 		if (i == 4 || i == 6 || i == 8 || i == 10)
 			out[o++] = '-';
-		out[o++] = hexdigits[u->data[i] >> 4];
-		out[o++] = hexdigits[u->data[i] & 0xf];
+		hex_lower(&u->data[i], 1, &out[o]);
+		o += 2;
 	}
 	out[o++] = '"';
 	appendBinaryStringInfo(buf, out, o);

@@ -50,6 +50,8 @@ int64		store_hash64(const char *bytes, size_t len);
  */
 SPIPlanPtr	plan_for(const char *schema, const char *key, const char *sql_template,
 					 int nargs, Oid *argtypes);
+/* The template with every "@S" replaced by the quoted schema name. */
+char	   *plan_sql(const char *schema, const char *tmpl);
 void		plans_forget_schema(const char *schema);
 
 /* ---- write.c: the write path (docs/architecture.md#write-path) ---- */

@@ -1,8 +1,10 @@
 /* See bootstrap.h. */
 #include "bootstrap.h"
 
+#include "hex.h"
 #include "log.h"
 #include "pool.h"
+#include "sqlstate.h"
 #include "strbuf.h"
 #include "token.h"
 
@@ -85,17 +87,14 @@ static char *
 random_default_token(void)
 {
 	unsigned char raw[32];
+	char		digits[2 * sizeof(raw)];
 	StrBuf		sb = STRBUF_INIT;
-	static const char hex[] = "0123456789abcdef";
 
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
 		return NULL;
+	hex_lower(raw, sizeof(raw), digits);
 	sb_puts(&sb, "ns_ZGVmYXVsdA_");
-	for (size_t i = 0; i < sizeof(raw); i++)
-	{
-		sb_putc(&sb, hex[raw[i] >> 4]);
-		sb_putc(&sb, hex[raw[i] & 15]);
-	}
+	sb_append(&sb, digits, sizeof(digits));
 	return sb_steal(&sb);
 }
 
@@ -200,7 +199,7 @@ bootstrap_database(const char *db_url, const char *token, bool reset, char **err
 		if (PQresultStatus(res) == PGRES_TUPLES_OK)
 			log_info("created the default namespace");
 		else if (strcmp(PQresultErrorField(res, PG_DIAG_SQLSTATE) ?
-						PQresultErrorField(res, PG_DIAG_SQLSTATE) : "", "EV003") == 0)
+						PQresultErrorField(res, PG_DIAG_SQLSTATE) : "", SQLSTATE_EV_EXISTS) == 0)
 			exists = true;		/* another instance won the race */
 		else
 		{

@@ -22,6 +22,7 @@ Config		g_config = {
 	.log_level = LOG_INFO,
 	.threads = DEFAULT_THREADS,
 	.head_timeout = DEFAULT_HEAD_TIMEOUT,
+	.write_leaders = -1,
 };
 
 typedef enum FlagKind { FLAG_INT, FLAG_STRING, FLAG_BOOL } FlagKind;
@@ -287,6 +288,52 @@ load_threads(void)
 	}
 }
 
+/* A set, non-empty variable, or NULL. */
+static const char *
+env_value(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
+/* The variables without a flag but EVENTODB_THREADS (see Config). */
+static void
+load_env_only(void)
+{
+	const char *v;
+	char	   *end;
+
+	g_config.write_leaders = -1;
+	g_config.bad_write_leaders = NULL;
+	if ((v = env_value("EVENTODB_WRITE_LEADERS")) != NULL)
+	{
+		long		n = strtol(v, &end, 10);
+
+		if (*end == '\0' && n >= 0 && n <= 1024)
+			g_config.write_leaders = (int) n;
+		else
+			g_config.bad_write_leaders = v;
+	}
+	g_config.request_budget = 0;
+	g_config.bad_request_budget = NULL;
+	if ((v = env_value("EVENTODB_REQUEST_BUDGET")) != NULL)
+	{
+		unsigned long long n = strtoull(v, &end, 10);
+
+		if (*end == '\0' && n > 0)
+			g_config.request_budget = (size_t) n;
+		else
+			g_config.bad_request_budget = v;
+	}
+	v = getenv("EVENTODB_TEST_RESET");
+	g_config.test_reset = v != NULL &&
+		(strcmp(v, "1") == 0 || strcmp(v, "t") == 0 || strcmp(v, "T") == 0 ||
+		 strcmp(v, "true") == 0 || strcmp(v, "TRUE") == 0 || strcmp(v, "True") == 0);
+	g_config.pg_user = env_value("EVENTODB_PG_USER");
+	g_config.pg_bindir = env_value("EVENTODB_PG_BINDIR");
+}
+
 static bool load_config_file(void);
 
 void
@@ -407,6 +454,7 @@ config_parse(int argc, char **argv)
 	if (g_config.config_file != NULL && !load_config_file())
 		return 2;
 	load_threads();
+	load_env_only();
 	g_config.admin_only_ns = !g_config.test_mode && !g_config.open_admin;
 	return -1;
 }
@@ -452,7 +500,8 @@ config_validate(void)
  * that have no flag. Precedence: flags > environment > file > defaults.
  */
 
-/* Variables without a flag, read by getenv() where they are used. */
+/* Variables without a flag that a config file may set (load_threads,
+ * load_env_only read them after it). */
 static const char *const env_only[] = {
 	"EVENTODB_THREADS", "EVENTODB_WRITE_LEADERS", "EVENTODB_REQUEST_BUDGET",
 };

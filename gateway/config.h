@@ -23,6 +23,19 @@ typedef struct Config
 	int			threads;		/* HTTP worker threads = pool size (EVENTODB_THREADS) */
 	int			head_timeout;	/* seconds for a whole request head; 0 = no limit */
 	char	   *metrics_token;	/* lets non-loopback clients scrape /metrics; never logged */
+
+	/*
+	 * Variables without a flag (an environment or config-file setting
+	 * only), read here like every other setting. A value that does not
+	 * parse is kept in bad_* for its user to warn about and ignored.
+	 */
+	int			write_leaders;	/* EVENTODB_WRITE_LEADERS, 0..1024; -1: unset */
+	const char *bad_write_leaders;
+	size_t		request_budget; /* EVENTODB_REQUEST_BUDGET bytes; 0: unset */
+	const char *bad_request_budget;
+	bool		test_reset;		/* EVENTODB_TEST_RESET (test mode: start empty) */
+	const char *pg_user;		/* EVENTODB_PG_USER: the test database's OS user; NULL: unset */
+	const char *pg_bindir;		/* EVENTODB_PG_BINDIR: its PostgreSQL binaries; NULL: unset */
 } Config;
 
 extern Config g_config;

@@ -5,6 +5,7 @@
 #include "http.h"
 #include "jsonw.h"
 #include "log.h"
+#include "sqlstate.h"
 #include "strbuf.h"
 
 #include <string.h>
@@ -28,15 +29,15 @@ typedef struct SqlStateRule
 
 /* Custom SQLSTATEs of the extension's gateway functions (docs/sql-api.md#errors-sqlstates). */
 static const SqlStateRule rules[] = {
-	{"EV001", false, false, 409, "STREAM_VERSION_CONFLICT", MSG_SERVER},
-	{"EV002", true, false, 404, "NAMESPACE_NOT_FOUND", MSG_NS_NOT_FOUND},
-	{"EV003", false, false, 409, "NAMESPACE_EXISTS", MSG_NS_EXISTS},
+	{SQLSTATE_EV_VERSION_CONFLICT, false, false, 409, "STREAM_VERSION_CONFLICT", MSG_SERVER},
+	{SQLSTATE_EV_NOT_FOUND, true, false, 404, "NAMESPACE_NOT_FOUND", MSG_NS_NOT_FOUND},
+	{SQLSTATE_EV_EXISTS, false, false, 409, "NAMESPACE_EXISTS", MSG_NS_EXISTS},
 	/* persistent subscriptions (docs/subscriptions.md#over-http, #from-sql): their functions
 	 * validate arguments with 22023 and docs/subscriptions.md#over-http's exact message */
-	{"EV010", false, false, 404, "SUBSCRIPTION_NOT_FOUND", MSG_SERVER},
-	{"EV011", false, false, 409, "SUBSCRIPTION_EXISTS", MSG_SERVER},
-	{"EV012", false, false, 409, "DELIVERY_EXPIRED", MSG_SERVER},
-	{"22023", false, true, 400, "INVALID_REQUEST", MSG_SERVER},
+	{SQLSTATE_EV_SUB_NOT_FOUND, false, false, 404, "SUBSCRIPTION_NOT_FOUND", MSG_SERVER},
+	{SQLSTATE_EV_SUB_EXISTS, false, false, 409, "SUBSCRIPTION_EXISTS", MSG_SERVER},
+	{SQLSTATE_EV_DELIVERY_EXPIRED, false, false, 409, "DELIVERY_EXPIRED", MSG_SERVER},
+	{SQLSTATE_INVALID_PARAMETER_VALUE, false, true, 400, "INVALID_REQUEST", MSG_SERVER},
 };
 
 enum MHD_Result

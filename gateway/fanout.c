@@ -4,9 +4,9 @@
  * independent of the number of idle subscriptions. */
 #include "fanout.h"
 
+#include "consumer_group.h"
 #include "names.h"
 
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,56 +279,36 @@ fanout_remove(FanEntry *e)
 	pthread_mutex_unlock(&lock);
 }
 
-/* |hash_64(cardinal id)|, computed at most once per poke. */
+/* hash_64(cardinal id), computed at most once per poke. */
 typedef struct GroupHash
 {
 	bool		done;
 	bool		has_id;
-	uint64_t	magnitude;
+	int64_t		hash;
 } GroupHash;
 
-static void
-group_hash(const char *stream, size_t len, GroupHash *g)
-{
-	size_t		off,
-				cidlen;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	int64_t		h;
-
-	g->done = true;
-	g->has_id = names_cardinal_id(stream, len, &off, &cidlen);
-	if (!g->has_id)
-		return;
-	if (EVP_Digest(stream + off, cidlen, md, &mdlen, EVP_md5(), NULL) != 1 || mdlen < 16)
-	{
-		g->has_id = false;
-		return;
-	}
-	h = names_hash64_from_md5(md);
-	/* Unsigned negation keeps -2^63 exact instead of overflowing. */
-	g->magnitude = h < 0 ? (uint64_t) 0 - (uint64_t) h : (uint64_t) h;
-}
-
+/*
+ * The shared rule (common/consumer_group.h). Where it is undefined (hash
+ * -2^63) category.get fails with "bigint out of range"; a live poke cannot
+ * fail, so such a stream belongs to no member, as in catch-up where it
+ * would never be returned either.
+ */
 static bool
 group_matches(const FanEntry *e, const char *stream, size_t len, GroupHash *g)
 {
+	int64_t		member;
+
 	if (e->size <= 0)
 		return true;
 	if (e->member < 0)
 		return false;
 	if (!g->done)
-		group_hash(stream, len, g);
-	return g->has_id && g->magnitude % (uint64_t) e->size == (uint64_t) e->member;
-}
-
-bool
-fanout_group_member(const char *stream, size_t len, int64_t member, int64_t size)
-{
-	FanEntry	e = {.member = member, .size = size};
-	GroupHash	g = {0};
-
-	return group_matches(&e, stream, len, &g);
+	{
+		g->has_id = group_stream_hash(stream, len, &g->hash);
+		g->done = true;
+	}
+	return g->has_id && group_member_of(g->hash, e->size, &member) &&
+		member == e->member;
 }
 
 static void

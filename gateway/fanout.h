@@ -64,8 +64,4 @@ bool		fanout_ns_watched(const char *ns, size_t ns_len);
 bool		fanout_ns_high(const char *ns, size_t ns_len, int64_t *gpos);
 void		fanout_forget_ns(const char *ns, size_t ns_len);
 
-/* Message DB assignment (docs/http-api.md#stream-names-categories-and-consumer-groups): abs(hash_64(cardinal_id)) mod
- * size == member; names without '-' belong to no member. */
-bool		fanout_group_member(const char *stream, size_t len, int64_t member, int64_t size);
-
 #endif

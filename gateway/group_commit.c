@@ -98,24 +98,15 @@ init_wake_attr(void)
 void
 group_commit_init(void)
 {
-
-	const char *v = getenv("EVENTODB_WRITE_LEADERS");
-
 	pthread_once(&wake_attr_once, init_wake_attr);
 	max_entered_per_ns = g_config.threads - g_config.threads / 4;
 	if (max_entered_per_ns < 1)
 		max_entered_per_ns = 1;
 
-	if (v != NULL && *v != '\0')
-	{
-		char	   *end;
-		long		n = strtol(v, &end, 10);
-
-		if (*end == '\0' && n >= 0 && n <= 1024)
-			max_in_flight = (int) n;
-		else
-			log_warn("EVENTODB_WRITE_LEADERS=%s ignored (want 0..1024)", v);
-	}
+	if (g_config.write_leaders >= 0)
+		max_in_flight = g_config.write_leaders;
+	else if (g_config.bad_write_leaders != NULL)
+		log_warn("EVENTODB_WRITE_LEADERS=%s ignored (want 0..1024)", g_config.bad_write_leaders);
 }
 
 static PGresult *
@@ -194,6 +185,51 @@ field_copy(const PGresult *res, int row, int col)
 		: mem_dup0(PQgetvalue(res, row, col), (size_t) PQgetlength(res, row, col));
 }
 
+/* A copy of s (NULL stays NULL); aborts when out of memory, as mem_dup0. */
+static char *
+dup_or_null(const char *s)
+{
+	return s != NULL ? mem_dup0(s, strlen(s)) : NULL;
+}
+
+/*
+ * A write run alone, as a GcResult: its value, or the fields
+ * errors_reply_sql() would answer with (the same reply, byte for byte).
+ * Takes res and err.
+ */
+static void
+result_from_single(GcResult *out, PGresult *res, char *err)
+{
+	const char *primary;
+
+	if (res == NULL)
+		out->message = dup_or_null(err ? err : "database unavailable");
+	else if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		out->result = PQgetisnull(res, 0, 0) ? mem_dup0("null", 4) : field_copy(res, 0, 0);
+	else
+	{
+		primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+		if (primary == NULL)
+			primary = PQresultErrorMessage(res);
+		if (primary == NULL || *primary == '\0')
+			primary = PQresStatus(PQresultStatus(res));
+		out->message = dup_or_null(primary);
+		out->sqlstate = dup_or_null(PQresultErrorField(res, PG_DIAG_SQLSTATE));
+		out->detail = dup_or_null(PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL));
+	}
+	PQclear(res);
+	free(err);
+}
+
+static void
+run_single(const GcWrite *w, GcResult *out)
+{
+	char	   *err = NULL;
+	PGresult   *res = write_single(w, &err);
+
+	result_from_single(out, res, err);
+}
+
 /* The reason a failed group gives every write when it cannot be replayed. */
 static char *
 group_failure(const PGresult *res, char *err)
@@ -224,7 +260,7 @@ run_group(Pending **group, int n)
 	metrics_group_commit(n);
 	if (n == 1)
 	{
-		group[0]->out->res = write_single(group[0]->w, &group[0]->out->err);
+		run_single(group[0]->w, group[0]->out);
 		return;
 	}
 	encode(&sb, group, n);
@@ -246,16 +282,15 @@ run_group(Pending **group, int n)
 				group[i]->alone = true;		/* left out: a lock it needs is busy */
 				continue;
 			}
-			o->from_batch = true;
 			o->result = field_copy(res, i, 0);
 			o->sqlstate = field_copy(res, i, 1);
 			o->message = field_copy(res, i, 2);
 			o->detail = field_copy(res, i, 3);
 			if (o->result == NULL && o->message == NULL)
 			{
-				/* out of memory copying it: an error, as for an answer lost on the way */
-				o->from_batch = false;
-				o->err = strdup("out of memory reading the write's result");
+				/* no answer for it: an error, as for an answer lost on the way */
+				group_commit_result_free(o);
+				o->message = dup_or_null("out of memory reading the write's result");
 			}
 		}
 		PQclear(res);
@@ -282,7 +317,7 @@ run_group(Pending **group, int n)
 		char	   *reason = group_failure(res, err);
 
 		for (int i = 0; i < n; i++)
-			group[i]->out->err = strdup(reason);
+			group[i]->out->message = dup_or_null(reason);
 		free(reason);
 		PQclear(res);
 	}
@@ -366,9 +401,7 @@ group_commit_write(const GcWrite *w, GcResult *out)
 	pthread_mutex_unlock(&mu);
 	if (!in)
 	{
-		out->err = strdup(BUSY_MSG);
-		if (out->err == NULL)
-			abort();
+		out->message = dup_or_null(BUSY_MSG);
 		return;
 	}
 	write_grouped(w, out);
@@ -386,7 +419,7 @@ write_grouped(const GcWrite *w, GcResult *out)
 
 	if (max_in_flight == 0)
 	{
-		out->res = write_single(w, &out->err);
+		run_single(w, out);
 		return;
 	}
 	pthread_cond_init(&me.wake, &wake_attr);
@@ -447,7 +480,7 @@ write_grouped(const GcWrite *w, GcResult *out)
 	pthread_mutex_unlock(&mu);
 	pthread_cond_destroy(&me.wake);
 	if (me.alone)
-		out->res = write_single(w, &out->err);
+		run_single(w, out);
 }
 
 void
@@ -463,8 +496,6 @@ group_commit_stats(unsigned long *groups, unsigned long *writes, unsigned long *
 void
 group_commit_result_free(GcResult *r)
 {
-	PQclear(r->res);
-	free(r->err);
 	free(r->result);
 	free(r->sqlstate);
 	free(r->message);

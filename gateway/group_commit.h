@@ -37,15 +37,13 @@ typedef struct GcWrite
 } GcWrite;
 
 /*
- * The outcome: either res/err as pool_exec returned them for the single
- * call (caller PQclear()s and free()s), or the fields of a batch row
- * (malloc'd; result on success, else sqlstate + message + optional detail).
+ * The outcome of one write, however it ran (alone or in a group): result
+ * (the response JSON) on success; otherwise message, with the sqlstate and
+ * detail the database gave, if any - what errors_reply_fields() takes. All
+ * malloc'd; group_commit_result_free() frees them.
  */
 typedef struct GcResult
 {
-	PGresult   *res;
-	char	   *err;
-	bool		from_batch;
 	char	   *result;
 	char	   *sqlstate;
 	char	   *message;

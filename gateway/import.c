@@ -19,6 +19,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "pool.h"
+#include "sqlstate.h"
 #include "strbuf.h"
 
 #include <stdlib.h>
@@ -124,7 +125,7 @@ flush_batch(Import *im)
 		if (msg == NULL)
 			msg = PQresultErrorMessage(res);
 		/* Any unique violation: the extension words it with the gpos. */
-		frame_error(im, state && strcmp(state, "23505") == 0 ? "POSITION_EXISTS" : "IMPORT_FAILED",
+		frame_error(im, state && strcmp(state, SQLSTATE_UNIQUE_VIOLATION) == 0 ? "POSITION_EXISTS" : "IMPORT_FAILED",
 					msg, strlen(msg), im->line);
 	}
 	PQclear(res);

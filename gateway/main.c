@@ -45,15 +45,6 @@ print_version(int argc, char **argv)
 	return 0;
 }
 
-static bool
-env_true(const char *name)
-{
-	const char *v = getenv(name);
-
-	return v != NULL && (strcmp(v, "1") == 0 || strcmp(v, "t") == 0 || strcmp(v, "T") == 0 ||
-						 strcmp(v, "true") == 0 || strcmp(v, "TRUE") == 0 || strcmp(v, "True") == 0);
-}
-
 static int
 fatal(const char *what, char *err)
 {
@@ -114,7 +105,7 @@ serve_private(const sigset_t *signals)
 		free(url);
 		return fatal("cannot start the test-mode database", err);
 	}
-	if (!pokes_start(url))
+	if (!pokes_start(url, &sse_poke_hooks))
 		log_warn("pokes: LISTEN connection not started; subscriptions get catch-up only until it is");
 	sig = wait_for_signal(signals);
 	log_info("shutdown signal received (%s)", strsignal(sig));
@@ -138,7 +129,7 @@ serve_database(const sigset_t *signals)
 {
 	char	   *err = NULL;
 	int			sig;
-	bool		reset = g_config.test_mode && env_true("EVENTODB_TEST_RESET");
+	bool		reset = g_config.test_mode && g_config.test_reset;
 
 	metrics_init();
 	if (!bootstrap_database(g_config.db_url, g_config.token, reset, &err))
@@ -151,7 +142,7 @@ serve_database(const sigset_t *signals)
 		return fatal("cannot start", strdup("persistent subscriptions could not start"));
 	if (!server_start(g_config.port, g_config.threads, &err))
 		return fatal("cannot start the HTTP server", err);
-	if (!pokes_start(g_config.db_url))
+	if (!pokes_start(g_config.db_url, &sse_poke_hooks))
 		log_warn("pokes: LISTEN connection not started; subscriptions get catch-up only until it is");
 	log_info("EventoDB server listening on port %d (version %s%s)", server_port(),
 			 EVENTODB_VERSION, g_config.test_mode ? ", test mode" : "");

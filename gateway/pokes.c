@@ -19,7 +19,7 @@
 #include "metrics.h"
 #include "names.h"
 #include "pool.h"
-#include "sse_hooks.h"
+#include "sqlstate.h"
 #include "subwait.h"
 
 #include <errno.h>
@@ -52,6 +52,7 @@ static char private_channel[64];
 static pthread_t thread;
 static bool running;
 static int wake_pipe[2] = {-1, -1};
+static PokeHooks hooks;
 
 typedef struct Poke
 {
@@ -109,7 +110,7 @@ read_private_channel(PGconn *c)
 			ok = false;
 		}
 	}
-	else if (state == NULL || (strcmp(state, "42883") != 0 && strcmp(state, "3F000") != 0))
+	else if (state == NULL || (strcmp(state, SQLSTATE_UNDEFINED_FUNCTION) != 0 && strcmp(state, SQLSTATE_INVALID_SCHEMA_NAME) != 0))
 	{
 		log_warn("pokes: cannot read the private poke channel: %s", pq_message(c));
 		ok = false;
@@ -372,7 +373,7 @@ verify_cluster(Claim *c, size_t n)
 		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 
 		/* a poke for a namespace that does not exist (any more) */
-		if (state == NULL || strcmp(state, "EV002") != 0)
+		if (state == NULL || strcmp(state, SQLSTATE_EV_NOT_FOUND) != 0)
 			log_warn("pokes: cannot check pokes against the store: %s",
 					 PQresultErrorMessage(res));
 		PQclear(res);
@@ -568,7 +569,7 @@ handle_notification(const char *payload, Batch *b)
 		batch_flush(b);
 		if (namespace_gone(&p))
 		{
-			sse_end_namespace(p.ns.data, p.ns.len);
+			hooks.namespace_deleted(p.ns.data, p.ns.len);
 			subwait_namespace_gone(p.ns.data, p.ns.len);
 			fanout_forget_ns(p.ns.data, p.ns.len);
 		}
@@ -624,7 +625,7 @@ listen_loop(void)
 			log_warn("pokes: LISTEN connection lost: %s", pq_message(conn));
 			return;
 		}
-		sse_batch_begin();
+		hooks.batch_begin();
 		while ((n = PQnotifies(conn)) != NULL)
 		{
 			if (strcmp(n->relname, CHANNEL) == 0 ||
@@ -634,12 +635,12 @@ listen_loop(void)
 			{
 				/* pokes before a barrier are published before it passes */
 				batch_flush(&batch);
-				sse_barrier_passed(strtoull(n->extra, NULL, 10));
+				hooks.barrier_passed(strtoull(n->extra, NULL, 10));
 			}
 			PQfreemem(n);
 		}
 		batch_flush(&batch);
-		sse_batch_end();
+		hooks.batch_end();
 		if (PQstatus(conn) != CONNECTION_OK)
 			return;
 	}
@@ -666,7 +667,7 @@ pokes_main(void *arg)
 			backoff = BACKOFF_MIN_MS;
 			log_info("pokes: LISTEN connection re-established");
 			atomic_store(&listening, true);
-			sse_connection_restored();
+			hooks.connection_restored();
 		}
 		listen_loop();
 		atomic_store(&listening, false);
@@ -700,7 +701,7 @@ notify_barrier(const char *const *values, char **err)
 		if (res == NULL || PQresultStatus(res) == PGRES_TUPLES_OK)
 			return res;
 		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-		if (state == NULL || strcmp(state, "42883") != 0)
+		if (state == NULL || strcmp(state, SQLSTATE_UNDEFINED_FUNCTION) != 0)
 			return res;
 		PQclear(res);
 		atomic_store(&no_ns_barrier, true);
@@ -712,7 +713,7 @@ notify_barrier(const char *const *values, char **err)
 		if (res == NULL || PQresultStatus(res) == PGRES_TUPLES_OK)
 			return res;
 		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-		if (state == NULL || strcmp(state, "42883") != 0)
+		if (state == NULL || strcmp(state, SQLSTATE_UNDEFINED_FUNCTION) != 0)
 			return res;
 		PQclear(res);
 		atomic_store(&no_poke_barrier, true);
@@ -749,10 +750,11 @@ pokes_send_barrier(uint64_t seq, const char *ns, size_t ns_len)
 }
 
 bool
-pokes_start(const char *db_url)
+pokes_start(const char *db_url, const PokeHooks *h)
 {
 	unsigned char rnd[8];
 
+	hooks = *h;
 	url = strdup(db_url);
 	if (url == NULL || pipe(wake_pipe) != 0)
 		return false;
@@ -770,7 +772,7 @@ pokes_start(const char *db_url)
 		/* The server may already be accepting subscriptions that saw no
 		 * notification so far: let them catch up from their trackers. */
 		atomic_store(&listening, true);
-		sse_connection_restored();
+		hooks.connection_restored();
 	}
 	running = true;
 	if (pthread_create(&thread, NULL, pokes_main, NULL) != 0)

@@ -17,6 +17,7 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "sqlstate.h"
 #include "strbuf.h"
 #include "sub_names.h"
 #include "sub_sql.h"
@@ -296,7 +297,7 @@ run_release(PushConn *pc)
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
 		/* EV010/EV002: the subscription went away with its deliveries */
-		if (!subsql_state_is(res, "EV010") && !subsql_state_is(res, "EV002"))
+		if (!subsql_state_is(res, SQLSTATE_EV_SUB_NOT_FOUND) && !subsql_state_is(res, SQLSTATE_EV_NOT_FOUND))
 			log_warn("push: cannot release the deliveries of consumer %s on subscription %s: %s",
 					 pc->consumer, pc->name,
 					 res ? PQresultErrorMessage(res) : (err ? err : "no connection"));
@@ -344,7 +345,7 @@ run_fetch(PushConn *pc)
 		if (n > 0)
 			pc_wake(pc);
 	}
-	else if (subsql_state_is(res, "EV010") || subsql_state_is(res, "EV002"))
+	else if (subsql_state_is(res, SQLSTATE_EV_SUB_NOT_FOUND) || subsql_state_is(res, SQLSTATE_EV_NOT_FOUND))
 	{
 		/* docs/subscriptions.md#over-http: the subscription or its namespace was deleted */
 		pc->ending = true;

@@ -12,6 +12,7 @@
 #include "jsonw.h"
 #include "pool.h"
 #include "reqjson.h"
+#include "sqlstate.h"
 #include "strbuf.h"
 #include "token.h"
 
@@ -214,7 +215,7 @@ target_checked(RpcCall *call, const char *method, SqlContext *ctx,
 		if (*id_len <= NS_ID_MAX)
 			return true;
 		/* cannot exist: the database's own answer, without asking it */
-		*reply = errors_reply_fields(call->c, ctx, "EV002", "namespace not found", NULL);
+		*reply = errors_reply_fields(call->c, ctx, SQLSTATE_EV_NOT_FOUND, "namespace not found", NULL);
 	}
 	return false;
 }

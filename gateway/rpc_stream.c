@@ -118,13 +118,7 @@ rpc_stream_write(RpcCall *call)
 		enum MHD_Result ret;
 
 		group_commit_write(&w, &r);
-		if (!r.from_batch)
-		{
-			ret = rpc_reply_value(call, &write_ctx, r.res, r.err);
-			r.res = NULL;
-			r.err = NULL;
-		}
-		else if (r.result != NULL)
+		if (r.result != NULL)
 			ret = rpc_reply_json(call, r.result, strlen(r.result));
 		else
 			ret = errors_reply_fields(call->c, &write_ctx, r.sqlstate, r.message, r.detail);

@@ -462,18 +462,12 @@ bool
 server_start(int port, int threads, char **err)
 {
 	unsigned	base = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-	const char *budget = getenv("EVENTODB_REQUEST_BUDGET");
 
-	if (budget != NULL && *budget != '\0')
-	{
-		char	   *end;
-		unsigned long long v = strtoull(budget, &end, 10);
-
-		if (*end == '\0' && v > 0)
-			atomic_store(&body_budget, (size_t) v);
-		else
-			log_warn("EVENTODB_REQUEST_BUDGET=%s ignored (want a number of bytes > 0)", budget);
-	}
+	if (g_config.request_budget > 0)
+		atomic_store(&body_budget, g_config.request_budget);
+	else if (g_config.bad_request_budget != NULL)
+		log_warn("EVENTODB_REQUEST_BUDGET=%s ignored (want a number of bytes > 0)",
+				 g_config.bad_request_budget);
 
 	metrics_set_body_bytes_source(bodies_held_now);
 	/* all interfaces, IPv6 and IPv4; IPv4 only where IPv6 is unavailable */

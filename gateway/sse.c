@@ -13,7 +13,7 @@
 #include "jsonw.h"
 #include "log.h"
 #include "metrics.h"
-#include "sse_hooks.h"
+#include "pokes.h"
 #include "sse_sub.h"
 
 #include <errno.h>
@@ -97,7 +97,7 @@ sub_frame(Sub *s, const char *bytes, size_t len, unsigned max_frames)
  * once per subscriber.
  *
  * wake: suspended subscriptions poked during the thread's current batch
- * (sse_hooks.h), each holding a reference; empty outside a batch.
+ * (PokeHooks in pokes.h), each holding a reference; empty outside a batch.
  */
 typedef struct PokerTls
 {
@@ -241,13 +241,13 @@ sub_release_barrier(Sub *s)
 	sub_wake(s);
 }
 
-void
+static void
 sse_batch_begin(void)
 {
 	tls_get()->batching = true;
 }
 
-void
+static void
 sse_batch_end(void)
 {
 	PokerTls   *t = tls_get();
@@ -594,7 +594,7 @@ end_one(FanEntry *e, void *arg)
 	pthread_mutex_unlock(&s->mu);
 }
 
-void
+static void
 sse_end_namespace(const char *ns, size_t ns_len)
 {
 	fanout_foreach(ns, ns_len, end_one, NULL);
@@ -628,7 +628,7 @@ restart_one(FanEntry *e, void *arg)
 	pthread_mutex_unlock(&s->mu);
 }
 
-void
+static void
 sse_connection_restored(void)
 {
 	fanout_foreach(NULL, 0, restart_one, NULL);
@@ -648,11 +648,19 @@ barrier_one(FanEntry *e, void *arg)
 	pthread_mutex_unlock(&s->mu);
 }
 
-void
+static void
 sse_barrier_passed(uint64_t seq)
 {
 	fanout_foreach(NULL, 0, barrier_one, &seq);
 }
+
+const PokeHooks sse_poke_hooks = {
+	.namespace_deleted = sse_end_namespace,
+	.connection_restored = sse_connection_restored,
+	.barrier_passed = sse_barrier_passed,
+	.batch_begin = sse_batch_begin,
+	.batch_end = sse_batch_end,
+};
 
 /* ---- lifecycle ---- */
 

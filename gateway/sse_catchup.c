@@ -8,13 +8,14 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "json_scan.h"
 #include "log.h"
 #include "pool.h"
-#include "sse_hooks.h"
+#include "pokes.h"
+#include "sqlstate.h"
 #include "sse_sub.h"
 
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,7 @@ typedef struct CatchRow
 {
 	int64_t		position;
 	int64_t		gpos;
-	char	   *stream;			/* NULL in stream mode: the subscription's name */
+	char	   *stream;
 	size_t		stream_len;
 } CatchRow;
 
@@ -79,79 +80,34 @@ rows_free(CatchRow *rows, size_t n)
 	free(rows);
 }
 
-/*
- * Reads the positions out of a stream_get (7-element) or category_get
- * (8-element) result rendered by the extension.
- */
+/* The (stream_name, position, global_position) rows of a catch-up query. */
 static CatchRow *
-parse_rows(const char *text, size_t len, bool with_stream, size_t *nrows)
+result_rows(const PGresult *res, size_t *nrows)
 {
-	char		err[JS_ERROR_MAX];
-	JsIter		outer;
-	JsSpan		key,
-				msg;
-	CatchRow   *rows = NULL;
-	size_t		n = 0,
-				cap = 0;
-	size_t		start;
+	int			n = PQntuples(res);
+	CatchRow   *rows;
 
 	*nrows = 0;
-	if (!js_validate(text, len, err))
-	{
-		log_warn("sse catch-up: unreadable result: %s", err);
+	if (n <= 0 || PQnfields(res) != 3)
 		return NULL;
-	}
-	start = js_skip_ws(text, len, 0);
-	if (start >= len || text[start] != '[')
-		return NULL;
-	js_iter_begin(&outer, text, len, js_value_at(text, len, start));
-	while (js_iter_next(&outer, &key, &msg))
+	rows = calloc((size_t) n, sizeof(CatchRow));
+	if (rows == NULL)
+		abort();
+	for (int i = 0; i < n; i++)
 	{
-		JsIter		inner;
-		JsSpan		el;
-		int			idx = 0;
-		CatchRow	row = {0};
-		int			want_pos = with_stream ? 3 : 2;
-		bool		ok_pos = false,
-					ok_gpos = false;
+		CatchRow   *r = &rows[*nrows];
 
-		if (js_type(text, msg) != JS_ARRAY)
+		if (PQgetisnull(res, i, 0) || PQgetisnull(res, i, 1) || PQgetisnull(res, i, 2))
 			continue;
-		js_iter_begin(&inner, text, len, msg);
-		while (js_iter_next(&inner, &key, &el))
-		{
-			if (with_stream && idx == 1 && js_type(text, el) == JS_STRING)
-			{
-				StrBuf		sb = STRBUF_INIT;
-
-				js_string_decode(text, el, &sb);
-				row.stream_len = sb.len;
-				row.stream = sb_steal(&sb);
-			}
-			else if (idx == want_pos)
-				ok_pos = js_int64(text, el, &row.position);
-			else if (idx == want_pos + 1)
-				ok_gpos = js_int64(text, el, &row.gpos);
-			idx++;
-		}
-		if (!ok_pos || !ok_gpos || (with_stream && row.stream == NULL))
-		{
-			free(row.stream);
-			continue;
-		}
-		if (n == cap)
-		{
-			CatchRow   *nr;
-
-			cap = cap ? cap * 2 : 64;
-			nr = realloc(rows, cap * sizeof(CatchRow));
-			if (nr == NULL)
-				abort();
-			rows = nr;
-		}
-		rows[n++] = row;
+		r->stream_len = (size_t) PQgetlength(res, i, 0);
+		r->stream = malloc(r->stream_len + 1);
+		if (r->stream == NULL)
+			abort();
+		memcpy(r->stream, PQgetvalue(res, i, 0), r->stream_len + 1);
+		r->position = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+		r->gpos = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+		(*nrows)++;
 	}
-	*nrows = n;
 	return rows;
 }
 
@@ -164,7 +120,52 @@ unreachable(const PGresult *res)
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 
 	return res == NULL || state == NULL ||
-		strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0;
+		strncmp(state, SQLSTATE_CLASS_CONNECTION, 2) == 0 ||
+		strncmp(state, SQLSTATE_PREFIX_SHUTDOWN, 3) == 0;
+}
+
+/*
+ * What stream_get / category_get return for the catch-up (docs/http-api.md#modes: 1000 from
+ * the tracker; the consumer group only when size > 0), as positions only:
+ * stream_positions / category_positions run the same statements without
+ * rendering messages. An extension before 1.1 has neither, so the same rows
+ * are then cut out of the rendered JSON by the database.
+ */
+static atomic_bool no_positions;
+
+static PGresult *
+run_catchup(bool stream_mode, const char *const *values, char **err)
+{
+	PGresult   *res;
+	const char *state;
+
+	if (!atomic_load(&no_positions))
+	{
+		if (stream_mode)
+			res = pool_exec("sse_stream_catchup",
+							"SELECT * FROM eventodb.stream_positions($1::text, $2::text, "
+							"$3::bigint, NULL::bigint, 1000::bigint)", 3, values, err);
+		else
+			res = pool_exec("sse_category_catchup",
+							"SELECT * FROM eventodb.category_positions($1::text, $2::text, "
+							"$3::bigint, 1000::bigint, NULL::text, $4::bigint, $5::bigint)",
+							5, values, err);
+		state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+		if (state == NULL || strcmp(state, SQLSTATE_UNDEFINED_FUNCTION) != 0)
+			return res;
+		PQclear(res);
+		atomic_store(&no_positions, true);
+	}
+	if (stream_mode)
+		return pool_exec("sse_stream_catchup_json",
+						 "SELECT $2::text, (m->>2)::bigint, (m->>3)::bigint FROM "
+						 "jsonb_array_elements(eventodb.stream_get($1::text, $2::text, $3::bigint, "
+						 "NULL::bigint, 1000::bigint)::jsonb) AS m", 3, values, err);
+	return pool_exec("sse_category_catchup_json",
+					 "SELECT m->>1, (m->>3)::bigint, (m->>4)::bigint FROM "
+					 "jsonb_array_elements(eventodb.category_get($1::text, $2::text, $3::bigint, "
+					 "1000::bigint, NULL::text, $4::bigint, $5::bigint)::jsonb) AS m",
+					 5, values, err);
 }
 
 /* Runs the docs/http-api.md#modes catch-up query; no rows on any failure (test mode with an
@@ -193,35 +194,13 @@ query_rows(const Sub *s, int64_t from, size_t *nrows, bool *retry)
 		return NULL;			/* no stream or category can hold NUL */
 	snprintf(from_s, sizeof(from_s), "%" PRId64, from);
 	values[0] = s->ns;
+	values[1] = s->fe.kind == FAN_ALL ? "" : s->name;
 	values[2] = from_s;
-	switch (s->fe.kind)
-	{
-		case FAN_STREAM:
-			values[1] = s->name;
-			res = pool_exec("sse_stream_catchup",
-							"SELECT eventodb.stream_get($1::text, $2::text, $3::bigint, "
-							"NULL::bigint, 1000::bigint)",
-							3, values, &err);
-			break;
-		case FAN_CATEGORY:
-			values[1] = s->name;
-			snprintf(member_s, sizeof(member_s), "%" PRId64, s->fe.member);
-			snprintf(size_s, sizeof(size_s), "%" PRId64, s->fe.size);
-			values[3] = grouped ? member_s : NULL;
-			values[4] = grouped ? size_s : NULL;
-			res = pool_exec("sse_category_catchup",
-							"SELECT eventodb.category_get($1::text, $2::text, $3::bigint, "
-							"1000::bigint, NULL::text, $4::bigint, $5::bigint)",
-							5, values, &err);
-			break;
-		default:
-			values[1] = "";
-			res = pool_exec("sse_all_catchup",
-							"SELECT eventodb.category_get($1::text, $2::text, $3::bigint, "
-							"1000::bigint, NULL::text, NULL::bigint, NULL::bigint)",
-							3, values, &err);
-			break;
-	}
+	snprintf(member_s, sizeof(member_s), "%" PRId64, s->fe.member);
+	snprintf(size_s, sizeof(size_s), "%" PRId64, s->fe.size);
+	values[3] = grouped ? member_s : NULL;
+	values[4] = grouped ? size_s : NULL;
+	res = run_catchup(s->fe.kind == FAN_STREAM, values, &err);
 	*retry = unreachable(res) && PQresultStatus(res) != PGRES_TUPLES_OK;
 	if (res == NULL)
 	{
@@ -233,14 +212,13 @@ query_rows(const Sub *s, int64_t from, size_t *nrows, bool *retry)
 	{
 		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 
-		if (state && strcmp(state, "EV002") == 0)
+		if (state && strcmp(state, SQLSTATE_EV_NOT_FOUND) == 0)
 			log_debug("sse catch-up: namespace not found");
 		else
 			log_warn("sse catch-up failed: %s", PQresultErrorMessage(res));
 	}
-	else if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
-		rows = parse_rows(PQgetvalue(res, 0, 0), (size_t) PQgetlength(res, 0, 0),
-						  s->fe.kind != FAN_STREAM, nrows);
+	else
+		rows = result_rows(res, nrows);
 	PQclear(res);
 	return rows;
 }
@@ -291,8 +269,8 @@ apply_rows(Sub *s, const CatchRow *rows, size_t n)
 	for (size_t i = 0; i < n; i++)
 	{
 		const CatchRow *r = &rows[i];
-		const char *stream = r->stream ? r->stream : s->name;
-		size_t		slen = r->stream ? r->stream_len : s->fe.name_len;
+		const char *stream = r->stream;
+		size_t		slen = r->stream_len;
 
 		switch (s->fe.kind)
 		{

@@ -15,6 +15,7 @@
  * Run as root, PostgreSQL runs as user postgres (it refuses root). */
 #include "testdb.h"
 
+#include "config.h"
 #include "log.h"
 #include "strbuf.h"
 
@@ -83,7 +84,7 @@ static const char *
 bindir(void)
 {
 	static char *dir;
-	const char *env = getenv("EVENTODB_PG_BINDIR");
+	const char *env = g_config.pg_bindir;
 	char	   *p;
 
 	if (dir != NULL)
@@ -114,8 +115,8 @@ run_user(RunUser *u, char **err)
 		u->switch_user = false;
 		return true;
 	}
-	name = getenv("EVENTODB_PG_USER");
-	if (name == NULL || *name == '\0')
+	name = g_config.pg_user;
+	if (name == NULL)
 		name = "postgres";
 	pw = getpwnam(name);
 	if (pw == NULL)

@@ -11,6 +11,9 @@
 #   BENCH_RUNS=3 BENCH_SECONDS=5    repetitions and seconds per run
 #   BENCH_ONLY=REGEX                only workloads whose id matches (e.g. 'write|version')
 #   BENCH_MESSAGES=100000 BENCH_STREAMS=1000 BENCH_CATEGORIES=10   seed size
+#   BENCH_LARGE=1                   the large store: 10,000,000 messages, 10,000 streams
+#                                   (opt-in; seeding takes tens of minutes and ~15 GB;
+#                                   databases eventodb_bench_large*, kept with BENCH_KEEP)
 #   BENCH_NO_MESSAGEDB=1            skip the Message DB column
 #   BENCH_KEEP=1                    reuse the seeded databases of the previous run
 #
@@ -25,11 +28,18 @@ OUT="$ROOT/bench/results"
 RUNS="${BENCH_RUNS:-3}"
 SECS="${BENCH_SECONDS:-5}"
 ONLY="${BENCH_ONLY:-}"
-MESSAGES="${BENCH_MESSAGES:-100000}"
-STREAMS="${BENCH_STREAMS:-1000}"
+if [ -n "${BENCH_LARGE:-}" ]; then
+  MESSAGES="${BENCH_MESSAGES:-10000000}"
+  STREAMS="${BENCH_STREAMS:-10000}"
+  DB=eventodb_bench_large
+  MDB=eventodb_bench_large_mdb
+else
+  MESSAGES="${BENCH_MESSAGES:-100000}"
+  STREAMS="${BENCH_STREAMS:-1000}"
+  DB=eventodb_bench
+  MDB=eventodb_bench_mdb
+fi
 CATEGORIES="${BENCH_CATEGORIES:-10}"
-DB=eventodb_bench
-MDB=eventodb_bench_mdb
 
 # id | section | what | clients | our script | limit script | Message DB runs our script too
 WORKLOADS=(
@@ -38,10 +48,12 @@ WORKLOADS=(
   "category_get_100|read|get_category_messages, batch 100|1 10|msgdb-category-get-100|bare-category-get-100|yes"
   "category_get_100_group|read|get_category_messages, batch 100, consumer group 4|1 10|msgdb-category-get-100-group|bare-category-get-100-group|yes"
   "category_get_100_corr|read|get_category_messages, batch 100, correlation|1 10|msgdb-category-get-100-corr|bare-category-get-100-corr|yes"
+  "category_get_rare|read|get_category_messages, rare category (5 messages after the store)|1 10|msgdb-category-get-rare|bare-category-get-rare|yes"
   "last_message|read|get_last_stream_message|1 10|msgdb-last|bare-last|yes"
   "stream_version|read|stream_version|1 10|msgdb-version|bare-version|yes"
   "gw_stream_get_10|gateway|eventodb.stream_get, batch 10 (JSON)|1 10|gw-stream-get-10|bare-json-stream-get-10|no"
   "gw_category_get_100|gateway|eventodb.category_get, batch 100 (JSON)|1 10|gw-category-get-100|bare-json-category-get-100|no"
+  "gw_category_get_rare|gateway|eventodb.category_get, rare category (JSON)|1 10|gw-category-get-rare|bare-json-category-get-rare|no"
   "gw_stream_last|gateway|eventodb.stream_last (JSON)|1 10|gw-stream-last|bare-json-stream-last|no"
   "gw_stream_version|gateway|eventodb.stream_version|1 10|gw-stream-version|bare-version|no"
   "write_1cat|write|write_message, one category|10|msgdb-write|bare-write-stream-locked|yes"
@@ -71,6 +83,7 @@ setup_ours() {
   "$ROOT/scripts/cluster.sh" createdb "$DB" >&2
   "${PSQL[@]}" -d "$DB" -v messages="$MESSAGES" -v streams="$STREAMS" -v categories="$CATEGORIES" \
     -f "$BENCH_DIR/seed.sql" >/dev/null
+  "${PSQL[@]}" -d "$DB" -v messages="$MESSAGES" -f "$BENCH_DIR/seed-rare.sql" >/dev/null
   "${PSQL[@]}" -d "$DB" -f "$BENCH_DIR/bare-schema.sql" >/dev/null
   # The gateway creates `default` at start-up; the bench talks to SQL directly.
   "${PSQL[@]}" -d "$DB" -c "DO \$\$ BEGIN
@@ -108,6 +121,7 @@ setup_messagedb() {
   "${PSQL[@]}" -d postgres -c "ALTER DATABASE $MDB SET search_path = message_store, public"
   "${PSQL[@]}" -d "$MDB" -v messages="$MESSAGES" -v streams="$STREAMS" -v categories="$CATEGORIES" \
     -f "$BENCH_DIR/seed.sql" >/dev/null
+  "${PSQL[@]}" -d "$MDB" -v messages="$MESSAGES" -f "$BENCH_DIR/seed-rare.sql" >/dev/null
   "${PSQL[@]}" -d "$MDB" -c "VACUUM ANALYZE" >/dev/null
 }
 
@@ -189,7 +203,7 @@ done
   echo "# make bench — $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo
   echo "Machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo), $(psql -X -Atd "$DB" -c 'SHOW server_version' | cut -d' ' -f1) (fsync $(psql -X -Atd "$DB" -c 'SHOW fsync'), synchronous_commit $(psql -X -Atd "$DB" -c 'SHOW synchronous_commit')), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')."
-  echo "Seed: $MESSAGES messages, $STREAMS streams, $CATEGORIES categories. pgbench -M prepared, median of $RUNS x ${SECS}s, runs interleaved; pgbench runs on the same machine."
+  echo "Seed: $MESSAGES messages, $STREAMS streams, $CATEGORIES categories, and 5 messages of category 'rare' after them. pgbench -M prepared, median of $RUNS x ${SECS}s, runs interleaved; pgbench runs on the same machine."
   echo
   /usr/bin/python3 "$BENCH_DIR/report.py" "$CSV"
   echo
