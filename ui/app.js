@@ -5,7 +5,7 @@
  *     (el() below); no HTML string is ever parsed into the page;
  *   - the token lives in this tab's sessionStorage and travels in the
  *     Authorization header - only EventSource, which cannot send headers,
- *     puts it in the /subscribe URL (PROTOCOL.md §4.4);
+ *     puts it in the /subscribe URL (docs/http-api.md#where-the-token-comes-from);
  *   - the Content-Security-Policy of /ui/ allows no inline script or style,
  *     so styles are classes and the chart is drawn on a canvas.
  */
@@ -129,7 +129,7 @@
 
   /* ---------------------------------------------------------------- token */
 
-  // PROTOCOL.md §4.1: ns_<base64url(namespace)>_<64 hex>
+  // docs/http-api.md#tokens: ns_<base64url(namespace)>_<64 hex>
   function tokenNamespace(token) {
     const m = /^ns_([A-Za-z0-9_-]+)_([0-9A-Fa-f]{64})$/.exec(token);
     if (!m || m[1].includes("_")) return null;
@@ -499,7 +499,7 @@
 
   /* ------------------------------------------------------------ live feed */
 
-  // One EventSource per page on /subscribe?all=true (PROTOCOL.md §9.4): every
+  // One EventSource per page on /subscribe?all=true (docs/http-api.md#modes): every
   // write of the namespace pokes it, so it feeds the live tails and the
   // writes-per-second chart alike. Pokes are hints; messages are read by RPC.
   function liveFeed(onPoke, onState) {
