@@ -4,13 +4,31 @@
 #include "executor/tstoreReceiver.h"
 #include "funcapi.h"
 #include "nodes/params.h"
+#include "parser/parse_param.h"
 
 #include "read.h"
 #include "stats.h"
 #include "store.h"
 
+/* Parameter types of a dynamic statement, for its parse analysis. */
+typedef struct FixedParams
+{
+	Oid		   *types;
+	int			n;
+} FixedParams;
+
 static void
-read_into(FunctionCallInfo fcinfo, SPIPlanPtr plan,
+fixed_params_setup(ParseState *pstate, void *arg)
+{
+	FixedParams *f = arg;
+
+	setup_parse_fixed_parameters(pstate, f->types, f->n);
+}
+
+/* Runs plan, or the statement sql when plan is NULL (a one-shot plan,
+ * planned for these parameter values). */
+static void
+read_into(FunctionCallInfo fcinfo, SPIPlanPtr plan, const char *sql,
 		  const ReadParam *params, int nparams, bool read_only)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
@@ -29,6 +47,18 @@ read_into(FunctionCallInfo fcinfo, SPIPlanPtr plan,
 		plist->params[i].ptype = params[i].type;
 	}
 
+	if (plan == NULL)
+	{
+		FixedParams *f = palloc(sizeof(FixedParams));
+
+		f->n = nparams;
+		f->types = palloc(sizeof(Oid) * (nparams > 0 ? nparams : 1));
+		for (int i = 0; i < nparams; i++)
+			f->types[i] = params[i].type;
+		plist->parserSetup = fixed_params_setup;
+		plist->parserSetupArg = f;
+	}
+
 	dest = CreateTuplestoreDestReceiver();
 	/* Detoast: the tuplestore outlives the snapshot the rows were read with. */
 	SetTuplestoreDestReceiverParams(dest, rsinfo->setResult,
@@ -40,7 +70,7 @@ read_into(FunctionCallInfo fcinfo, SPIPlanPtr plan,
 	opts.params = plist;
 	opts.read_only = read_only;
 	opts.dest = dest;
-	rc = SPI_execute_plan_extended(plan, &opts);
+	rc = plan != NULL ? SPI_execute_plan_extended(plan, &opts) : SPI_execute_extended(sql, &opts);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "eventodb: read query failed: %s", SPI_result_code_string(rc));
 	/* only the Message DB face reads this way */
@@ -48,31 +78,23 @@ read_into(FunctionCallInfo fcinfo, SPIPlanPtr plan,
 	dest->rDestroy(dest);
 }
 
-SPIPlanPtr
-read_prepare_dynamic(const char *sql, const ReadParam *params, int nparams)
-{
-	Oid		   *types = palloc(sizeof(Oid) * nparams);
-	SPIPlanPtr	plan;
-
-	for (int i = 0; i < nparams; i++)
-		types[i] = params[i].type;
-	plan = SPI_prepare(sql, nparams, types);
-	if (plan == NULL)
-		elog(ERROR, "eventodb: SPI_prepare failed: %s",
-			 SPI_result_code_string(SPI_result));
-	return plan;
-}
-
 void
 read_into_result(FunctionCallInfo fcinfo, SPIPlanPtr plan,
 				 const ReadParam *params, int nparams)
 {
-	read_into(fcinfo, plan, params, nparams, false);
+	read_into(fcinfo, plan, NULL, params, nparams, false);
 }
 
 void
 read_into_result_active(FunctionCallInfo fcinfo, SPIPlanPtr plan,
 						const ReadParam *params, int nparams)
 {
-	read_into(fcinfo, plan, params, nparams, true);
+	read_into(fcinfo, plan, NULL, params, nparams, true);
+}
+
+void
+read_dynamic_into_result(FunctionCallInfo fcinfo, const char *sql,
+						 const ReadParam *params, int nparams, bool active_snapshot)
+{
+	read_into(fcinfo, NULL, sql, params, nparams, active_snapshot);
 }

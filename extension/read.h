@@ -39,8 +39,15 @@ void		read_into_result_active(FunctionCallInfo fcinfo, SPIPlanPtr plan,
  */
 bool		read_last_direct(FunctionCallInfo fcinfo, Datum stream, bool has_type, Datum type);
 
-/* Prepares a one-off (unsaved) plan for dynamic SQL with these parameters. */
-SPIPlanPtr	read_prepare_dynamic(const char *sql, const ReadParam *params,
-								 int nparams);
+/*
+ * The same for dynamic SQL (a `condition`), planned for these very
+ * parameter values every time, as PL/pgSQL's EXECUTE does: a generic plan
+ * (plan_cache_mode = force_generic_plan) could not know how rare the
+ * category is and walk the primary key. active_snapshot: under the
+ * caller's snapshot, as read_into_result_active.
+ */
+void		read_dynamic_into_result(FunctionCallInfo fcinfo, const char *sql,
+									 const ReadParam *params, int nparams,
+									 bool active_snapshot);
 
 #endif

@@ -217,11 +217,13 @@ msgdb_get_category_messages(PG_FUNCTION_ARGS)
 															 a.category, strlen(a.category)));
 	horizon_push_read_snapshot();
 	if (a.condition == NULL)
+	{
 		plan = plan_for(store_message_store.schema,
 						keys[a.correlation != NULL][!a.member_null], sql, NPARAMS, types);
+		read_into_result_active(fcinfo, plan, params, NPARAMS);
+	}
 	else
-		plan = read_prepare_dynamic(sql, params, NPARAMS);
-	read_into_result_active(fcinfo, plan, params, NPARAMS);
+		read_dynamic_into_result(fcinfo, sql, params, NPARAMS, true);
 	PopActiveSnapshot();
 	SPI_finish();
 	return (Datum) 0;

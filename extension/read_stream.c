@@ -84,10 +84,10 @@ msgdb_get_stream_messages(PG_FUNCTION_ARGS)
 		Oid			types[3] = {TEXTOID, INT8OID, INT8OID};
 
 		plan = plan_for(store_message_store.schema, "msgdb_stream", sql, 3, types);
+		read_into_result(fcinfo, plan, params, 3);
 	}
 	else
-		plan = read_prepare_dynamic(sql, params, 3);
-	read_into_result(fcinfo, plan, params, 3);
+		read_dynamic_into_result(fcinfo, sql, params, 3, false);
 	SPI_finish();
 	return (Datum) 0;
 }

@@ -71,6 +71,34 @@ RESET plan_cache_mode;
 -- The statements are the ones the faces run: same rows.
 SELECT count(*) AS rare_rows FROM get_category_messages('rare');
 SELECT jsonb_array_length(eventodb.category_get('default', 'rare', 1, 1000, NULL, NULL, NULL)::jsonb) AS rare_rows_gw;
+
+-- And the faces themselves, under generic plans, scan the category index
+-- and never walk the primary key: index scans and tuples read counted by
+-- the statistics (pg_stat_force_next_flush() makes the next idle moment
+-- publish them). Planning a condition probes the primary key for the
+-- column's actual bounds, a tuple or two: "walked" means 1,000 or more.
+-- A `condition` is planned for its values each time, as PL/pgSQL's EXECUTE
+-- is, so it too uses the category index for a rare category.
+SELECT pg_stat_force_next_flush();
+CREATE TEMP TABLE scans AS
+SELECT indexrelname AS index, idx_scan AS scans_before, idx_tup_read AS read_before
+FROM pg_stat_user_indexes
+WHERE schemaname = 'message_store' AND relname = 'messages';
+SET plan_cache_mode = force_generic_plan;
+SET message_store.sql_condition = on;
+SELECT count(*) AS rare_rows FROM get_category_messages('rare');
+SELECT count(*) AS rare_rows_group FROM get_category_messages('rare', 1, 1000, NULL, 0, 1);
+SELECT count(*) AS rare_rows_condition FROM get_category_messages('rare', 1, 1000, NULL, NULL, NULL, $$type = 'T'$$);
+SELECT jsonb_array_length(eventodb.category_get('default', 'rare', 1, 1000, NULL, NULL, NULL)::jsonb) AS rare_rows_gw;
+SELECT count(*) AS rare_positions FROM eventodb.category_positions('default', 'rare', 1, 1000, NULL, 0, 1);
+RESET message_store.sql_condition;
+RESET plan_cache_mode;
+SELECT pg_stat_force_next_flush();
+SELECT s.index, i.idx_scan - s.scans_before >= 5 AS scanned_5_times,
+       i.idx_tup_read - s.read_before >= 1000 AS walked
+FROM scans s JOIN pg_stat_user_indexes i ON i.indexrelname = s.index
+WHERE i.schemaname = 'message_store' AND i.relname = 'messages'
+ORDER BY s.index;
 SELECT eventodb.category_read_sql('nope', false, false);
 
 DEALLOCATE ALL;
