@@ -36,6 +36,8 @@ static const SqlStateRule rules[] = {
 	{"EV010", false, false, 404, "SUBSCRIPTION_NOT_FOUND", MSG_SERVER},
 	{"EV011", false, false, 409, "SUBSCRIPTION_EXISTS", MSG_SERVER},
 	{"EV012", false, false, 409, "DELIVERY_EXPIRED", MSG_SERVER},
+	/* idempotent writes: the id is taken by a different message */
+	{"EV030", false, false, 409, "MESSAGE_ID_CONFLICT", MSG_SERVER},
 	{"22023", false, true, 400, "INVALID_REQUEST", MSG_SERVER},
 };
 

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "reqctx.h"
 #include "reqjson.h"
+#include "rpc_writes.h"
 #include "strbuf.h"
 
 #include <inttypes.h>
@@ -25,6 +26,7 @@ static const struct
 	{"stream.get", rpc_stream_get},
 	{"stream.last", rpc_stream_last},
 	{"stream.version", rpc_stream_version},
+	{"stream.writeMany", rpc_stream_write_many},
 	{"category.get", rpc_category_get},
 	{"ns.create", rpc_ns_create},
 	{"ns.delete", rpc_ns_delete},

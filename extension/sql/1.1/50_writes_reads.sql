@@ -1,0 +1,18 @@
+-- Write guarantees and richer reads (docs/writes-and-reads.md).
+
+-- stream_write with idempotence: a repeat of a stored message (same id,
+-- stream, type and data) answers the stored positions.
+CREATE FUNCTION eventodb.stream_write_idempotent(
+  ns text, stream_name text, type text, data jsonb, metadata jsonb,
+  id text, expected_version bigint)
+RETURNS text
+AS 'MODULE_PATHNAME', 'ev_stream_write_idempotent'
+LANGUAGE C VOLATILE;
+
+-- Several messages to several streams of one namespace, all or nothing.
+-- messages: [{"streamName","type","data","metadata"?,"id"?,"expectedVersion"?}, ...]
+CREATE FUNCTION eventodb.stream_write_many(
+  ns text, messages jsonb, idempotent boolean DEFAULT false)
+RETURNS text
+AS 'MODULE_PATHNAME', 'ev_stream_write_many'
+LANGUAGE C VOLATILE;
