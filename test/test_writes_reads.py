@@ -1,0 +1,303 @@
+"""Write guarantees and richer reads (docs/writes-and-reads.md): idempotent
+stream.write, stream.writeMany, backward stream reads, type-filtered category
+reads and the time lookup - one test per rule and per bad input."""
+import threading
+import uuid
+
+import pytest
+
+from harness import check_error
+
+ID = "0195b3c2-7d1e-7a80-9c55-1f2e3d4c5b6a"
+
+
+def msg(type_="T", data=None, **extra):
+    m = {"type": type_, "data": {} if data is None else data}
+    m.update(extra)
+    return m
+
+
+def many(stream, type_="T", data=None, **extra):
+    m = {"streamName": stream}
+    m.update(msg(type_, data, **extra))
+    return m
+
+
+@pytest.fixture
+def tok(gw):
+    return gw.create_ns()[1]
+
+
+# ------------------------------------------------------------ idempotent writes
+
+def test_idempotent_repeat_answers_the_stored_positions(gw, tok):
+    gw.write("idem-0", token=tok)
+    first = gw.write("idem-1", data={"a": 1}, token=tok, id=ID, idempotent=True)
+    gw.write("idem-1", token=tok)
+    again = gw.write("idem-1", data={"a": 1}, token=tok, id=ID, idempotent=True)
+    assert again == first == {"globalPosition": 2, "position": 0}
+    assert gw.ok("stream.version", "idem-1", token=tok) == 1
+
+
+def test_idempotent_repeat_wins_over_expected_version(gw, tok):
+    first = gw.write("idem-1", token=tok, id=ID, expectedVersion=-1, idempotent=True)
+    again = gw.write("idem-1", token=tok, id=ID, expectedVersion=-1, idempotent=True)
+    assert again == first
+
+
+def test_idempotent_new_message_still_checks_expected_version(gw, tok):
+    gw.write("idem-1", token=tok)
+    r = gw.rpc("stream.write", "idem-1", msg(), {"id": ID, "expectedVersion": 5, "idempotent": True},
+               token=tok)
+    check_error(r, 409, "STREAM_VERSION_CONFLICT", "Expected version 5, stream is at version 0",
+                details={"actual": 0, "expected": 5})
+
+
+def test_idempotent_id_key_order_of_data_does_not_matter(gw, tok):
+    first = gw.write("idem-1", data={"a": 1, "b": [1, 2]}, token=tok, id=ID, idempotent=True)
+    again = gw.write("idem-1", data={"b": [1, 2], "a": 1}, token=tok, id=ID.upper(), idempotent=True)
+    assert again == first
+
+
+@pytest.mark.parametrize("stream,type_,data", [
+    ("idem-2", "T", {"a": 1}),      # another stream
+    ("idem-1", "U", {"a": 1}),      # another type
+    ("idem-1", "T", {"a": 2}),      # other data
+])
+def test_idempotent_other_message_under_the_id_is_a_conflict(gw, tok, stream, type_, data):
+    gw.write("idem-1", type_="T", data={"a": 1}, token=tok, id=ID)
+    r = gw.rpc("stream.write", stream, msg(type_, data), {"id": ID, "idempotent": True}, token=tok)
+    err = check_error(r, 409, "MESSAGE_ID_CONFLICT")
+    assert err["message"] == ("Message id \"%s\" is already used by a message with another "
+                              "stream, type or data" % ID)
+    assert err["details"] == {"globalPosition": 1, "id": ID, "position": 0, "streamName": "idem-1"}
+    assert gw.ok("stream.version", "idem-1", token=tok) == 0
+
+
+def test_without_the_option_a_repeat_is_the_old_duplicate_error(gw, tok):
+    gw.write("idem-1", token=tok, id=ID)
+    for opts in ({"id": ID}, {"id": ID, "idempotent": False}):
+        r = gw.rpc("stream.write", "idem-1", msg(), opts, token=tok)
+        err = check_error(r, 500, "BACKEND_ERROR")
+        assert err["message"].startswith("Failed to write message: ")
+        assert "duplicate key" in err["message"]
+
+
+def test_idempotent_without_id_writes_a_new_message(gw, tok):
+    a = gw.write("idem-1", token=tok, idempotent=True)
+    b = gw.write("idem-1", token=tok, idempotent=True, id="")
+    assert (a["position"], b["position"]) == (0, 1)
+
+
+def test_idempotent_metadata_is_not_compared(gw, tok):
+    first = gw.ok("stream.write", "idem-1", msg(metadata={"try": 1}), {"id": ID, "idempotent": True},
+                  token=tok)
+    again = gw.ok("stream.write", "idem-1", msg(metadata={"try": 2}), {"id": ID, "idempotent": True},
+                  token=tok)
+    assert again == first
+    assert gw.ok("stream.get", "idem-1", token=tok)[0][5] == {"try": 1}
+
+
+def test_idempotent_racing_retries_write_once(gw, tok):
+    results = []
+
+    def go():
+        results.append(gw.write("idem-race", data={"x": 1}, token=tok, id=ID, idempotent=True))
+
+    threads = [threading.Thread(target=go) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 8 and all(r == results[0] for r in results)
+    assert gw.ok("stream.version", "idem-race", token=tok) == 0
+
+
+@pytest.mark.parametrize("value", [None, 1, "true", [], {}])
+def test_idempotent_must_be_a_boolean(gw, tok, value):
+    r = gw.rpc("stream.write", "idem-1", msg(), {"idempotent": value}, token=tok)
+    check_error(r, 400, "INVALID_REQUEST", "options.idempotent must be a boolean", has_details=False)
+
+
+def test_idempotent_validation_comes_after_expected_version(gw, tok):
+    r = gw.rpc("stream.write", "idem-1", msg(), {"expectedVersion": "x", "idempotent": 1}, token=tok)
+    check_error(r, 400, "INVALID_REQUEST", "options.expectedVersion must be a number")
+
+
+def test_idempotent_bad_id_is_the_usual_backend_error(gw, tok):
+    r = gw.rpc("stream.write", "idem-1", msg(), {"id": "nope", "idempotent": True}, token=tok)
+    check_error(r, 500, "BACKEND_ERROR", "Failed to write message: invalid UUID format: nope")
+
+
+# ------------------------------------------------------------ stream.writeMany
+
+def test_write_many_answers_each_message_in_order(gw, tok):
+    gw.write("wm-1", token=tok)
+    res = gw.ok("stream.writeMany", [many("wm-1"), many("other-7", data={"k": 1}),
+                                     many("wm-1", metadata={"m": 1})], token=tok)
+    assert res == [{"globalPosition": 2, "position": 1}, {"globalPosition": 3, "position": 0},
+                   {"globalPosition": 4, "position": 2}]
+    got = gw.ok("category.get", "", token=tok)
+    assert [(m[1], m[3], m[4], m[5], m[6]) for m in got] == [
+        ("wm-1", 0, 1, {}, None), ("wm-1", 1, 2, {}, None), ("other-7", 0, 3, {"k": 1}, None),
+        ("wm-1", 2, 4, {}, {"m": 1})]
+
+
+def test_write_many_shares_one_transaction_time(gw, tok):
+    gw.ok("stream.writeMany", [many("wm-1"), many("wm-2")], token=tok)
+    a = gw.ok("stream.get", "wm-1", token=tok)[0][6]
+    b = gw.ok("stream.get", "wm-2", token=tok)[0][6]
+    assert a == b
+
+
+def test_write_many_expected_versions(gw, tok):
+    gw.write("wm-1", token=tok)
+    res = gw.ok("stream.writeMany", [many("wm-1", expectedVersion=0), many("wm-2", expectedVersion=-1),
+                                     many("wm-1", expectedVersion=1)], token=tok)
+    assert [r["position"] for r in res] == [1, 0, 2]
+
+
+def test_write_many_conflict_writes_nothing(gw, tok):
+    gw.write("wm-1", token=tok)
+    r = gw.rpc("stream.writeMany", [many("wm-2"), many("wm-1", expectedVersion=3)], token=tok)
+    check_error(r, 409, "STREAM_VERSION_CONFLICT", "Expected version 3, stream is at version 0",
+                details={"actual": 0, "expected": 3, "index": 1, "streamName": "wm-1"})
+    assert gw.ok("stream.version", "wm-2", token=tok) is None
+    assert gw.ok("stream.version", "wm-1", token=tok) == 0
+
+
+def test_write_many_expected_version_counts_earlier_messages_of_the_call(gw, tok):
+    r = gw.rpc("stream.writeMany", [many("wm-1"), many("wm-1", expectedVersion=-1)], token=tok)
+    check_error(r, 409, "STREAM_VERSION_CONFLICT", "Expected version -1, stream is at version 0")
+
+
+def test_write_many_duplicate_id_fails_everything(gw, tok):
+    gw.write("wm-1", token=tok, id=ID)
+    r = gw.rpc("stream.writeMany", [many("wm-2"), many("wm-3", id=ID)], token=tok)
+    err = check_error(r, 500, "BACKEND_ERROR")
+    assert err["message"].startswith("Failed to write messages: ") and "duplicate key" in err["message"]
+    assert gw.ok("stream.version", "wm-2", token=tok) is None
+
+
+def test_write_many_idempotent_retry_answers_the_same(gw, tok):
+    ids = [str(uuid.uuid4()) for _ in range(3)]
+    call = [many("wm-1", id=ids[0], expectedVersion=-1), many("wm-2", id=ids[1]),
+            many("wm-1", id=ids[2], data={"n": 2})]
+    first = gw.ok("stream.writeMany", call, {"idempotent": True}, token=tok)
+    again = gw.ok("stream.writeMany", call, {"idempotent": True}, token=tok)
+    assert again == first
+    assert gw.ok("stream.version", "wm-1", token=tok) == 1
+    r = gw.rpc("stream.writeMany", call, token=tok)
+    check_error(r, 409, "STREAM_VERSION_CONFLICT")
+
+
+def test_write_many_idempotent_other_payload_is_a_conflict(gw, tok):
+    gw.ok("stream.writeMany", [many("wm-1", id=ID)], {"idempotent": True}, token=tok)
+    r = gw.rpc("stream.writeMany", [many("wm-2"), many("wm-1", id=ID, data={"x": 1})],
+               {"idempotent": True}, token=tok)
+    check_error(r, 409, "MESSAGE_ID_CONFLICT")
+    assert gw.ok("stream.version", "wm-2", token=tok) is None
+
+
+def test_write_many_reads_back_ids_and_payloads(gw, tok):
+    gw.ok("stream.writeMany", [many("wm-1", "Big", {"n": 12345678901234567890, "s": "<&>"}, id=ID,
+                                    metadata=None)], token=tok)
+    m = gw.ok("stream.get", "wm-1", token=tok)[0]
+    assert m[0] == ID and m[1] == "Big" and m[5] is None
+    assert m[4]["s"] == "<&>"
+
+
+def test_write_many_pokes_subscribers(gw, tok):
+    with gw.subscribe("category=wmp", token=tok) as sub:
+        sub.wait_ready()
+        gw.ok("stream.writeMany", [many("wmp-1"), many("wmp-2"), many("zzz-1")], token=tok)
+        pokes = sub.wait_pokes(2)
+    assert sorted(p["stream"] for p in pokes[:2]) == ["wmp-1", "wmp-2"]
+
+
+def test_write_many_opposite_orders_do_not_deadlock(gw, tok):
+    errors = []
+
+    def go(streams):
+        try:
+            for _ in range(20):
+                gw.ok("stream.writeMany", [many(s) for s in streams], token=tok)
+        except AssertionError as e:     # pragma: no cover - reported below
+            errors.append(e)
+
+    a = threading.Thread(target=go, args=(["dl-1", "other-2", "dl-3"],))
+    b = threading.Thread(target=go, args=(["dl-3", "other-2", "dl-1"],))
+    c = threading.Thread(target=lambda: [gw.write("dl-1", token=tok) for _ in range(20)])
+    for t in (a, b, c):
+        t.start()
+    for t in (a, b, c):
+        t.join()
+    assert not errors
+    assert gw.ok("stream.version", "dl-1", token=tok) == 59
+    assert gw.ok("stream.version", "dl-3", token=tok) == 39
+    got = gw.ok("stream.get", "dl-1", {"batchSize": -1}, token=tok)
+    assert [m[2] for m in got] == list(range(60))
+
+
+LONG = "x" * 39
+
+
+@pytest.mark.parametrize("args,message", [
+    ([], "stream.writeMany requires at least 1 argument: messages"),
+    ([None], "messages must be a non-empty array"),
+    ([{}], "messages must be a non-empty array"),
+    ([[]], "messages must be a non-empty array"),
+    (["x"], "messages must be a non-empty array"),
+    ([[None]], "messages[0] must be an object"),
+    ([[many("a-1"), 5]], "messages[1] must be an object"),
+    ([[{"type": "T", "data": {}}]], "messages[0].streamName must be a non-empty string"),
+    ([[many("")]], "messages[0].streamName must be a non-empty string"),
+    ([[{"streamName": 1, "type": "T", "data": {}}]], "messages[0].streamName must be a non-empty string"),
+    ([[{"streamName": "a-1", "data": {}}]], "messages[0].type must be a non-empty string"),
+    ([[many("a-1", "")]], "messages[0].type must be a non-empty string"),
+    ([[{"streamName": "a-1", "type": "T"}]], "messages[0].data must be an object"),
+    ([[{"streamName": "a-1", "type": "T", "data": None}]], "messages[0].data must be an object"),
+    ([[{"streamName": "a-1", "type": "T", "data": []}]], "messages[0].data must be an object"),
+    ([[many("a-1", metadata=[])]], "messages[0].metadata must be an object"),
+    ([[many("a-1", metadata="m")]], "messages[0].metadata must be an object"),
+    ([[many("a-1", id=5)]], "messages[0].id must be a string"),
+    ([[many("a-1", id=None)]], "messages[0].id must be a string"),
+    ([[many("a-1", expectedVersion="1")]], "messages[0].expectedVersion must be a number"),
+    ([[many("a-1", expectedVersion=None)]], "messages[0].expectedVersion must be a number"),
+    ([[many("a-1")], None], "options must be an object"),
+    ([[many("a-1")], []], "options must be an object"),
+    ([[many("a-1")], {"idempotent": "yes"}], "options.idempotent must be a boolean"),
+    ([[many("a-1")], {"idempotent": None}], "options.idempotent must be a boolean"),
+])
+def test_write_many_validation_messages(gw, tok, args, message):
+    r = gw.rpc("stream.writeMany", *args, token=tok)
+    check_error(r, 400, "INVALID_REQUEST", message, has_details=False)
+
+
+def test_write_many_at_most_1000_messages(gw, tok):
+    r = gw.rpc("stream.writeMany", [many("a-1")] * 1001, token=tok)
+    check_error(r, 400, "INVALID_REQUEST", "messages must hold at most 1000 messages")
+    res = gw.ok("stream.writeMany", [many("big-%d" % (i % 7)) for i in range(1000)], token=tok)
+    assert len(res) == 1000 and res[-1]["globalPosition"] == 1000
+
+
+def test_write_many_bad_ids_are_backend_errors(gw, tok):
+    r = gw.rpc("stream.writeMany", [many("a-1"), many("a-1", id="nope")], token=tok)
+    check_error(r, 500, "BACKEND_ERROR", "Failed to write messages: messages[1]: invalid UUID format: nope")
+    r = gw.rpc("stream.writeMany", [many("a-1", id=LONG)], token=tok)
+    check_error(r, 500, "BACKEND_ERROR", "Failed to write messages: messages[0]: invalid UUID format: " + LONG)
+    r = gw.rpc("stream.writeMany", [many("a-\u0000")], token=tok)
+    err = check_error(r, 500, "BACKEND_ERROR")
+    assert "0x00" in err["message"]
+    assert gw.ok("stream.version", "a-1", token=tok) is None
+
+
+def test_write_many_needs_a_token(gw):
+    r = gw.rpc("stream.writeMany", [many("a-1")], token=None)
+    check_error(r, 401, "AUTH_REQUIRED")
+
+
+def test_write_many_in_test_mode_unknown_namespace(tgw):
+    from harness import token_for
+    r = tgw.rpc("stream.writeMany", [many("a-1")], token=token_for("nope-" + uuid.uuid4().hex))
+    check_error(r, 500, "BACKEND_ERROR")
