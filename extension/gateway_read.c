@@ -18,6 +18,7 @@
 #include "utils/snapmgr.h"
 #include "utils/uuid.h"
 
+#include "gateway_read.h"
 #include "horizon.h"
 #include "names.h"
 #include "namespace.h"
@@ -32,10 +33,6 @@ PG_FUNCTION_INFO_V1(ev_in_consumer_group);
 
 #define DEFAULT_BATCH 1000
 
-/* Every read selects these columns in this order. */
-#define MESSAGE_COLUMNS \
-	"SELECT id, stream_name, type, position, global_position, data, metadata, time" \
-	" FROM @S.messages"
 
 enum
 {
@@ -82,7 +79,7 @@ render_message(StringInfo buf, HeapTuple row, TupleDesc td, bool with_stream)
  * cursor in chunks and rendered in a per-chunk context, so an unlimited read
  * holds the rendered text, not every row twice.
  */
-static uint64
+uint64
 render_messages(StringInfo buf, SPIPlanPtr plan, Datum *values, const char *nulls,
 				bool with_stream)
 {

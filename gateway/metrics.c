@@ -33,7 +33,7 @@ static const char *const ops[] = {
 	"subscription.create", "subscription.update", "subscription.delete", "subscription.get",
 	"subscription.list", "subscription.fetch", "subscription.ack", "subscription.nack",
 	"subscription.parked", "subscription.replayParked", "subscription.reset",
-	"stream.writeMany",
+	"stream.writeMany", "category.positionAt",
 	"rpc", "subscribe", "push", "import", "health", "version", "ui", "ready", "metrics", "not_found",
 };
 #define NOPS (sizeof(ops) / sizeof(ops[0]))

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "reqctx.h"
 #include "reqjson.h"
+#include "rpc_reads.h"
 #include "rpc_writes.h"
 #include "strbuf.h"
 
@@ -28,6 +29,7 @@ static const struct
 	{"stream.version", rpc_stream_version},
 	{"stream.writeMany", rpc_stream_write_many},
 	{"category.get", rpc_category_get},
+	{"category.positionAt", rpc_category_position_at},
 	{"ns.create", rpc_ns_create},
 	{"ns.delete", rpc_ns_delete},
 	{"ns.list", rpc_ns_list},

@@ -7,6 +7,7 @@
 #include "pool.h"
 #include "read_pager.h"
 #include "reqjson.h"
+#include "rpc_reads.h"
 #include "rpc_writes.h"
 
 #include <stdlib.h>
@@ -172,6 +173,7 @@ rpc_stream_get(RpcCall *call)
 	struct json_object *opts;
 	ReadOptions ro = {.position = 0, .batch_size = 1000};
 	const char *bad;
+	bool		backward;
 	const char *ns;
 	char		pbuf[24],
 				gbuf[24],
@@ -186,6 +188,11 @@ rpc_stream_get(RpcCall *call)
 		return rpc_invalid(call, "options must be an object");
 	if ((bad = rpc_read_options(opts, &ro)) != NULL)
 		return rpc_invalid(call, bad);
+	/* opt-in backward reads (docs/writes-and-reads.md) */
+	if ((bad = rpc_read_direction(opts, &backward)) != NULL)
+		return rpc_invalid(call, bad);
+	if (backward)
+		return rpc_stream_get_backward(call, stream, stream_len, opts, &ro);
 
 	if ((ns = rpc_namespace(call)) == NULL)
 		return errors_reply_backend(call->c, &get_ctx, "namespace not found");

@@ -301,3 +301,124 @@ def test_write_many_in_test_mode_unknown_namespace(tgw):
     from harness import token_for
     r = tgw.rpc("stream.writeMany", [many("a-1")], token=token_for("nope-" + uuid.uuid4().hex))
     check_error(r, 500, "BACKEND_ERROR")
+
+
+# ------------------------------------------------------------ backward stream reads
+
+@pytest.fixture
+def five(gw, tok):
+    for i in range(5):
+        gw.write("back-1", data={"i": i}, token=tok)
+    gw.write("back-2", token=tok)
+    return tok
+
+
+def test_backward_reads_from_the_end(gw, five):
+    got = gw.ok("stream.get", "back-1", {"direction": "backward"}, token=five)
+    assert [m[2] for m in got] == [4, 3, 2, 1, 0]
+    assert [m[4]["i"] for m in got] == [4, 3, 2, 1, 0]
+    assert len(got[0]) == 7
+    forward = gw.ok("stream.get", "back-1", token=five)
+    assert got == forward[::-1]
+
+
+def test_backward_from_a_position_with_a_batch(gw, five):
+    got = gw.ok("stream.get", "back-1", {"direction": "backward", "position": 3, "batchSize": 2},
+                token=five)
+    assert [m[2] for m in got] == [3, 2]
+    got = gw.ok("stream.get", "back-1", {"direction": "backward", "position": 99, "batchSize": 1.9},
+                token=five)
+    assert [m[2] for m in got] == [4]
+
+
+def test_backward_edges(gw, five):
+    assert gw.ok("stream.get", "back-1", {"direction": "backward", "position": -1}, token=five) == []
+    assert gw.ok("stream.get", "back-1", {"direction": "backward", "batchSize": 0}, token=five) == []
+    assert gw.ok("stream.get", "nope-1", {"direction": "backward"}, token=five) == []
+    assert [m[2] for m in gw.ok("stream.get", "back-1", {"direction": "backward", "position": 0},
+                                  token=five)] == [0]
+
+
+def test_forward_direction_is_the_default_read(gw, five):
+    a = gw.rpc("stream.get", "back-1", {"direction": "forward", "position": 2}, token=five)
+    b = gw.rpc("stream.get", "back-1", {"position": 2}, token=five)
+    assert a.status == 200 and a.body == b.body
+
+
+@pytest.mark.parametrize("opts,message", [
+    ({"direction": None}, 'options.direction must be "forward" or "backward"'),
+    ({"direction": 1}, 'options.direction must be "forward" or "backward"'),
+    ({"direction": "Backward"}, 'options.direction must be "forward" or "backward"'),
+    ({"direction": ""}, 'options.direction must be "forward" or "backward"'),
+    ({"direction": "backward", "globalPosition": 1},
+     "options.globalPosition cannot be used with direction backward"),
+    ({"direction": "backward", "batchSize": -1},
+     "options.batchSize must be between 0 and 10000 with direction backward"),
+    ({"direction": "backward", "batchSize": -2},
+     "options.batchSize must be between 0 and 10000 with direction backward"),
+    ({"direction": "backward", "batchSize": 10001}, "options.batchSize must be <= 10000 or -1 for unlimited"),
+    # the older options are checked first, in §6.2's order
+    ({"direction": "x", "position": "a"}, "options.position must be a number"),
+])
+def test_backward_validation(gw, five, opts, message):
+    r = gw.rpc("stream.get", "back-1", opts, token=five)
+    check_error(r, 400, "INVALID_REQUEST", message, has_details=False)
+
+
+# ------------------------------------------------------------ category.positionAt
+
+def _time_of(gw, tok, stream, position):
+    return gw.ok("stream.get", stream, {"position": position, "batchSize": 1}, token=tok)[0][6]
+
+
+def test_position_at_finds_the_first_message_at_or_after(gw, tok):
+    import time as _t
+    gw.write("at-1", token=tok)                 # 1
+    _t.sleep(0.02)
+    gw.write("other-1", token=tok)              # 2
+    gw.write("at-2", token=tok)                 # 3
+    t2 = _time_of(gw, tok, "other-1", 0)
+    t3 = _time_of(gw, tok, "at-2", 0)
+    assert gw.ok("category.positionAt", "", t2, token=tok) == 2
+    assert gw.ok("category.positionAt", "at", t2, token=tok) == 3
+    assert gw.ok("category.positionAt", "at", t3, token=tok) == 3
+    assert gw.ok("category.positionAt", "", "2000-01-01T00:00:00Z", token=tok) == 1
+    assert gw.ok("category.positionAt", "at", "2000-01-01T00:00:00+02:00", token=tok) == 1
+
+
+def test_position_at_none_yet_is_null(gw, tok):
+    gw.write("at-1", token=tok)
+    for cat in ("", "at", "nope", "at-1"):
+        r = gw.rpc("category.positionAt", cat, "2999-01-01T00:00:00Z", token=tok)
+        assert r.status == 200 and r.body == b"null\n"
+    r = gw.rpc("category.positionAt", "at-1", "2000-01-01T00:00:00Z", token=tok)
+    assert r.body == b"null\n"      # a name with '-' is no category
+
+
+def test_position_at_rounds_nanoseconds_up(gw, tok):
+    gw.write("at-1", token=tok)
+    t = _time_of(gw, tok, "at-1", 0)
+    base = t[:-1]
+    if "." not in base:
+        base += "."
+    frac = base.split(".")[1]
+    later = base + "0" * (6 - len(frac)) + "001Z"     # one nanosecond after the message
+    r = gw.rpc("category.positionAt", "at", later, token=tok)
+    assert r.body == b"null\n"
+    assert gw.ok("category.positionAt", "at", t, token=tok) == 1
+
+
+@pytest.mark.parametrize("args,message", [
+    ([], "category.positionAt requires 2 arguments: categoryName and time"),
+    (["at"], "category.positionAt requires 2 arguments: categoryName and time"),
+    ([None, "2025-01-01T00:00:00Z"], "categoryName must be a string"),
+    ([1, "2025-01-01T00:00:00Z"], "categoryName must be a string"),
+    (["at", None], "time must be an RFC 3339 timestamp"),
+    (["at", 1700000000], "time must be an RFC 3339 timestamp"),
+    (["at", "2025-01-01"], "time must be an RFC 3339 timestamp"),
+    (["at", "2025-01-01 00:00:00Z"], "time must be an RFC 3339 timestamp"),
+    (["at", "yesterday"], "time must be an RFC 3339 timestamp"),
+])
+def test_position_at_validation(gw, tok, args, message):
+    r = gw.rpc("category.positionAt", *args, token=tok)
+    check_error(r, 400, "INVALID_REQUEST", message, has_details=False)

@@ -16,3 +16,17 @@ CREATE FUNCTION eventodb.stream_write_many(
 RETURNS text
 AS 'MODULE_PATHNAME', 'ev_stream_write_many'
 LANGUAGE C VOLATILE;
+
+-- A stream from its end: position <= "position" (NULL: the last), newest first.
+CREATE FUNCTION eventodb.stream_get_backward(
+  ns text, stream_name text, "position" bigint DEFAULT NULL, batch_size bigint DEFAULT 1000)
+RETURNS text
+AS 'MODULE_PATHNAME', 'ev_stream_get_backward'
+LANGUAGE C VOLATILE;
+
+-- The global position of the first message of a category ('': every
+-- category) written at or after a time; NULL when there is none yet.
+CREATE FUNCTION eventodb.category_position_at(ns text, category text, at timestamptz)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'ev_category_position_at'
+LANGUAGE C VOLATILE;
