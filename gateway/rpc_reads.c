@@ -39,6 +39,46 @@ rpc_read_direction(struct json_object *opts, bool *backward)
 	return "options.direction must be \"forward\" or \"backward\"";
 }
 
+#define TYPES_MAX 100
+
+const char *
+rpc_read_types(struct json_object *opts, StrBuf *literal)
+{
+	static const char *const bad = "options.types must be an array of at most 100 non-empty strings";
+	struct json_object *v;
+	size_t		n;
+
+	if (rpc_opt_value(opts, "types", &v) == ARG_ABSENT)
+		return NULL;
+	if (req_kind(v) != REQ_ARRAY || (n = json_object_array_length(v)) > TYPES_MAX)
+		return bad;
+	for (size_t i = 0; i < n; i++)
+	{
+		const char *s;
+		size_t		len;
+
+		if (!rpc_string(json_object_array_get_idx(v, i), &s, &len) || len == 0)
+		{
+			sb_free(literal);
+			return bad;
+		}
+		/* every element double-quoted, '"' and '\\' escaped: an array
+		 * literal that is only ever data (a bound parameter) */
+		sb_putc(literal, i == 0 ? '{' : ',');
+		sb_putc(literal, '"');
+		for (size_t k = 0; k < len; k++)
+		{
+			if (s[k] == '"' || s[k] == '\\')
+				sb_putc(literal, '\\');
+			sb_putc(literal, s[k]);
+		}
+		sb_putc(literal, '"');
+	}
+	if (n > 0)
+		sb_putc(literal, '}');
+	return NULL;
+}
+
 enum MHD_Result
 rpc_stream_get_backward(RpcCall *call, const char *stream, size_t stream_len,
 						struct json_object *opts, const ReadOptions *ro)

@@ -4,10 +4,18 @@
 #define GW_RPC_READS_H
 
 #include "rpc.h"
+#include "strbuf.h"
 
 /* The "direction" option of stream.get: NULL when valid (*backward set),
  * else the 400 message. */
 const char *rpc_read_direction(struct json_object *opts, bool *backward);
+
+/*
+ * The "types" option of category.get: NULL when valid, else the 400
+ * message. A non-empty list becomes a text[] literal in *literal (left
+ * empty, data NULL, for no filter).
+ */
+const char *rpc_read_types(struct json_object *opts, StrBuf *literal);
 
 /* stream.get with {"direction":"backward"}, its other options validated. */
 enum MHD_Result rpc_stream_get_backward(RpcCall *call, const char *stream, size_t stream_len,

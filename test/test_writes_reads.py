@@ -422,3 +422,94 @@ def test_position_at_rounds_nanoseconds_up(gw, tok):
 def test_position_at_validation(gw, tok, args, message):
     r = gw.rpc("category.positionAt", *args, token=tok)
     check_error(r, 400, "INVALID_REQUEST", message, has_details=False)
+
+
+# ------------------------------------------------------------ type-filtered category reads
+
+@pytest.fixture
+def typed_ns(gw, sql):
+    ns, tok = gw.create_ns()
+    types = ["Common", "Rare", "Common", "Other", "Rare", "Common", 'Q"\\x']
+    gw.ok("stream.writeMany", [many("ty-%d" % (i % 3), t, {"i": i}) for i, t in enumerate(types)],
+          token=tok)
+    gw.write("zz-1", "Rare", token=tok)
+    return ns, tok
+
+
+def q(sql, query, *args):
+    with sql().cursor() as cur:
+        cur.execute(query, args)
+        return cur.fetchall() if cur.description else None
+
+
+def _gpos(msgs):
+    return [m[4] for m in msgs]
+
+
+@pytest.mark.parametrize("indexed", [False, True])
+def test_types_filter_category_reads(gw, sql, typed_ns, indexed):
+    ns, tok = typed_ns
+    if indexed:
+        q(sql, "SELECT eventodb.type_index_create(%s)", ns)
+    assert _gpos(gw.ok("category.get", "ty", {"types": ["Rare"]}, token=tok)) == [2, 5]
+    assert _gpos(gw.ok("category.get", "ty", {"types": ["Rare", "Other", "Rare"]}, token=tok)) == [2, 4, 5]
+    assert _gpos(gw.ok("category.get", "ty", {"types": ["Rare", "Other"], "batchSize": 2},
+                       token=tok)) == [2, 4]
+    assert _gpos(gw.ok("category.get", "ty", {"types": ["Rare"], "position": 3}, token=tok)) == [5]
+    assert _gpos(gw.ok("category.get", "", {"types": ["Rare"]}, token=tok)) == [2, 5, 8]
+    assert _gpos(gw.ok("category.get", "ty", {"types": ['Q"\\x']}, token=tok)) == [7]
+    assert gw.ok("category.get", "ty", {"types": ["rare"]}, token=tok) == []
+    assert gw.ok("category.get", "ty-1", {"types": ["Rare"]}, token=tok) == []
+
+
+def test_types_empty_list_is_no_filter(gw, typed_ns):
+    ns, tok = typed_ns
+    a = gw.rpc("category.get", "ty", {"types": []}, token=tok)
+    b = gw.rpc("category.get", "ty", token=tok)
+    assert a.body == b.body
+
+
+def test_types_rows_are_category_get_rows(gw, typed_ns):
+    ns, tok = typed_ns
+    every = gw.ok("category.get", "ty", token=tok)
+    rare = gw.ok("category.get", "ty", {"types": ["Rare"]}, token=tok)
+    assert rare == [m for m in every if m[2] == "Rare"]
+
+
+def test_types_with_consumer_group_and_unlimited_paging(gw, typed_ns):
+    ns, tok = typed_ns
+    got = gw.ok("category.get", "ty", {"types": ["Common"], "batchSize": -1,
+                                        "consumerGroup": {"member": 0, "size": 1}}, token=tok)
+    assert _gpos(got) == [1, 3, 6]
+    many_tok = gw.create_ns()[1]
+    gw.ok("stream.writeMany", [many("pg-%d" % i, "A" if i % 2 else "B") for i in range(1000)],
+          token=many_tok)
+    gw.ok("stream.writeMany", [many("pg-%d" % i, "A" if i % 2 else "B") for i in range(1000)],
+          token=many_tok)
+    got = gw.ok("category.get", "pg", {"types": ["A"], "batchSize": -1}, token=many_tok)
+    assert len(got) == 1000 and _gpos(got) == list(range(2, 2001, 2))
+    got = gw.ok("category.get", "pg", {"types": ["A"], "batchSize": 1500}, token=many_tok)
+    assert len(got) == 1000
+
+
+@pytest.mark.parametrize("types", [None, "Rare", {}, [1], [""], [None], [["Rare"]], ["x"] * 101])
+def test_types_validation(gw, tok, types):
+    r = gw.rpc("category.get", "ty", {"types": types}, token=tok)
+    check_error(r, 400, "INVALID_REQUEST",
+                "options.types must be an array of at most 100 non-empty strings", has_details=False)
+
+
+def test_types_validation_comes_after_consumer_group(gw, tok):
+    r = gw.rpc("category.get", "ty", {"types": 1, "consumerGroup": {"member": 0}}, token=tok)
+    check_error(r, 400, "INVALID_REQUEST", "options.consumerGroup requires both member and size")
+
+
+def test_type_index_is_used(gw, sql, typed_ns):
+    ns, tok = typed_ns
+    q(sql, "SELECT eventodb.type_index_create(%s)", ns)
+    schema = q(sql, "SELECT schema_name FROM eventodb.namespaces WHERE id = %s", ns)[0][0]
+    idx = q(sql, "SELECT indexdef FROM pg_indexes WHERE schemaname = %s AND indexname = 'messages_category_type'",
+              schema)
+    assert idx and "type, global_position" in idx[0][0]
+    q(sql, "SELECT eventodb.type_index_drop(%s)", ns)
+    assert _gpos(gw.ok("category.get", "ty", {"types": ["Rare"]}, token=tok)) == [2, 5]

@@ -30,3 +30,23 @@ CREATE FUNCTION eventodb.category_position_at(ns text, category text, at timesta
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'ev_category_position_at'
 LANGUAGE C VOLATILE;
+
+-- category_get keeping only the listed message types (NULL or '{}': all).
+CREATE FUNCTION eventodb.category_get_types(
+  ns text, category text, "position" bigint, batch_size bigint,
+  correlation text, member bigint, size bigint, types text[])
+RETURNS text
+AS 'MODULE_PATHNAME', 'ev_category_get_types'
+LANGUAGE C VOLATILE;
+
+-- The opt-in index (category, type, global_position) that serves
+-- category_get_types; every write of the namespace then maintains it.
+CREATE FUNCTION eventodb.type_index_create(ns text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'ev_type_index_create'
+LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION eventodb.type_index_drop(ns text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'ev_type_index_drop'
+LANGUAGE C VOLATILE STRICT;
