@@ -6,7 +6,9 @@
 #   1. stream_write_many of 10 messages to 10 streams vs 10 single
 #      stream_write transactions: messages per second;
 #   2. the write cost of the opt-in type index: single writes with and
-#      without it;
+#      without it under the same load, and - steadier on a shared machine -
+#      BENCH_SERIAL stream_write calls in one transaction (no fsync in the
+#      way): time and WAL bytes per write;
 #   3. a type-filtered category read (the type is 1 % of the category,
 #      batch 1000) vs the bare indexed SELECT of the same rows (goal >= 0.9).
 #
@@ -74,6 +76,28 @@ for r in $(seq "$RUNS"); do
 done
 SINGLE="$(median <"$WORK/single")"; MANY="$(median <"$WORK/many")"; INDEXED="$(median <"$WORK/indexed")"
 
+# "microseconds per write, WAL bytes per write" of SERIAL writes in one transaction
+SERIAL="${BENCH_SERIAL:-20000}"
+serial() {
+  psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" <<SQL | tail -1
+CREATE TEMP TABLE t0 AS SELECT clock_timestamp() AS t, pg_current_wal_insert_lsn() AS l;
+SELECT count(eventodb.stream_write('w', 'serial-' || (i % 1000), 'T', '{"amount":1}', NULL, NULL, NULL))
+  FROM generate_series(1, $SERIAL) i;
+SELECT round(extract(epoch FROM clock_timestamp() - t) * 1e6 / $SERIAL, 1) || ' '
+    || round(pg_wal_lsn_diff(pg_current_wal_insert_lsn(), l) / $SERIAL) FROM t0;
+SQL
+}
+: >"$WORK/serial_plain" ; : >"$WORK/serial_indexed"
+for r in $(seq "$RUNS"); do
+  serial >>"$WORK/serial_plain"
+  sql "SELECT eventodb.type_index_create('w')" >/dev/null
+  serial >>"$WORK/serial_indexed"
+  sql "SELECT eventodb.type_index_drop('w')" >/dev/null
+  log "  serial run $r: without index $(tail -1 "$WORK/serial_plain") (us, WAL bytes per write), with $(tail -1 "$WORK/serial_indexed")"
+done
+US_PLAIN="$(cut -d' ' -f1 "$WORK/serial_plain" | median)"; US_INDEXED="$(cut -d' ' -f1 "$WORK/serial_indexed" | median)"
+WAL_PLAIN="$(cut -d' ' -f2 "$WORK/serial_plain" | median)"; WAL_INDEXED="$(cut -d' ' -f2 "$WORK/serial_indexed" | median)"
+
 log "reads: $READ_MESSAGES messages in category rd, 1 % of type Rare"
 sql "INSERT INTO \"$RSCHEMA\".messages (stream_name, position, type, data)
      SELECT 'rd-' || (i % 1000), i / 1000, CASE WHEN i % 100 = 0 THEN 'Rare' ELSE 'Common' END, '{\"amount\":1}'
@@ -91,5 +115,8 @@ TYPES="$(median <"$WORK/types")"; BARE="$(median <"$WORK/bare")"
 printf 'stream_write_many x10 : %10.0f msg/s\n' "$MANY"
 printf 'stream_write (single) : %10.0f msg/s   many/single %.2f\n' "$SINGLE" "$(echo "$MANY / $SINGLE" | bc -l)"
 printf 'single + type index   : %10.0f msg/s   cost %.1f %%\n' "$INDEXED" "$(echo "(1 - $INDEXED / $SINGLE) * 100" | bc -l)"
+printf 'serial write          : %10.1f us  %6.0f WAL bytes without the type index\n' "$US_PLAIN" "$WAL_PLAIN"
+printf 'serial write + index  : %10.1f us  %6.0f WAL bytes (+%.1f %% time, +%.1f %% WAL)\n' "$US_INDEXED" "$WAL_INDEXED" \
+  "$(echo "($US_INDEXED / $US_PLAIN - 1) * 100" | bc -l)" "$(echo "($WAL_INDEXED / $WAL_PLAIN - 1) * 100" | bc -l)"
 printf 'category_get_types    : %10.1f tps\n' "$TYPES"
 printf 'bare indexed SELECT   : %10.1f tps     ratio %.2f (goal >= 0.9)\n' "$BARE" "$(echo "$TYPES / $BARE" | bc -l)"
