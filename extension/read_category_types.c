@@ -6,9 +6,10 @@
  * type_index_create, a read of one type is one ordered index range scan that
  * stops after the batch, whatever the share of the type in the category;
  * several types are read one range per type (at most a batch each) and
- * merged. Without the index the same statements filter the category index:
- * correct, but paying for every message of the category they pass. The
- * index is opt-in because every write then maintains one more index.
+ * merged. Without the index the category index is walked from the position
+ * and filtered, stopping after the batch: correct, but paying for every
+ * message of the category it passes. The index is opt-in because every
+ * write then maintains one more index.
  *
  * Horizon, snapshot and the other filters are category_get's
  * (gateway_read.c).
@@ -21,9 +22,12 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/snapmgr.h"
+#include "catalog/namespace.h"
+#include "utils/lsyscache.h"
 
 #include "gateway_read.h"
 #include "horizon.h"
+#include "read_types.h"
 #include "namespace.h"
 #include "stats.h"
 
@@ -56,7 +60,8 @@ append_filters(StringInfo sql, bool by_range, bool by_correlation, bool by_group
  * this form makes the planner see that the type index alone gives the
  * order and stops after the batch (an equality on category and type let it
  * walk the primary key and filter; ranges on each column, the category
- * index and sort). Without the index the category index serves it, a scan.
+ * index and sort). Only with the index: without it, this range would make
+ * the category index read and sort the whole category.
  */
 #define TYPE_RANGE(t) \
 	" WHERE (message_store.category(m.stream_name), m.type, m.global_position) >= ($2, " t ", $1)" \
@@ -65,24 +70,29 @@ append_filters(StringInfo sql, bool by_range, bool by_correlation, bool by_group
 	" ORDER BY message_store.category(m.stream_name), m.type, m.global_position LIMIT $6"
 
 /*
- * One type: the range itself. Several: the range of each distinct type, a
- * batch at most from each, merged by global position. No type: the
- * category's messages as category_get reads them. The whole namespace ('')
- * has no category to range over: a filter on the primary key walk.
+ * With the type index, one type: the range itself; several: the range of
+ * each distinct type, a batch at most from each, merged by global position.
+ * Otherwise (no index, no type, or the whole namespace '' with no category to
+ * range over) category_get's ordered walk with the types as a filter,
+ * stopping after the batch.
  */
 static SPIPlanPtr
-types_plan(const char *schema, bool by_category, bool by_correlation, bool by_group, int ntypes)
+types_plan(const char *schema, bool by_category, bool by_correlation, bool by_group, int ntypes,
+		   bool indexed)
 {
 	static Oid	argtypes[8] = {INT8OID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID,
 	TEXTARRAYOID};
 	char		key[NAMEDATALEN];
 	StringInfoData sql;
 
-	snprintf(key, sizeof(key), "gw_category_types_%c%c%c%c",
+	/* the filtered walk serves every read the type ranges cannot */
+	if (!by_category || !indexed)
+		ntypes = Min(ntypes, 1);
+	snprintf(key, sizeof(key), "gw_category_types_%c%c%c%c%c",
 			 by_category ? 'c' : '-', by_correlation ? 'r' : '-', by_group ? 'g' : '-',
-			 ntypes == 0 ? '0' : ntypes > 1 ? 'n' : '1');
+			 ntypes == 0 ? '0' : ntypes > 1 ? 'n' : '1', indexed ? 'i' : '-');
 	initStringInfo(&sql);
-	if (!by_category || ntypes == 0)
+	if (!by_category || ntypes == 0 || !indexed)
 	{
 		appendStringInfoString(&sql, MESSAGE_COLUMNS " m WHERE true");
 		if (by_category)
@@ -111,6 +121,14 @@ types_plan(const char *schema, bool by_category, bool by_correlation, bool by_gr
 		appendStringInfoString(&sql, TYPE_ORDER ") r ORDER BY r.global_position LIMIT $6");
 	}
 	return plan_for(schema, key, sql.data, 8, argtypes);
+}
+
+bool
+type_index_exists(const char *schema)
+{
+	Oid			nsp = get_namespace_oid(schema, true);
+
+	return OidIsValid(nsp) && OidIsValid(get_relname_relid(TYPE_INDEX_NAME, nsp));
 }
 
 static bool
@@ -181,7 +199,7 @@ ev_category_get_types(PG_FUNCTION_ARGS)
 		stats_read(ref.schema,
 				   render_messages(&buf,
 								   types_plan(ref.schema, by_category, by_correlation, by_group,
-											  ntypes),
+											  ntypes, by_category && type_index_exists(ref.schema)),
 								   values, nulls, true));
 		PopActiveSnapshot();
 	}
@@ -209,7 +227,7 @@ Datum
 ev_type_index_create(PG_FUNCTION_ARGS)
 {
 	type_index_ddl(fcinfo,
-				   "CREATE INDEX IF NOT EXISTS messages_category_type ON %s.messages"
+				   "CREATE INDEX IF NOT EXISTS " TYPE_INDEX_NAME " ON %s.messages"
 				   " (message_store.category(stream_name), type, global_position)");
 	PG_RETURN_VOID();
 }
@@ -218,6 +236,6 @@ ev_type_index_create(PG_FUNCTION_ARGS)
 Datum
 ev_type_index_drop(PG_FUNCTION_ARGS)
 {
-	type_index_ddl(fcinfo, "DROP INDEX IF EXISTS %s.messages_category_type");
+	type_index_ddl(fcinfo, "DROP INDEX IF EXISTS %s." TYPE_INDEX_NAME);
 	PG_RETURN_VOID();
 }

@@ -513,3 +513,26 @@ def test_type_index_is_used(gw, sql, typed_ns):
     assert idx and "type, global_position" in idx[0][0]
     q(sql, "SELECT eventodb.type_index_drop(%s)", ns)
     assert _gpos(gw.ok("category.get", "ty", {"types": ["Rare"]}, token=tok)) == [2, 5]
+
+
+@pytest.mark.parametrize("indexed", [False, True])
+def test_subscription_with_types_uses_the_same_rules(gw, sql, indexed):
+    """A persistent subscription with types reads its source through the
+    type index when the namespace has it: same deliveries either way."""
+    ns, tok = gw.create_ns()
+    if indexed:
+        q(sql, "SELECT eventodb.type_index_create(%s)", ns)
+    gw.ok("subscription.create", "s", "sub", {"types": ["Rare", "Odd"], "strategy": "roundRobin"},
+          token=tok)
+    types = ["Common", "Rare", "Odd", "Common", "Rare", "Other"] * 5
+    gw.ok("stream.writeMany", [many("sub-%d" % (i % 4), t) for i, t in enumerate(types)], token=tok)
+    gw.write("zzz-1", "Rare", token=tok)
+    got = []
+    for _ in range(10):
+        batch = gw.ok("subscription.fetch", "s", "c1", {"max": 7}, token=tok)
+        if not batch:
+            break
+        got.extend(batch)
+        gw.ok("subscription.ack", "s", [d["deliveryId"] for d in batch], token=tok)
+    gpos = [d["message"][4] for d in got]
+    assert gpos == [i + 1 for i, t in enumerate(types) if t in ("Rare", "Odd")]
