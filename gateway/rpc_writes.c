@@ -50,11 +50,7 @@ invalid_at(RpcCall *call, size_t i, const char *what)
 	return rpc_invalid(call, m);
 }
 
-/*
- * Checks message i with stream.write's rules (metadata: null is absent).
- * NULL when valid, else the 400's suffix; *backend set instead for what
- * stream.write answers as a BACKEND_ERROR (NUL bytes, an overlong id).
- */
+/* The first such reason of the call is the one answered. */
 static void
 backend_once(StrBuf *backend, const char *why)
 {
@@ -62,6 +58,11 @@ backend_once(StrBuf *backend, const char *why)
 		sb_puts(backend, why);
 }
 
+/*
+ * Checks message i with stream.write's rules (metadata: null is absent).
+ * NULL when valid, else the 400's suffix; *backend set instead for what
+ * stream.write answers as a BACKEND_ERROR (NUL bytes, an overlong id).
+ */
 static const char *
 check_message(struct json_object *m, StrBuf *backend)
 {
@@ -69,7 +70,6 @@ check_message(struct json_object *m, StrBuf *backend)
 	size_t		len;
 	struct json_object *v;
 	int64_t		ev;
-	const char *bad = NULL;
 
 	if (rpc_opt_string(m, "streamName", &s, &len) != ARG_OK || len == 0)
 		return ".streamName must be a non-empty string";
@@ -100,8 +100,8 @@ check_message(struct json_object *m, StrBuf *backend)
 			break;
 	}
 	if (rpc_opt_number(m, "expectedVersion", &ev) == ARG_BAD)
-		bad = ".expectedVersion must be a number";
-	return bad;
+		return ".expectedVersion must be a number";
+	return NULL;
 }
 
 enum MHD_Result
