@@ -536,3 +536,31 @@ def test_subscription_with_types_uses_the_same_rules(gw, sql, indexed):
         gw.ok("subscription.ack", "s", [d["deliveryId"] for d in batch], token=tok)
     gpos = [d["message"][4] for d in got]
     assert gpos == [i + 1 for i, t in enumerate(types) if t in ("Rare", "Odd")]
+
+
+# ------------------------------------------------------------ NUL bytes and unknown namespaces
+
+def test_nul_bytes_are_the_usual_backend_errors(gw, tok):
+    cases = [
+        ("stream.get", ["a-\u0000", {"direction": "backward"}], "Failed to get messages: "),
+        ("category.get", ["a", {"types": ["T\u0000"]}], "Failed to get category messages: "),
+        ("category.positionAt", ["a\u0000", "2025-01-01T00:00:00Z"], "Failed to find position: "),
+        ("stream.write", ["a-1", msg(), {"id": "a\u0000", "idempotent": True}], "Failed to write message: "),
+    ]
+    for method, args, prefix in cases:
+        err = check_error(gw.rpc(method, *args, token=tok), 500, "BACKEND_ERROR")
+        assert err["message"] == prefix + 'invalid byte sequence for encoding "UTF8": 0x00', err
+
+
+@pytest.mark.parametrize("method,args,prefix", [
+    ("stream.writeMany", [[many("a-1")]], "Failed to write messages: "),
+    ("stream.write", ["a-1", msg(), {"idempotent": True}], "Failed to write message: "),
+    ("stream.get", ["a-1", {"direction": "backward"}], "Failed to get messages: "),
+    ("category.get", ["a", {"types": ["T"]}], "Failed to get category messages: "),
+    ("category.positionAt", ["a", "2025-01-01T00:00:00Z"], "Failed to find position: "),
+])
+def test_unknown_namespace_in_test_mode(tgw, method, args, prefix):
+    from harness import token_for
+    r = tgw.rpc(method, *args, token=token_for("nope-" + uuid.uuid4().hex))
+    err = check_error(r, 500, "BACKEND_ERROR")
+    assert err["message"].startswith(prefix) and "namespace not found" in err["message"], err
