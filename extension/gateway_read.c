@@ -21,6 +21,7 @@
 
 #include "category_query.h"
 #include "consumer_group.h"
+#include "gateway_read.h"
 #include "horizon.h"
 #include "names.h"
 #include "namespace.h"
@@ -37,10 +38,6 @@ PG_FUNCTION_INFO_V1(ev_category_positions);
 
 #define DEFAULT_BATCH 1000
 
-/* Every read selects these columns in this order. */
-#define MESSAGE_COLUMNS \
-	"SELECT id, stream_name, type, position, global_position, data, metadata, time" \
-	" FROM @S.messages"
 
 /*
  * What the SSE catch-up needs of the same rows (docs/http-api.md#modes): the
@@ -96,7 +93,7 @@ render_message(StringInfo buf, HeapTuple row, TupleDesc td, bool with_stream)
  * cursor in chunks and rendered in a per-chunk context, so an unlimited read
  * holds the rendered text, not every row twice.
  */
-static uint64
+uint64
 render_messages(StringInfo buf, SPIPlanPtr plan, Datum *values, const char *nulls,
 				bool with_stream)
 {

@@ -22,6 +22,7 @@
 #include "utils/timestamp.h"
 
 #include "horizon.h"
+#include "read_types.h"
 #include "namespace.h"
 #include "subscription.h"
 
@@ -110,7 +111,24 @@ refill(Sub *sub)
 							   strlen(sub->category));
 	/* The range on the category lets only the category index give the
 	 * order, as in category_get (gateway_read.c). */
-	if (*sub->category)
+	if (*sub->category && sub->ntypes > 0 && type_index_exists(sub->ref.schema))
+	{
+		/* The type index (docs/writes-and-reads.md): one range per type,
+		 * each ordered and limited, merged - as category_get_types. */
+		plan = sub_plan(sub, "sub_read_ct",
+						"SELECT r.global_position, r.stream_name FROM pg_catalog.unnest($4) t(type),"
+						" LATERAL (SELECT m.global_position, m.stream_name FROM @M.messages m"
+						" WHERE (message_store.category(m.stream_name), m.type, m.global_position)"
+						"  >= ($1, t.type, $2)"
+						" AND (message_store.category(m.stream_name), m.type, m.global_position)"
+						"  < ($1, t.type, $3)"
+						" AND NOT EXISTS (SELECT 1 FROM @S.subscription_parked p"
+						"  WHERE p.subscription_id = $5 AND p.global_position = m.global_position)"
+						" ORDER BY message_store.category(m.stream_name), m.type, m.global_position"
+						" LIMIT $6) r ORDER BY r.global_position LIMIT $6",
+						6, read_types);
+	}
+	else if (*sub->category)
 		plan = sub_plan(sub, "sub_read_c",
 						psprintf("SELECT m.global_position, m.stream_name FROM @M.messages m"
 								 " WHERE message_store.category(m.stream_name) >= $1"

@@ -93,8 +93,15 @@ canned(const char *name, int nparams, const char *const *values, char *nsbuf, si
 			return NULL;
 		return nsbuf;
 	}
-	if (strcmp(name, "stream_write") == 0)
+	if (strcmp(name, "stream_write") == 0 || strcmp(name, "stream_write_idempotent") == 0)
 		return "{\"globalPosition\":1,\"position\":0}";
+	if (strcmp(name, "stream_write_many") == 0)
+		return "[{\"globalPosition\":1,\"position\":0}]";
+	if (strcmp(name, "stream_get_backward") == 0 || strcmp(name, "category_get_types") == 0 ||
+		strcmp(name, "pager_category_get_types") == 0)
+		return "[]";
+	if (strcmp(name, "category_position_at") == 0)
+		return "1";
 	if (strcmp(name, "stream_get") == 0 || strcmp(name, "category_get") == 0 ||
 		strcmp(name, "pager_stream_get") == 0 || strcmp(name, "pager_category_get") == 0 ||
 		strcmp(name, "namespace_list") == 0 || strcmp(name, "ns_streams") == 0 ||
@@ -156,7 +163,10 @@ data_statement(const char *name)
 		"subscription_create", "subscription_update", "subscription_delete", "subscription_get",
 		"subscription_list", "subscription_fetch", "subscription_ack", "subscription_nack",
 		"subscription_parked", "subscription_replay_parked", "subscription_reset",
-		"subscription_source", NULL
+		"subscription_source",
+		/* docs/writes-and-reads.md */
+		"stream_write_idempotent", "stream_write_many", "stream_get_backward", "category_get_types",
+		"pager_category_get_types", "category_position_at", NULL
 	};
 
 	for (int i = 0; data[i]; i++)

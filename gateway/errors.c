@@ -37,6 +37,8 @@ static const SqlStateRule rules[] = {
 	{SQLSTATE_EV_SUB_NOT_FOUND, false, false, 404, "SUBSCRIPTION_NOT_FOUND", MSG_SERVER},
 	{SQLSTATE_EV_SUB_EXISTS, false, false, 409, "SUBSCRIPTION_EXISTS", MSG_SERVER},
 	{SQLSTATE_EV_DELIVERY_EXPIRED, false, false, 409, "DELIVERY_EXPIRED", MSG_SERVER},
+	/* idempotent writes: the id is taken by a different message */
+	{SQLSTATE_EV_MESSAGE_ID_CONFLICT, false, false, 409, "MESSAGE_ID_CONFLICT", MSG_SERVER},
 	{SQLSTATE_INVALID_PARAMETER_VALUE, false, true, 400, "INVALID_REQUEST", MSG_SERVER},
 };
 

@@ -41,6 +41,7 @@ static const char *const ops[] = {
 	"subscription.create", "subscription.update", "subscription.delete", "subscription.get",
 	"subscription.list", "subscription.fetch", "subscription.ack", "subscription.nack",
 	"subscription.parked", "subscription.replayParked", "subscription.reset",
+	"stream.writeMany", "category.positionAt",
 	"rpc", "subscribe", "push", "import", "health", "version", "ui", "ready", "metrics", "not_found",
 };
 #define NOPS (sizeof(ops) / sizeof(ops[0]))
@@ -67,6 +68,7 @@ static const char *const error_codes[] = {
 	"AUTH_REQUIRED", "AUTH_INVALID_TOKEN", "AUTH_UNAUTHORIZED", "INVALID_REQUEST",
 	"METHOD_NOT_FOUND", "NOT_FOUND", "STREAM_VERSION_CONFLICT", "NAMESPACE_NOT_FOUND",
 	"NAMESPACE_EXISTS", "SUBSCRIPTION_NOT_FOUND", "SUBSCRIPTION_EXISTS", "DELIVERY_EXPIRED",
+	"MESSAGE_ID_CONFLICT",
 	"BACKEND_ERROR", "INTERNAL_ERROR", "SERVER_BUSY", "CLEAR_FAILED",
 	"IMPORT_FAILED", "POSITION_EXISTS", "READ_ERROR", "INVALID_JSON", "INVALID_RECORD",
 	"OTHER",

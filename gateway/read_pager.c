@@ -95,6 +95,7 @@ pager_destroy(Pager *p)
 	free((char *) p->q.ns);
 	free((char *) p->q.name);
 	free((char *) p->q.correlation);
+	free((char *) p->q.types);
 	sb_free(&p->ready);
 	sb_free(&p->out);
 	pthread_mutex_destroy(&p->mu);
@@ -142,13 +143,20 @@ query_page(Pager *p, int64_t asked, char **err)
 
 	if (p->q.kind == PAGED_CATEGORY)
 	{
-		const char *params[7] = {
+		const char *params[8] = {
 			p->q.ns, p->q.name, int_text(pbuf, p->next), int_text(bbuf, asked),
 			p->q.correlation,
 			p->q.grouped ? int_text(mbuf, p->q.member) : NULL,
 			p->q.grouped ? int_text(sbuf, p->q.size) : NULL,
+			p->q.types,
 		};
 
+		/* type-filtered reads (docs/writes-and-reads.md) */
+		if (p->q.types != NULL)
+			return pool_exec("pager_category_get_types",
+							 "SELECT eventodb.category_get_types($1::text, $2::text, $3::bigint, "
+							 "$4::bigint, $5::text, $6::bigint, $7::bigint, $8::text[])",
+							 8, params, err);
 		return pool_exec("pager_category_get",
 						 "SELECT eventodb.category_get($1::text, $2::text, $3::bigint, "
 						 "$4::bigint, $5::text, $6::bigint, $7::bigint)",
@@ -524,7 +532,9 @@ pager_reply(struct MHD_Connection *c, const SqlContext *ctx, const PagedRead *q)
 	p->q.ns = strdup(q->ns);
 	p->q.name = dup_or_null(q->name, q->name_len);
 	p->q.correlation = dup_or_null(q->correlation, q->correlation_len);
-	if (p->q.ns == NULL || p->q.name == NULL || (q->correlation != NULL && p->q.correlation == NULL))
+	p->q.types = q->types != NULL ? strdup(q->types) : NULL;
+	if (p->q.ns == NULL || p->q.name == NULL || (q->correlation != NULL && p->q.correlation == NULL) ||
+		(q->types != NULL && p->q.types == NULL))
 	{
 		pager_destroy(p);
 		return errors_reply_backend(c, ctx, "out of memory");

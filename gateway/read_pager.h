@@ -55,6 +55,7 @@ typedef struct PagedRead
 	bool		grouped;		/* category: consumer group member/size */
 	int64_t		member;
 	int64_t		size;
+	const char *types;			/* category: text[] literal of types, NULL = all */
 } PagedRead;
 
 /* Whether a read with this limit (-1 = none) may take more than one page. */

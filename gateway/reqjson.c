@@ -27,7 +27,9 @@ static const char *const arg_keys[] = {
 	"description", "token", "prefix", "limit", "cursor",
 	/* persistent subscriptions (docs/subscriptions.md#settings, #over-http) */
 	"types", "start", "maxInFlight", "ackTimeoutMs", "maxDeliveries", "strategy",
-	"category", "max", "waitMs", "action", "reason", "globalPositions", NULL
+	"category", "max", "waitMs", "action", "reason", "globalPositions",
+	/* writes and reads (docs/writes-and-reads.md) */
+	"idempotent", "direction", NULL
 };
 
 /* Keys among those whose array value is materialised (its first

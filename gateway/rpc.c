@@ -7,6 +7,8 @@
 #include "log.h"
 #include "reqctx.h"
 #include "reqjson.h"
+#include "rpc_reads.h"
+#include "rpc_writes.h"
 #include "strbuf.h"
 
 #include <inttypes.h>
@@ -25,7 +27,9 @@ static const struct
 	{"stream.get", rpc_stream_get},
 	{"stream.last", rpc_stream_last},
 	{"stream.version", rpc_stream_version},
+	{"stream.writeMany", rpc_stream_write_many},
 	{"category.get", rpc_category_get},
+	{"category.positionAt", rpc_category_position_at},
 	{"ns.create", rpc_ns_create},
 	{"ns.delete", rpc_ns_delete},
 	{"ns.list", rpc_ns_list},

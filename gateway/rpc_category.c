@@ -4,6 +4,8 @@
 #include "pool.h"
 #include "read_pager.h"
 #include "reqjson.h"
+#include "rpc_reads.h"
+#include "strbuf.h"
 
 #include <stdlib.h>
 
@@ -33,6 +35,7 @@ rpc_category_get(RpcCall *call)
 				mbuf[24],
 				sbuf[24];
 	char	   *err = NULL;
+	StrBuf		types = STRBUF_INIT;
 	enum MHD_Result r;
 
 	if (call->nargs < 1)
@@ -77,10 +80,21 @@ rpc_category_get(RpcCall *call)
 			return rpc_invalid(call, "options.consumerGroup requires both member and size");
 	}
 
+	/* type filter (docs/writes-and-reads.md): absent or [] reads every type */
+	if ((bad = rpc_read_types(opts, &types)) != NULL)
+		return rpc_invalid(call, bad);
+
 	if ((ns = rpc_namespace(call)) == NULL)
+	{
+		sb_free(&types);
 		return errors_reply_backend(call->c, &category_ctx, "namespace not found");
-	if (rpc_has_nul(category, category_len) || rpc_has_nul(correlation, correlation_len))
+	}
+	if (rpc_has_nul(category, category_len) || rpc_has_nul(correlation, correlation_len) ||
+		rpc_has_nul(types.data, types.len))
+	{
+		sb_free(&types);
 		return errors_reply_backend(call->c, &category_ctx, ERR_NUL_BYTE);
+	}
 	{
 		bool		grouped = (has_member == ARG_OK && has_size == ARG_OK);
 
@@ -93,25 +107,35 @@ rpc_category_get(RpcCall *call)
 				.limit = ro.batch_size,
 				.correlation = correlation, .correlation_len = correlation_len,
 				.grouped = grouped, .member = member, .size = size,
+				.types = types.data,
 			};
 
-			return pager_reply(call->c, &category_ctx, &q);
+			r = pager_reply(call->c, &category_ctx, &q);
+			sb_free(&types);
+			return r;
 		}
 		/* globalPosition, when present, replaces position (docs/http-api.md#categoryget) */
-		const char *params[7] = {
+		const char *params[8] = {
 			ns, category,
 			rpc_int_text(pbuf, ro.has_global ? ro.global_position : ro.position),
 			rpc_int_text(bbuf, ro.batch_size),
 			correlation,
 			grouped ? rpc_int_text(mbuf, member) : NULL,
 			grouped ? rpc_int_text(sbuf, size) : NULL,
+			types.data,
 		};
-		PGresult   *res = pool_exec("category_get",
-									"SELECT eventodb.category_get($1::text, $2::text, $3::bigint, "
-									"$4::bigint, $5::text, $6::bigint, $7::bigint)",
-									7, params, &err);
+		PGresult   *res = types.data != NULL
+			? pool_exec("category_get_types",
+						"SELECT eventodb.category_get_types($1::text, $2::text, $3::bigint, "
+						"$4::bigint, $5::text, $6::bigint, $7::bigint, $8::text[])",
+						8, params, &err)
+			: pool_exec("category_get",
+						"SELECT eventodb.category_get($1::text, $2::text, $3::bigint, "
+						"$4::bigint, $5::text, $6::bigint, $7::bigint)",
+						7, params, &err);
 
 		r = rpc_reply_value(call, &category_ctx, res, err);
 	}
+	sb_free(&types);
 	return r;
 }

@@ -6,6 +6,8 @@
 #include "pool.h"
 #include "read_pager.h"
 #include "reqjson.h"
+#include "rpc_reads.h"
+#include "rpc_writes.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +65,8 @@ rpc_stream_write(RpcCall *call)
 			   *meta_text = NULL;
 	int64_t		expected = 0;
 	ArgStatus	ev_status;
+	struct json_object *idem;
+	bool		idempotent = false;
 	const char *ns;
 
 	if (call->nargs < 2)
@@ -90,6 +94,13 @@ rpc_stream_write(RpcCall *call)
 	ev_status = rpc_opt_number(opts, "expectedVersion", &expected);
 	if (ev_status == ARG_BAD)
 		return rpc_invalid(call, "options.expectedVersion must be a number");
+	/* opt-in idempotence (docs/writes-and-reads.md); absent, nothing changes */
+	if (rpc_opt_value(opts, "idempotent", &idem) == ARG_OK)
+	{
+		if (req_kind(idem) != REQ_BOOL)
+			return rpc_invalid(call, "options.idempotent must be a boolean");
+		idempotent = json_object_get_boolean(idem);
+	}
 
 	if ((ns = rpc_namespace(call)) == NULL)
 		return errors_reply_backend(call->c, &write_ctx, "namespace not found");
@@ -117,6 +128,8 @@ rpc_stream_write(RpcCall *call)
 		GcResult	r;
 		enum MHD_Result ret;
 
+		if (idempotent)
+			return rpc_stream_write_idempotent(call, &w);
 		group_commit_write(&w, &r);
 		if (r.result != NULL)
 			ret = rpc_reply_json(call, r.result, strlen(r.result));
@@ -153,6 +166,7 @@ rpc_stream_get(RpcCall *call)
 	struct json_object *opts;
 	ReadOptions ro = {.position = 0, .batch_size = 1000};
 	const char *bad;
+	bool		backward;
 	const char *ns;
 	char		pbuf[24],
 				gbuf[24],
@@ -167,6 +181,11 @@ rpc_stream_get(RpcCall *call)
 		return rpc_invalid(call, "options must be an object");
 	if ((bad = rpc_read_options(opts, &ro)) != NULL)
 		return rpc_invalid(call, bad);
+	/* opt-in backward reads (docs/writes-and-reads.md) */
+	if ((bad = rpc_read_direction(opts, &backward)) != NULL)
+		return rpc_invalid(call, bad);
+	if (backward)
+		return rpc_stream_get_backward(call, stream, stream_len, opts, &ro);
 
 	if ((ns = rpc_namespace(call)) == NULL)
 		return errors_reply_backend(call->c, &get_ctx, "namespace not found");

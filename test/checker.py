@@ -4,8 +4,9 @@
 Runs, against one fresh database of the cluster named by PGHOST/PGPORT/PGUSER:
 
   writers   many processes writing through both faces (message_store.write_message
-            and eventodb.stream_write, and the gateway's group commit
-            eventodb.stream_write_batch) into two namespaces, first to a few
+            and eventodb.stream_write, the gateway's group commit
+            eventodb.stream_write_batch, and multi-stream writes
+            eventodb.stream_write_many) into two namespaces, first to a few
             categories then to many, 1-3 messages per transaction, some with
             expected versions (some deliberately stale), random delays before
             commit, ~10 % rollbacks, rolled-back savepoints;
@@ -118,6 +119,20 @@ def write_batch(conn, recs):
     return odd
 
 
+def write_many(conn, recs):
+    """One eventodb.stream_write_many call for every record (one namespace):
+    all are written or the call raises (a conflict fails the whole call)."""
+    msgs = [{"streamName": r["stream"], "type": "T", "data": {"w": r["id"][:8]}, "id": r["id"]}
+            for r in recs]
+    for m, r in zip(msgs, recs):
+        if r["expected"] is not None:
+            m["expectedVersion"] = r["expected"]
+    res = json.loads(q(conn, "SELECT eventodb.stream_write_many(%s, %s::jsonb)",
+                       recs[0]["ns"], json.dumps(msgs))[0][0])
+    for r, got in zip(recs, res):
+        r["pos"] = got["position"]
+
+
 def writer(idx, db, deadline, half, seed, delays, out):
     max_delay, slow_fraction = delays
     rnd = random.Random(seed * 1000 + idx)
@@ -127,17 +142,30 @@ def writer(idx, db, deadline, half, seed, delays, out):
     while time.time() < deadline:
         cats = FEW if time.time() < half else MANY
         n = rnd.choice([1, 1, 1, 2, 3])
+        # multi-stream writes: one call, several streams of one namespace
+        many = rnd.random() < 0.15
+        if many:
+            n = rnd.choice([2, 3, 5])
+            many_ns = rnd.choice(NAMESPACES)
         targets = set()
         for _ in range(n):
-            ns = rnd.choice(NAMESPACES)
+            ns = many_ns if many else rnd.choice(NAMESPACES)
             targets.add((ns, "%s-%d" % (rnd.choice(cats), rnd.randrange(STREAMS_PER_CATEGORY))))
         # One lock order for all (category locks first, then streams): two
         # writers of the same categories or streams never deadlock.
         targets = sorted(targets, key=lambda t: (category_of(t[1]), t))
         txn = []
-        batch = rnd.random() < 0.25
+        batch = not many and rnd.random() < 0.25
         try:
             for ns, stream in targets:
+                if many:
+                    rec = {"id": str(uuid.uuid4()), "ns": ns, "stream": stream, "face": "many",
+                           "expected": None, "pos": None, "committed": False}
+                    if rnd.random() < 0.3:
+                        v = stream_version(conn, ns, stream, "gw")
+                        rec["expected"] = v - 1 if rnd.random() < 0.2 else v
+                    txn.append(rec)
+                    continue
                 if batch:
                     rec = {"id": str(uuid.uuid4()), "ns": ns, "stream": stream, "face": "batch",
                            "expected": None, "pos": None, "committed": False}
@@ -160,6 +188,8 @@ def writer(idx, db, deadline, half, seed, delays, out):
                     q(conn, "ROLLBACK TO SAVEPOINT sp")
                     rec["savepoint_rolled_back"] = True
                 txn.append(rec)
+            if many:
+                write_many(conn, txn)
             if batch:
                 errors.extend(write_batch(conn, txn))
                 txn = [rec for rec in txn if rec["pos"] is not None]
@@ -406,6 +436,7 @@ def verify(db, wdata, imports, pages, pokes, mode, whole_gap_free):
     lat = sorted((poked[k] - c) * 1000 for k, (s, p, c) in write_rows.items() if k in poked and c)
     stats = {
         "committed_writes": committed_writes,
+        "committed_multi_stream_writes": sum(1 for r in log if r["committed"] and r.get("face") == "many"),
         "attempted_writes": len(log),
         "imported_rows": sum(1 for r in imported.values() if r["committed"]),
         "pager_reads": reads,

@@ -1,0 +1,160 @@
+/*
+ * stream_write_idempotent: stream.write with {"idempotent":true}
+ * (docs/writes-and-reads.md). A client that retries a write whose answer it
+ * lost (timeout, dropped connection) gets the positions the first attempt
+ * got, not a duplicate-key error - and never a second copy.
+ *
+ * The retry is recognised after the stream's write lock is held: every
+ * write of that stream has then committed or aborted, so the lookup's fresh
+ * snapshot sees the first attempt if it committed. The replay is answered
+ * before the expected-version check, because the first attempt moved the
+ * version the retry still expects.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/uuid.h"
+
+#include "echo.h"
+#include "gateway_write.h"
+#include "namespace.h"
+#include "render.h"
+#include "stats.h"
+#include "write_idempotent.h"
+
+PG_FUNCTION_INFO_V1(ev_stream_write_idempotent);
+
+bool
+write_find_replay(const StoreRef *ref, const pg_uuid_t *id,
+				  const char *stream, const char *type, Datum data,
+				  int64 *position, int64 *global_position)
+{
+	static Oid	argtypes[4] = {UUIDOID, TEXTOID, TEXTOID, JSONBOID};
+	SPIPlanPtr	plan;
+	Datum		values[4];
+	HeapTuple	row;
+	TupleDesc	td;
+	bool		isnull;
+	bool		same;
+
+	plan = plan_for(ref->schema, "replay",
+					"SELECT stream_name = $2 AND type = $3 AND data IS NOT DISTINCT FROM $4,"
+					" position, global_position, stream_name"
+					" FROM @S.messages WHERE id = $1",
+					4, argtypes);
+	values[0] = UUIDPGetDatum(id);
+	values[1] = CStringGetTextDatum(stream);
+	values[2] = CStringGetTextDatum(type);
+	values[3] = data;
+	/* not read-only: a snapshot taken now, after the stream lock */
+	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "eventodb: message id lookup failed");
+	if (SPI_processed == 0)
+		return false;
+	row = SPI_tuptable->vals[0];
+	td = SPI_tuptable->tupdesc;
+	same = DatumGetBool(SPI_getbinval(row, td, 1, &isnull)) && !isnull;
+	*position = DatumGetInt64(SPI_getbinval(row, td, 2, &isnull));
+	*global_position = DatumGetInt64(SPI_getbinval(row, td, 3, &isnull));
+	if (!same)
+	{
+		StringInfoData id_text;
+		StringInfoData detail;
+
+		initStringInfo(&id_text);
+		render_uuid(&id_text, id);
+		initStringInfo(&detail);
+		appendStringInfoString(&detail, "{\"globalPosition\":");
+		render_int64(&detail, *global_position);
+		appendStringInfoString(&detail, ",\"id\":");
+		appendStringInfoString(&detail, id_text.data);
+		appendStringInfoString(&detail, ",\"position\":");
+		render_int64(&detail, *position);
+		appendStringInfoString(&detail, ",\"streamName\":");
+		render_text(&detail, DatumGetTextPP(SPI_getbinval(row, td, 4, &isnull)));
+		appendStringInfoChar(&detail, '}');
+		ereport(ERROR,
+				(errcode(ERRCODE_EV_ID_CONFLICT),
+				 errmsg("Message id %s is already used by a message with another stream, type or data",
+						id_text.data),
+				 errdetail_internal("%s", detail.data)));
+	}
+	return true;
+}
+
+/*
+ * stream_write_idempotent(ns, stream_name, type, data, metadata, id,
+ * expected_version) -> {"globalPosition":G,"position":P}: stream_write,
+ * except that a repeat of a stored message answers its positions.
+ */
+Datum
+ev_stream_write_idempotent(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
+	bool		client_id = false;
+	char	   *stream = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char	   *type = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	StoreRef	ref;
+	StoreWrite	w = {false, InvalidOid};
+	int64		version;
+	int64		next;
+	int64		gpos;
+	StringInfoData buf;
+
+	/* the id rules and their order are stream_write's */
+	if (PG_ARGISNULL(5) || VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(5)) == 0)
+		write_uuid_v7(id);
+	else
+	{
+		text	   *t = PG_GETARG_TEXT_PP(5);
+
+		if (!write_parse_uuid(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), id))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg(WRITE_BAD_UUID_MSG, echo_value(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)))));
+		client_id = true;
+	}
+
+	SPI_connect();
+	/* lock before the table, as stream_write (see there) */
+	if (stream != NULL && !PG_ARGISNULL(0))
+		store_write_lock(&w, text_to_cstring(PG_GETARG_TEXT_PP(0)), stream, strlen(stream));
+	ref = ns_resolve_arg(fcinfo, 0, RowExclusiveLock);
+
+	/* a generated id is new by construction: nothing to look up */
+	if (client_id && stream != NULL && type != NULL && !PG_ARGISNULL(3) &&
+		write_find_replay(&ref, id, stream, type, PG_GETARG_DATUM(3),
+						  &next, &gpos))
+	{
+		SPI_finish();
+		initStringInfo(&buf);
+		write_render_result(&buf, gpos, next);
+		PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
+	}
+
+	version = stream != NULL ? store_stream_version(&ref, stream) : -1;
+	if (!PG_ARGISNULL(6) && PG_GETARG_INT64(6) != version)
+	{
+		stats_conflict(ref.schema);
+		ereport(ERROR,
+				(errcode(ERRCODE_EV_VERSION_CONFLICT),
+				 errmsg(WRITE_CONFLICT_MSG, PG_GETARG_INT64(6), version),
+				 errdetail(WRITE_CONFLICT_DETAIL, version, PG_GETARG_INT64(6))));
+	}
+	next = store_next_position(version, false);
+
+	if (stream != NULL)
+		store_write_bound(&w, &ref, stream, strlen(stream));
+	gpos = store_insert(&ref, UUIDPGetDatum(id), false, stream, type,
+						PG_GETARG_DATUM(3), PG_ARGISNULL(3),
+						PG_GETARG_DATUM(4), PG_ARGISNULL(4), next);
+	store_write_poke(&w, &ref, stream, next, gpos);
+	SPI_finish();
+
+	initStringInfo(&buf);
+	write_render_result(&buf, gpos, next);
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
+}
