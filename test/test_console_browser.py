@@ -389,6 +389,61 @@ def test_live_tail_shows_a_written_message_within_a_second(ui, gw):
     ui.shot("tail")
 
 
+def test_live_tail_reconnects_and_shows_what_was_written_meanwhile(browser, gw, spawn):
+    """The gateway goes away under an open live tail and comes back on the
+    same port: the tail says so, reconnects by itself, shows the message
+    written while it was down and then new ones again."""
+    from conftest import db_url
+    args = ["serve", "--port={port}", "--db-url=" + db_url(gw.dbname), "--token=" + DEFAULT_TOKEN]
+    tail_gw = spawn("tail-reconnect", args)
+    ui = Console(browser, tail_gw)
+    ui.ensure_signed_in()
+    cat = unique("recon")
+    stream = cat + "-1"
+    gw.write(stream, "Before", {})
+    state = lambda: ui.d.find_element(By.ID, "tail-state").get_attribute("data-state")
+    for n, view in enumerate((link("tail") + "?stream=" + stream, link("tail") + "?category=" + cat)):
+        ui.go(view)
+        ui.wait(lambda: state() == "live", what="event stream open")
+        tail_gw.stop()
+        ui.wait(lambda: state() != "live", what="the tail never noticed the gateway was gone")
+        marker = unique("down")
+        gw.write(stream, "WhileDown", {"marker": marker})
+        tail_gw = spawn("tail-reconnect-%d" % n, args, port=tail_gw.port)
+        ui.wait(lambda: state() == "live", timeout=30, what="the tail did not reconnect")
+        ui.wait(lambda: marker in ui.d.find_element(By.ID, "tail-list").text, timeout=10,
+                what="the message written while the tail was down did not appear")
+        marker = unique("up")
+        gw.write(stream, "AfterReconnect", {"marker": marker})
+        ui.wait(lambda: marker in ui.d.find_element(By.ID, "tail-list").text, timeout=5,
+                what="a message written after the reconnect did not appear")
+    assert not ui.severe_logs() or all("/subscribe" in e["message"] or "ERR_CONNECTION_REFUSED" in e["message"]
+                                       for e in ui.severe_logs())
+
+
+def test_copy_buttons_copy_the_id_and_the_whole_message(ui, gw):
+    stream = unique("copy") + "-1"
+    r = gw.ok("stream.write", stream, {"type": "Copied", "data": {"k": "v"}, "metadata": {"m": 1}})
+    ui.ensure_signed_in()
+    ui.go(link("stream", stream))
+    # the page's clipboard, recorded (headless Chromium grants no clipboard)
+    ui.js("window.__copied = []; navigator.clipboard.writeText = (t) => {"
+          " window.__copied.push(t); return Promise.resolve(); };")
+    card = ui.wait(lambda: ui.cards())[0]
+    msg_id = card.find_element(By.CSS_SELECTOR, ".id code").text
+    buttons = {b.text: b for b in card.find_elements(By.CSS_SELECTOR, "button.copy")}
+    buttons["Copy id"].click()
+    ui.wait(lambda: ui.js("return window.__copied.length") == 1, what="Copy id copied nothing")
+    assert ui.js("return window.__copied[0]") == msg_id
+    assert "Copied id" in ui.d.find_element(By.ID, "status").text
+    buttons["Copy message"].click()
+    ui.wait(lambda: ui.js("return window.__copied.length") == 2, what="Copy message copied nothing")
+    copied = json.loads(ui.js("return window.__copied[1]"))
+    assert copied["id"] == msg_id and copied["stream"] == stream and copied["type"] == "Copied"
+    assert copied["position"] == 0 and copied["globalPosition"] == r["globalPosition"]
+    assert copied["data"] == {"k": "v"} and copied["metadata"] == {"m": 1}
+
+
 def test_subscriptions_show_lag_in_flight_parked_and_replay(ui, gw):
     cat = unique("subs")
     for i in range(4):

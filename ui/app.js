@@ -16,6 +16,7 @@
   const PAGE = 50;              // messages per page: a category of any size loads 50 at a time
   const STREAMS_PAGE = 50;
   const TAIL_KEEP = 500;        // rows a live tail keeps on screen
+  const TAIL_CLOCK_SLACK_MS = 2000;
   const BIG_PAYLOAD = 4096;     // larger payloads start collapsed and are formatted on demand
   const RATE_SECONDS = 60;
 
@@ -829,6 +830,20 @@
     let again = false;
     let pending = null;
     let newest = null;      // highest global position shown
+    let everLive = false;
+    // Nothing shown yet when the feed comes back: read from the time the
+    // tail opened (a little earlier: the browser's clock may be ahead).
+    const openedAt = new Date(Date.now() - TAIL_CLOCK_SLACK_MS).toISOString();
+    const resumeFromOpening = async () => {
+      try {
+        const p = await rpc("category.positionAt", mode === "all" ? "" : category, openedAt);
+        if (p === null || !isCurrent()) return;
+        pending = pending === null ? Number(p) : Math.min(pending, Number(p));
+        read();
+      } catch (e) {
+        state.textContent = "error: " + e.message;
+      }
+    };
     if (mode === "stream") {
       const v = await rpc("stream.version", stream);
       next = v === null ? 0 : Number(v) + 1;
@@ -890,7 +905,10 @@
       if (s === "live" && mode !== "stream" && newest !== null) {
         pending = pending === null ? newest + 1 : Math.min(pending, newest + 1);
         read();
+      } else if (s === "live" && mode !== "stream" && everLive) {
+        resumeFromOpening();
       }
+      if (s === "live") everLive = true;
     });
   }
 
