@@ -36,6 +36,9 @@ static const SqlStateRule rules[] = {
 	{"EV010", false, false, 404, "SUBSCRIPTION_NOT_FOUND", MSG_SERVER},
 	{"EV011", false, false, 409, "SUBSCRIPTION_EXISTS", MSG_SERVER},
 	{"EV012", false, false, 409, "DELIVERY_EXPIRED", MSG_SERVER},
+	/* stream lifecycle (docs/lifecycle.md) */
+	{"EV020", false, false, 410, "STREAM_DELETED", MSG_SERVER},
+	{"EV021", false, false, 404, "MESSAGE_NOT_FOUND", MSG_SERVER},
 	{"22023", false, true, 400, "INVALID_REQUEST", MSG_SERVER},
 };
 
@@ -104,7 +107,7 @@ errors_reply_fields(struct MHD_Connection *c, const SqlContext *ctx, const char 
 	{
 		for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
 		{
-			if (strcmp(state, rules[i].sqlstate) != 0 || (rules[i].only_sub && !ctx->subscription))
+			if (strcmp(state, rules[i].sqlstate) != 0 || (rules[i].only_sub && !ctx->subscription && !ctx->lifecycle))
 				continue;
 			if (rules[i].only_ns_target && !ctx->ns_target)
 				return errors_reply_backend(c, ctx, "namespace not found");

@@ -27,7 +27,9 @@ static const char *const arg_keys[] = {
 	"description", "token", "prefix", "limit", "cursor",
 	/* persistent subscriptions (SUBSCRIPTIONS.md §2, §5) */
 	"types", "start", "maxInFlight", "ackTimeoutMs", "maxDeliveries", "strategy",
-	"category", "max", "waitMs", "action", "reason", "globalPositions", NULL
+	"category", "max", "waitMs", "action", "reason", "globalPositions",
+	/* stream lifecycle (docs/lifecycle.md) */
+	"hard", "maxAge", "maxCount", "truncateBefore", NULL
 };
 
 /* Keys among those whose array value is materialised (its first
