@@ -82,6 +82,12 @@ char	   *lifecycle_stream_arg(FunctionCallInfo fcinfo, int argno);
 /* Raises EV020 for the stream. */
 void		lifecycle_raise_deleted(const char *stream);
 
+/* ---- lifecycle_worker.c ---- */
+
+/* Settings of the retention worker, and the worker when a database is set
+ * (from _PG_init, while preloading). */
+void		lifecycle_worker_register(void);
+
 /* ---- lifecycle_retention.c ---- */
 
 /* One bounded retention pass over a namespace; returns messages removed. */
