@@ -81,6 +81,7 @@ namespaces_with_state(MemoryContext cxt, int *n)
 	StoreRef   *refs = NULL;
 
 	*n = 0;
+	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	SPI_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());
@@ -118,6 +119,10 @@ guarded_pass(const StoreRef *ref)
 
 	PG_TRY();
 	{
+		/* now() is the transaction's start, taken from the statement's:
+		 * a worker must set it, or maxAge compares against the time the
+		 * worker started. */
+		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
 		SPI_connect();
 		PushActiveSnapshot(GetTransactionSnapshot());
