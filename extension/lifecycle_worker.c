@@ -192,5 +192,8 @@ eventodb_retention_worker_main(Datum arg)
 			ProcessConfigFile(PGC_SIGHUP);
 		}
 		more = retention_round(round_cxt);
+		/* A worker never goes idle the way a backend does: flush its
+		 * statistics (the deletes in pg_stat_user_tables) itself. */
+		pgstat_report_stat(false);
 	}
 }
