@@ -74,3 +74,13 @@ SELECT eventodb.namespace_create('lc-none') IS NOT NULL AS created;
 SELECT eventodb.stream_info('lc-none', 'x-1');
 SELECT count(*) AS lifecycle_tables FROM pg_tables t JOIN eventodb.namespaces n ON n.schema_name = t.schemaname
  WHERE n.id = 'lc-none' AND t.tablename LIKE 'lifecycle%';
+
+-- Message DB's role has no rights on eventodb_default, where the default
+-- namespace's lifecycle state lives: its writes and versions work as
+-- before, and a tombstone still refuses it.
+SET ROLE message_store;
+SELECT message_store.write_message('b0000000-0000-4000-8000-00000000000b', 'lcmdb-3', 'T', '{}');
+SELECT message_store.write_message('b0000000-0000-4000-8000-00000000000c', 'lcmdb-2', 'T', '{}', NULL, 1);
+SELECT message_store.stream_version('lcmdb-1');
+SELECT message_store.write_message('b0000000-0000-4000-8000-00000000000d', 'lcmdb-1', 'T', '{}');
+RESET ROLE;
