@@ -54,6 +54,13 @@ void		lifecycle_storage_ensure(const StoreRef *ref);
 SPIPlanPtr	lifecycle_plan(const StoreRef *ref, const char *key, const char *tmpl,
 						   int nargs, Oid *argtypes);
 
+/*
+ * After all messages of the namespace were deleted (import_clear): forgets
+ * what was recorded about them - versions, deletes, tombstones, redactions -
+ * and keeps the rules, which are settings. Needs SPI.
+ */
+void		lifecycle_forget_messages(const StoreRef *ref);
+
 /* ---- lifecycle_guard.c: what the write path asks ---- */
 
 /*

@@ -105,6 +105,23 @@ lifecycle_storage_ensure(const StoreRef *ref)
 		elog(ERROR, "eventodb: could not create the lifecycle tables in %s", schema);
 }
 
+void
+lifecycle_forget_messages(const StoreRef *ref)
+{
+	const char *schema = lifecycle_schema_of(ref);
+
+	if (!lifecycle_storage_exists(schema))
+		return;
+	if (SPI_execute(with_marker("DELETE FROM @S.lifecycle_streams WHERE max_age IS NULL"
+								" AND max_count IS NULL AND truncate_before IS NULL;"
+								"UPDATE @S.lifecycle_streams SET version = -1, deleted = NULL,"
+								" deleted_at = NULL;"
+								"UPDATE @S.lifecycle_categories SET count_scan_from = 0;"
+								"DELETE FROM @S.lifecycle_redactions", 'S', schema),
+					false, 0) < 0)
+		elog(ERROR, "eventodb: could not reset the lifecycle state in %s", schema);
+}
+
 SPIPlanPtr
 lifecycle_plan(const StoreRef *ref, const char *key, const char *tmpl, int nargs, Oid *argtypes)
 {

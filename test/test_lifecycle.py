@@ -385,3 +385,23 @@ def test_redact_twice_keeps_latest_reason(gw, ns):
     gw.ok("message.redact", w["globalPosition"], {"reason": "first"}, token=tok)
     gw.ok("message.redact", w["globalPosition"], {"reason": "second"}, token=tok)
     assert gw.ok("stream.get", "twice-1", token=tok)[0][4]["$redacted"]["reason"] == "second"
+
+
+# ---- import with force=true forgets the lifecycle state of the messages --
+
+def test_forced_import_forgets_deletes_and_keeps_rules(gw, ns):
+    _, tok = ns
+    gw.write("imp-1", token=tok)
+    gw.write("imp-1", token=tok)
+    gw.ok("stream.delete", "imp-1", {"hard": True}, token=tok)
+    gw.ok("stream.setRetention", "imp-2", {"maxCount": 3}, token=tok)
+    body = (b'{"id":"3f0b6a52-9a0e-4f2c-8d0e-0c5a3e9b7d11","stream":"other-1","type":"T","pos":0,'
+            b'"gpos":1,"data":{},"meta":null,"time":"2025-01-01T00:00:00Z"}\n')
+    r = gw.import_(body, token=tok, force=True)
+    assert r.status == 200, r
+    # the tombstone and the recorded version went with the messages
+    assert gw.ok("stream.info", "imp-1", token=tok)["deleted"] is None
+    assert gw.ok("stream.version", "imp-1", token=tok) is None
+    assert gw.write("imp-1", token=tok)["position"] == 0
+    # the rule is a setting and stays
+    assert gw.ok("stream.getRetention", "imp-2", token=tok)["maxCount"] == 3
