@@ -106,6 +106,17 @@ RPC = [
     '["subscription.replayParked","billing",{"globalPositions":[17,42.5,null]}]',
     '["subscription.reset","billing","beginning"]',
     '["subscription.reset","billing",-1]',
+    '["stream.delete","acct-1",{"hard":true}]',
+    '["stream.delete","acct-1",{"hard":1}]',
+    '["stream.info","acct-1"]',
+    '["stream.setRetention","acct-1",{"maxAge":3600.5,"maxCount":null,"truncateBefore":7}]',
+    '["stream.setRetention","acct-1",{"maxCount":-1}]',
+    '["stream.getRetention",""]',
+    '["category.setRetention","acct",{"maxAge":1,"maxCount":10}]',
+    '["category.setRetention","a-b",{}]',
+    '["category.getRetention","acct"]',
+    '["message.redact",17,{"reason":"GDPR \\u0000 #1"}]',
+    '["message.redact",1e309,{"reason":"x"}]',
     '[]', 'null', '{}', '[1]', '', '["stream.get"] x', ' [ "sys.health" ] ',
     '["stream.get","\xff\xfe"]',
     '["stream.get","\\ud800"]',
@@ -130,7 +141,10 @@ dictionary("rpc", ["stream.write", "stream.get", "stream.last", "stream.version"
                    "subscription.replayParked", "subscription.reset", '"types"', '"start"',
                    '"maxInFlight"', '"ackTimeoutMs"', '"maxDeliveries"', '"strategy"',
                    '"category"', '"max"', '"waitMs"', '"action"', '"reason"',
-                   '"globalPositions"', '"roundRobin"', '"pinned"', '"beginning"', '"end"'])
+                   '"globalPositions"', '"roundRobin"', '"pinned"', '"beginning"', '"end"',
+                   "stream.delete", "stream.info", "stream.setRetention", "stream.getRetention",
+                   "category.setRetention", "category.getRetention", "message.redact", '"hard"',
+                   '"maxAge"', '"maxCount"', '"truncateBefore"'])
 
 # ---- tokens (PROTOCOL.md §4.1-§4.2) --------------------------------------
 TOKENS = [
