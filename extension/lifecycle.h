@@ -38,6 +38,9 @@
 
 /* ---- lifecycle_storage.c ---- */
 
+/* The partial index of hard-deleted streams, made by the first hard delete. */
+#define LIFECYCLE_TOMBSTONE_INDEX "lifecycle_streams_tombstones"
+
 /* Schema of the namespace's state tables (eventodb_default for default). */
 const char *lifecycle_schema_of(const StoreRef *ref);
 
@@ -46,6 +49,9 @@ bool		lifecycle_storage_exists(const char *schema);
 
 /* Creates the state tables unless they exist. Needs SPI. */
 void		lifecycle_storage_ensure(const StoreRef *ref);
+
+/* Creates the tombstone index unless it exists. Needs SPI. */
+void		lifecycle_tombstones_ensure(const StoreRef *ref);
 
 /*
  * A saved plan over the state tables (@S) and the messages table (@M) of

@@ -108,6 +108,8 @@ ev_stream_delete(PG_FUNCTION_ARGS)
 		lifecycle_raise_deleted(stream);
 	version = store_stream_version(&ref, stream);
 	removed = delete_messages(&ref, stream);
+	if (hard)
+		lifecycle_tombstones_ensure(&ref);
 	record_delete(&ref, stream, version, hard);
 	SPI_finish();
 

@@ -13,6 +13,7 @@
 #include "catalog/namespace.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
 
@@ -76,12 +77,23 @@ lifecycle_version_floor(const StoreRef *s, const char *stream)
 	return stream_state(s, stream, &version, &hard) ? version : -1;
 }
 
+/*
+ * Only a namespace that ever hard-deleted a stream has the partial index of
+ * tombstones (lifecycle_storage.c), so the others' writes skip the probe.
+ * Invalidations are taken in first: a writer that waited for the stream
+ * lock of the first hard delete must see the index it created.
+ */
 bool
 lifecycle_is_tombstoned(const StoreRef *s, const char *stream)
 {
 	int64		version;
 	bool		hard = false;
+	Oid			nsp;
 
+	AcceptInvalidationMessages();
+	nsp = get_namespace_oid(lifecycle_schema_of(s), true);
+	if (!OidIsValid(nsp) || !OidIsValid(get_relname_relid(LIFECYCLE_TOMBSTONE_INDEX, nsp)))
+		return false;
 	return stream_state(s, stream, &version, &hard) && hard;
 }
 

@@ -106,6 +106,20 @@ lifecycle_storage_ensure(const StoreRef *ref)
 }
 
 void
+lifecycle_tombstones_ensure(const StoreRef *ref)
+{
+	const char *schema = lifecycle_schema_of(ref);
+	Oid			nsp = get_namespace_oid(schema, true);
+
+	if (OidIsValid(get_relname_relid(LIFECYCLE_TOMBSTONE_INDEX, nsp)))
+		return;
+	if (SPI_execute(with_marker("CREATE INDEX IF NOT EXISTS " LIFECYCLE_TOMBSTONE_INDEX
+								" ON @S.lifecycle_streams (stream_name) WHERE deleted = 'hard'",
+								'S', schema), false, 0) < 0)
+		elog(ERROR, "eventodb: could not create the tombstone index in %s", schema);
+}
+
+void
 lifecycle_forget_messages(const StoreRef *ref)
 {
 	const char *schema = lifecycle_schema_of(ref);
