@@ -78,7 +78,7 @@ static const char *const category_cursor_sql =
 " FROM (SELECT global_position FROM @M.messages"
 "  WHERE message_store.category(stream_name) = $1 AND global_position > $2"
 "  ORDER BY global_position LIMIT $3) w), 0)"
-" WHERE category = $1";
+" WHERE category = $1 RETURNING count_scan_from";
 
 static int64
 run_delete(SPIPlanPtr plan, Datum *values, const char *nulls)
@@ -178,20 +178,31 @@ category_pass(const StoreRef *ref, int64 budget)
 			removed += run_delete(lifecycle_plan(ref, "lc_category_age", category_age_sql,
 												 3, age_types), values, NULL);
 		}
-		if (!rules[i].isnull[1] && removed < budget)
+		/*
+		 * From the cursor to the end of the category and, when the window
+		 * got there with budget left, once more from the start: a pass
+		 * that removes nothing has examined every message of the category.
+		 */
+		for (int64 from = rules[i].v[2], lap = 0;
+			 !rules[i].isnull[1] && removed < budget && lap < 2; from = 0, lap++)
 		{
 			Datum		values[4] = {name, Int64GetDatum(rules[i].v[1]),
-				Int64GetDatum(rules[i].v[2]), Int64GetDatum(budget - removed)};
-			Datum		cursor[3] = {name, Int64GetDatum(rules[i].v[2]),
-			Int64GetDatum(budget - removed)};
+				Int64GetDatum(from), Int64GetDatum(budget - removed)};
+			Datum		cursor[3] = {name, Int64GetDatum(from), Int64GetDatum(budget - removed)};
+			bool		isnull;
+			int64		next;
 
 			/* The cursor first: the delete empties the window it measures. */
 			if (SPI_execute_plan(lifecycle_plan(ref, "lc_category_cursor", category_cursor_sql,
 												3, cursor_types), cursor, NULL, false, 0)
-				!= SPI_OK_UPDATE)
+				!= SPI_OK_UPDATE_RETURNING || SPI_processed != 1)
 				elog(ERROR, "eventodb: retention cursor update failed");
+			next = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
+											   &isnull));
 			removed += run_delete(lifecycle_plan(ref, "lc_category_count", category_count_sql,
 												 4, count_types), values, NULL);
+			if (next != 0 || from == 0)
+				break;			/* the window ended before the category did, or covered it */
 		}
 	}
 	return removed;
