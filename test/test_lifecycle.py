@@ -405,3 +405,35 @@ def test_forced_import_forgets_deletes_and_keeps_rules(gw, ns):
     assert gw.write("imp-1", token=tok)["position"] == 0
     # the rule is a setting and stays
     assert gw.ok("stream.getRetention", "imp-2", token=tok)["maxCount"] == 3
+
+
+def test_redacted_original_stays_in_a_dead_tuple_until_vacuum(gw, ns, sql):
+    """What docs/lifecycle.md says VACUUM must still do: right after the
+    redaction the original's bytes are still in the table's pages (a dead
+    row version); after VACUUM FULL they are in none."""
+    ns_id, tok = ns
+    c = sql()
+    with c.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_available_extensions WHERE name = 'pageinspect'")
+        if cur.fetchone()[0] == 0:
+            pytest.skip("pageinspect is not installed")
+        cur.execute("CREATE EXTENSION IF NOT EXISTS pageinspect")
+    table = '"%s".messages' % schema_of(sql, ns_id)
+
+    def pages_holding(text):
+        with c.cursor() as cur:
+            cur.execute("SELECT count(*) FROM generate_series(0, pg_relation_size(%s::regclass) / 8192 - 1) b"
+                        " WHERE position(convert_to(%s, 'UTF8') IN get_raw_page(%s, b::int)) > 0",
+                        (table, text, table))
+            return cur.fetchone()[0]
+
+    w = gw.ok("stream.write", "vac-1", {"type": "T", "data": {"name": "Zyxwv Secretname"}}, token=tok)
+    for i in range(20):
+        gw.write("vac-2", data={"i": i}, token=tok)
+    assert pages_holding("Zyxwv Secretname") == 1
+    gw.ok("message.redact", w["globalPosition"], {"reason": "erasure"}, token=tok)
+    assert pages_holding("Zyxwv Secretname") == 1   # the dead row version
+    with c.cursor() as cur:
+        cur.execute("VACUUM FULL " + table)
+    assert pages_holding("Zyxwv Secretname") == 0
+    assert gw.ok("stream.get", "vac-1", token=tok)[0][4]["$redacted"]["reason"] == "erasure"
