@@ -18,6 +18,7 @@
 #include "utils/guc.h"
 
 #include "horizon.h"
+#include "lifecycle.h"
 #include "poke_queue.h"
 #include "stats.h"
 #include "store.h"
@@ -118,4 +119,5 @@ _PG_init(void)
 	shmem_startup_hook = eventodb_shmem_startup;
 	RegisterXactCallback(eventodb_xact_callback, NULL);
 	db_guard_install();
+	lifecycle_worker_register();
 }

@@ -19,6 +19,7 @@
 #include "utils/resowner.h"
 
 #include "horizon.h"
+#include "lifecycle.h"
 #include "namespace.h"
 #include "stats.h"
 
@@ -268,6 +269,7 @@ ev_import_clear(PG_FUNCTION_ARGS)
 	SPI_connect();
 	ref = ns_resolve_arg(fcinfo, 0, RowExclusiveLock);
 	ns_storage_clear(ref.schema);
+	lifecycle_forget_messages(&ref);
 	SPI_finish();
 	PG_RETURN_VOID();
 }

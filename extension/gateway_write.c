@@ -16,6 +16,7 @@
 #include "echo.h"
 #include "gateway_write.h"
 #include "hex.h"
+#include "lifecycle.h"
 #include "namespace.h"
 #include "render.h"
 #include "stats.h"
@@ -132,6 +133,7 @@ ev_stream_write(PG_FUNCTION_ARGS)
 		store_write_lock(&w, text_to_cstring(PG_GETARG_TEXT_PP(0)), stream, strlen(stream));
 	ref = ns_resolve_arg(fcinfo, 0, RowExclusiveLock);
 	version = stream != NULL ? store_stream_version(&ref, stream) : -1;
+	lifecycle_guard_write(&ref, stream);
 
 	if (!PG_ARGISNULL(6) && PG_GETARG_INT64(6) != version)
 	{

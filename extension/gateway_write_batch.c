@@ -30,6 +30,7 @@
 
 #include "echo.h"
 #include "gateway_write.h"
+#include "lifecycle.h"
 #include "names.h"
 #include "namespace.h"
 #include "sqlstate.h"
@@ -185,6 +186,8 @@ write_item(BatchItem *items, int i)
 		return;
 	}
 	version = version_of(items, i);
+	if (lifecycle_refuse_item(ref, stream, &it->sqlstate, &it->message))
+		return;
 	if (it->has_expected && it->expected != version)
 	{
 		stats_conflict(it->ref.schema);

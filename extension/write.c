@@ -19,6 +19,7 @@
 #include "utils/lsyscache.h"
 
 #include "horizon.h"
+#include "lifecycle.h"
 #include "msgdb_settings.h"
 #include "names.h"
 #include "poke_queue.h"
@@ -144,7 +145,8 @@ store_stream_version(const StoreRef *s, const char *stream)
 	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "eventodb: stream version query failed");
 	v = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	return isnull ? -1 : DatumGetInt64(v);
+	/* No message left: the version retention or a delete recorded, if any. */
+	return isnull ? lifecycle_version_floor(s, stream) : DatumGetInt64(v);
 }
 
 bool
@@ -392,6 +394,7 @@ msgdb_write_message(PG_FUNCTION_ARGS)
 	SPI_connect();
 	/* stream_version(NULL) matches no row. */
 	version = stream ? store_stream_version(&store_message_store, stream) : -1;
+	lifecycle_guard_write(&store_message_store, stream);
 
 	if (!PG_ARGISNULL(5) && PG_GETARG_INT64(5) != version)
 	{

@@ -393,10 +393,3 @@ fake_conn_finish(struct MHD_Connection *c, char **body, size_t *len,
 	return status;
 }
 
-/* /metrics reports the request bodies the server holds (server.c); the
- * harnesses run no server, so none. */
-size_t
-server_bodies_held(void)
-{
-	return 0;
-}

@@ -131,6 +131,19 @@ canned(const char *name, int nparams, const char *const *values, char *nsbuf, si
 	if (strcmp(name, "subscription_ack") == 0 || strcmp(name, "subscription_nack") == 0 ||
 		strcmp(name, "subscription_replay_parked") == 0)
 		return "1";
+	/* stream lifecycle (docs/lifecycle.md) */
+	if (strcmp(name, "stream_delete") == 0)
+		return "{\"deleted\":\"soft\",\"messagesRemoved\":0,\"streamName\":\"s\",\"version\":null}";
+	if (strcmp(name, "stream_info") == 0)
+		return "{\"deleted\":null,\"deletedAt\":null,\"streamName\":\"s\",\"version\":null}";
+	if (strcmp(name, "stream_set_retention") == 0 || strcmp(name, "stream_retention") == 0)
+		return "{\"maxAge\":null,\"maxCount\":null,\"streamName\":\"s\",\"truncateBefore\":null}";
+	if (strcmp(name, "category_set_retention") == 0 || strcmp(name, "category_retention") == 0)
+		return "{\"categoryName\":\"c\",\"maxAge\":null,\"maxCount\":null}";
+	if (strcmp(name, "message_redact") == 0)
+		return "{\"globalPosition\":1,\"id\":\"00000000-0000-4000-8000-000000000000\",\"position\":0,"
+			"\"reason\":\"r\",\"redactedAt\":\"2025-06-02T08:00:00.51Z\",\"streamName\":\"s\","
+			"\"vacuumNeeded\":true}";
 	return "";
 }
 
@@ -166,7 +179,10 @@ data_statement(const char *name)
 		"subscription_source",
 		/* docs/writes-and-reads.md */
 		"stream_write_idempotent", "stream_write_many", "stream_get_backward", "category_get_types",
-		"pager_category_get_types", "category_position_at", NULL
+		"pager_category_get_types", "category_position_at",
+		/* docs/lifecycle.md */
+		"stream_delete", "stream_info", "stream_set_retention",
+		"stream_retention", "category_set_retention", "category_retention", "message_redact", NULL
 	};
 
 	for (int i = 0; data[i]; i++)

@@ -122,6 +122,17 @@ RPC = [
     '["category.get","account",{"types":[""]}]',
     '["category.positionAt","account","2025-03-01T09:15:02.123456789+01:00"]',
     '["category.positionAt","","yesterday"]',
+    '["stream.delete","acct-1",{"hard":true}]',
+    '["stream.delete","acct-1",{"hard":1}]',
+    '["stream.info","acct-1"]',
+    '["stream.setRetention","acct-1",{"maxAge":3600.5,"maxCount":null,"truncateBefore":7}]',
+    '["stream.setRetention","acct-1",{"maxCount":-1}]',
+    '["stream.getRetention",""]',
+    '["category.setRetention","acct",{"maxAge":1,"maxCount":10}]',
+    '["category.setRetention","a-b",{}]',
+    '["category.getRetention","acct"]',
+    '["message.redact",17,{"reason":"GDPR \\u0000 #1"}]',
+    '["message.redact",1e309,{"reason":"x"}]',
     '[]', 'null', '{}', '[1]', '', '["stream.get"] x', ' [ "sys.health" ] ',
     '["stream.get","\xff\xfe"]',
     '["stream.get","\\ud800"]',
@@ -148,7 +159,10 @@ dictionary("rpc", ["stream.write", "stream.get", "stream.last", "stream.version"
                    '"backward"', '"forward"', '"streamName"',
                    '"maxInFlight"', '"ackTimeoutMs"', '"maxDeliveries"', '"strategy"',
                    '"category"', '"max"', '"waitMs"', '"action"', '"reason"',
-                   '"globalPositions"', '"roundRobin"', '"pinned"', '"beginning"', '"end"'])
+                   '"globalPositions"', '"roundRobin"', '"pinned"', '"beginning"', '"end"',
+                   "stream.delete", "stream.info", "stream.setRetention", "stream.getRetention",
+                   "category.setRetention", "category.getRetention", "message.redact", '"hard"',
+                   '"maxAge"', '"maxCount"', '"truncateBefore"'])
 
 # ---- tokens (docs/http-api.md#tokens) --------------------------------------
 TOKENS = [

@@ -39,6 +39,9 @@ static const SqlStateRule rules[] = {
 	{SQLSTATE_EV_DELIVERY_EXPIRED, false, false, 409, "DELIVERY_EXPIRED", MSG_SERVER},
 	/* idempotent writes: the id is taken by a different message */
 	{SQLSTATE_EV_MESSAGE_ID_CONFLICT, false, false, 409, "MESSAGE_ID_CONFLICT", MSG_SERVER},
+	/* stream lifecycle (docs/lifecycle.md) */
+	{SQLSTATE_EV_STREAM_DELETED, false, false, 410, "STREAM_DELETED", MSG_SERVER},
+	{SQLSTATE_EV_MESSAGE_NOT_FOUND, false, false, 404, "MESSAGE_NOT_FOUND", MSG_SERVER},
 	{SQLSTATE_INVALID_PARAMETER_VALUE, false, true, 400, "INVALID_REQUEST", MSG_SERVER},
 };
 
@@ -107,7 +110,7 @@ errors_reply_fields(struct MHD_Connection *c, const SqlContext *ctx, const char 
 	{
 		for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
 		{
-			if (strcmp(state, rules[i].sqlstate) != 0 || (rules[i].only_sub && !ctx->subscription))
+			if (strcmp(state, rules[i].sqlstate) != 0 || (rules[i].only_sub && !ctx->subscription && !ctx->lifecycle))
 				continue;
 			if (rules[i].only_ns_target && !ctx->ns_target)
 				return errors_reply_backend(c, ctx, "namespace not found");

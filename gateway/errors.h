@@ -16,6 +16,7 @@ typedef struct SqlContext
 	const char *ns_id;			/* the namespace argument of ns.* methods */
 	size_t		ns_len;
 	bool		subscription;	/* subscription.* / push: 22023 is a 400 */
+	bool		lifecycle;		/* stream lifecycle methods: 22023 is a 400 too */
 } SqlContext;
 
 /*

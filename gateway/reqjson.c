@@ -29,7 +29,9 @@ static const char *const arg_keys[] = {
 	"types", "start", "maxInFlight", "ackTimeoutMs", "maxDeliveries", "strategy",
 	"category", "max", "waitMs", "action", "reason", "globalPositions",
 	/* writes and reads (docs/writes-and-reads.md) */
-	"idempotent", "direction", NULL
+	"idempotent", "direction",
+	/* stream lifecycle (docs/lifecycle.md) */
+	"hard", "maxAge", "maxCount", "truncateBefore", NULL
 };
 
 /* Keys among those whose array value is materialised (its first

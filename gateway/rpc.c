@@ -49,6 +49,13 @@ static const struct
 	{"subscription.parked", rpc_subscription_parked},
 	{"subscription.replayParked", rpc_subscription_replay_parked},
 	{"subscription.reset", rpc_subscription_reset},
+	{"stream.delete", rpc_stream_delete},
+	{"stream.info", rpc_stream_info},
+	{"stream.setRetention", rpc_stream_set_retention},
+	{"stream.getRetention", rpc_stream_get_retention},
+	{"category.setRetention", rpc_category_set_retention},
+	{"category.getRetention", rpc_category_get_retention},
+	{"message.redact", rpc_message_redact},
 };
 
 enum MHD_Result

@@ -110,4 +110,13 @@ enum MHD_Result rpc_subscription_parked(RpcCall *call);
 enum MHD_Result rpc_subscription_replay_parked(RpcCall *call);
 enum MHD_Result rpc_subscription_reset(RpcCall *call);
 
+/* rpc_lifecycle.c (docs/lifecycle.md) */
+enum MHD_Result rpc_stream_delete(RpcCall *call);
+enum MHD_Result rpc_stream_info(RpcCall *call);
+enum MHD_Result rpc_stream_set_retention(RpcCall *call);
+enum MHD_Result rpc_stream_get_retention(RpcCall *call);
+enum MHD_Result rpc_category_set_retention(RpcCall *call);
+enum MHD_Result rpc_category_get_retention(RpcCall *call);
+enum MHD_Result rpc_message_redact(RpcCall *call);
+
 #endif

@@ -46,3 +46,9 @@ SELECT eventodb.stream_write('old', 'acct-1', 'Reopened', '{"a":3}', NULL, NULL,
 -- The 1.0 namespace gets subscriptions, and they deliver its old messages.
 SELECT eventodb.subscription_create('old', 's', 'acct') IS NOT NULL AS created;
 SELECT stream_name, position, attempt FROM eventodb.subscription_fetch('old', 's', 'c', 10);
+
+-- The 1.0 namespace gets the stream lifecycle too: its state tables are
+-- made by the first call, and its old messages can be deleted and redacted.
+SELECT eventodb.message_redact('old', 1, 'erasure request') IS NOT NULL AS redacted;
+SELECT eventodb.stream_delete('old', 'acct-1', true);
+SELECT eventodb.stream_write('old', 'acct-1', 'Again', '{}', NULL, NULL, NULL);

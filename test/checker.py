@@ -14,7 +14,11 @@ Runs, against one fresh database of the cluster named by PGHOST/PGPORT/PGUSER:
   pagers    category readers paging by global position from last + 1 with
             random batch sizes - categories and the whole namespace (''),
             through both faces;
-  listener  LISTEN eventodb_poke.
+  listener  LISTEN eventodb_poke;
+  retainer  (--retention) retention passes over namespace chk with random
+            batch sizes, some inside transactions that wait or roll back,
+            and soft deletes of some of its streams (docs/lifecycle.md);
+            a statement trigger records every row removed.
 
 Then proves, from the writers' own logs, the tables, the pagers' reads and
 the pokes received:
@@ -29,11 +33,16 @@ the pokes received:
     rolled back or imported was; pokes carry the row's stream and position;
     pokes of a namespace arrive in global-position order (horizon mode) or
     per category (category-lock modes);
-  * commit-to-poke latency (reported: p50, p99, max).
+  * commit-to-poke latency (reported: p50, p99, max);
+  * with --retention: the checks above hold for the rows written (surviving
+    or removed); no pager skipped a surviving message; every stream's
+    version is exactly its highest position ever written; after a final
+    pass each ruled stream keeps exactly its newest rows; nothing was
+    removed from a stream without a rule or a delete.
 
 Exit status 0 when every check passes. Usage:
   checker.py [--seconds N] [--writers N] [--pagers N] [--seed N]
-             [--max-delay-ms N] [--slow-fraction F] [--keep]
+             [--max-delay-ms N] [--slow-fraction F] [--retention] [--keep]
 """
 import argparse
 import json
@@ -56,6 +65,12 @@ FEW = ["few0", "few1"]
 MANY = ["many%d" % i for i in range(40)]
 STREAMS_PER_CATEGORY = 6
 CONFLICT_STATES = {"P0001", "EV001"}
+# --retention (namespace chk): category max counts, a truncate-before, and
+# streams soft-deleted now and then.
+RET_NS = "chk"
+RET_MAX_COUNT = {"few0": 3, "many0": 2, "many1": 2}
+RET_TRUNCATE = {"few1-0": 5, "many3-0": 10 ** 9}   # the second is emptied at every pass
+RET_SOFT_DELETE = ["few1-1", "many2-0"]
 
 
 def connect(db, autocommit=True):
@@ -293,6 +308,55 @@ def pager(idx, db, targets, stop, drain_now, seed, out):
         json.dump([{"target": list(t), "seen": s["seen"]} for t, s in state.items()], f)
 
 
+def retainer(db, deadline, seed, out):
+    rnd = random.Random(seed * 13)
+    conn = connect(db, autocommit=False)
+    errors = []
+    passes = deletes = 0
+    while time.time() < deadline:
+        try:
+            if rnd.random() < 0.85:
+                q(conn, "SELECT eventodb.retention_run(%s, %s)", RET_NS, rnd.randint(1, 50))
+                passes += 1
+            else:
+                q(conn, "SELECT eventodb.stream_delete(%s, %s)", RET_NS, rnd.choice(RET_SOFT_DELETE))
+                deletes += 1
+            time.sleep(rnd.random() * 0.01)
+            if rnd.random() < 0.1:
+                conn.rollback()
+            else:
+                conn.commit()
+        except psycopg2.Error as e:
+            conn.rollback()
+            errors.append("retainer: %s %s" % (e.pgcode, (e.pgerror or "").strip()))
+        time.sleep(rnd.random() * 0.02)
+    conn.close()
+    with open(out, "w") as f:
+        json.dump({"errors": errors, "passes": passes, "deletes": deletes}, f)
+
+
+def setup_retention(conn):
+    """Rules on chk, and a trigger that keeps every removed row (test only)."""
+    schema = psycopg2.extensions.quote_ident(
+        q(conn, "SELECT schema_name FROM eventodb.namespaces WHERE id = %s", RET_NS)[0][0], conn)
+    q(conn, "CREATE TABLE public.removed AS SELECT * FROM %s.messages WITH NO DATA" % schema)
+    q(conn, "CREATE FUNCTION public.note_removed() RETURNS trigger LANGUAGE plpgsql AS"
+            " $$BEGIN INSERT INTO public.removed SELECT * FROM gone; RETURN NULL; END$$")
+    q(conn, "CREATE TRIGGER note_removed AFTER DELETE ON %s.messages REFERENCING OLD TABLE AS gone"
+            " FOR EACH STATEMENT EXECUTE FUNCTION public.note_removed()" % schema)
+    for cat, n in RET_MAX_COUNT.items():
+        q(conn, "SELECT eventodb.category_set_retention(%s, %s, NULL, %s)", RET_NS, cat, n)
+    for stream, tb in RET_TRUNCATE.items():
+        q(conn, "SELECT eventodb.stream_set_retention(%s, %s, NULL, NULL, %s)", RET_NS, stream, tb)
+
+
+def retention_drain(db):
+    conn = connect(db)
+    while q(conn, "SELECT eventodb.retention_run(%s, 100000)", RET_NS)[0][0] > 0:
+        pass
+    conn.close()
+
+
 def listener(db, ready, stop, out):
     conn = connect(db)
     q(conn, "LISTEN eventodb_poke")
@@ -327,15 +391,25 @@ def category_of(stream):
     return stream.split("-", 1)[0]
 
 
-def verify(db, wdata, imports, pages, pokes, mode, whole_gap_free):
+def verify(db, wdata, imports, pages, pokes, mode, whole_gap_free, retention=None):
     failures = []
     conn = connect(db)
     schemas = dict(q(conn, "SELECT id, schema_name FROM eventodb.namespaces"))
-    rows = {}           # id -> (ns, stream, position, gpos)
+    rows = {}           # id -> (ns, stream, position, gpos): every row written, surviving or removed
     for ns in NAMESPACES + [IMPORT_NS]:
         for mid, stream, pos, gpos in q(conn, "SELECT id::text, stream_name, position, global_position FROM %s.messages"
                                         % psycopg2.extensions.quote_ident(schemas[ns], conn)):
             rows[mid] = (ns, stream, pos, gpos)
+    removed = {}
+    if retention is not None:
+        failures.extend(retention["errors"])
+        for mid, stream, pos, gpos in q(conn, "SELECT id::text, stream_name, position, global_position"
+                                        " FROM public.removed"):
+            if mid in rows or mid in removed:
+                failures.append("row removed twice or still present: %s" % mid)
+            removed[mid] = (RET_NS, stream, pos, gpos)
+        failures.extend(verify_retention(conn, rows, removed))
+        rows.update(removed)
     conn.close()
 
     # Writers' own view vs the table.
@@ -375,10 +449,13 @@ def verify(db, wdata, imports, pages, pokes, mode, whole_gap_free):
         if sorted(ps) != list(range(len(ps))):
             failures.append("positions of %s not dense: %s" % (key, sorted(ps)[:20]))
 
-    # Pagers: exactly the committed rows, increasing, none skipped.
+    # Pagers: exactly the committed rows, increasing, none skipped (of the
+    # removed rows, a pager may or may not have seen each).
     gpos_of = {}
-    for ns, stream, pos, gpos in rows.values():
-        gpos_of.setdefault(ns, {})[gpos] = stream
+    for mid, (ns, stream, pos, gpos) in rows.items():
+        if mid not in removed:
+            gpos_of.setdefault(ns, {})[gpos] = stream
+    removed_gpos = {(ns, g) for ns, s, p, g in removed.values()}
     reads = 0
     control = {}
     for p in pages:
@@ -390,7 +467,7 @@ def verify(db, wdata, imports, pages, pokes, mode, whole_gap_free):
                 failures.append("pager %s read out of order or twice" % (t["target"],))
             want = {g for g, s in gpos_of.get(ns, {}).items() if cat == "" or category_of(s) == cat}
             missing = sorted(want - set(seen))
-            extra = sorted(set(seen) - want)
+            extra = sorted(g for g in set(seen) - want if (ns, g) not in removed_gpos)
             if face == "raw":
                 control["%s/%s" % (ns, cat)] = len(missing)
                 continue
@@ -425,7 +502,9 @@ def verify(db, wdata, imports, pages, pokes, mode, whole_gap_free):
             failures.append("poke payload differs from the row: %s vs %s" % (payload, (stream, pos)))
         group = p["ns"] if mode == "horizon" else (p["ns"], category_of(stream))
         order.setdefault(group, []).append(p["globalPosition"])
-    not_poked = sorted(set(write_rows) - set(poked))
+    # A row removed before the poke worker reached it is never poked: its
+    # readers would not find it either.
+    not_poked = sorted(set(write_rows) - set(poked) - removed_gpos)
     if not_poked:
         failures.append("%d committed writes never poked, e.g. %s" % (len(not_poked), not_poked[:10]))
     for group, gs in order.items():
@@ -450,7 +529,40 @@ def verify(db, wdata, imports, pages, pokes, mode, whole_gap_free):
             "p99": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 2),
             "max": round(lat[-1], 2),
         }
+    if retention is not None:
+        stats["retention"] = {"removed": len(removed), "passes": retention["passes"],
+                              "soft_deletes": retention["deletes"]}
     return failures, stats
+
+
+def verify_retention(conn, rows, removed):
+    """Versions exact, rules honoured after the final pass, removals only
+    where a rule or a delete allows them."""
+    failures = []
+    surviving, written = {}, {}
+    for mid, (ns, stream, pos, gpos) in list(rows.items()) + list(removed.items()):
+        if ns != RET_NS:
+            continue
+        written.setdefault(stream, []).append(pos)
+        if mid not in removed:
+            surviving.setdefault(stream, []).append(pos)
+    for stream, ps in written.items():
+        v = q(conn, "SELECT eventodb.stream_version(%s, %s)", RET_NS, stream)[0][0]
+        if v != max(ps):
+            failures.append("version of %s is %s, highest position written %d" % (stream, v, max(ps)))
+        left = sorted(surviving.get(stream, []))
+        cat = category_of(stream)
+        if cat in RET_MAX_COUNT:
+            want = sorted(ps)[-RET_MAX_COUNT[cat]:]
+            if left != want:
+                failures.append("%s keeps %s after the final pass, its rule keeps %s" % (stream, left, want))
+        elif stream in RET_TRUNCATE:
+            want = sorted(p for p in ps if p >= RET_TRUNCATE[stream])
+            if left != want:
+                failures.append("%s keeps %s, truncate-before keeps %s" % (stream, left, want))
+        elif stream not in RET_SOFT_DELETE and len(left) != len(ps):
+            failures.append("%s lost messages without a rule or a delete" % stream)
+    return failures
 
 
 # ---------------------------------------------------------------- main
@@ -468,6 +580,8 @@ def main():
     ap.add_argument("--control", action="store_true",
                     help="add pagers that read with plain SQL, without the horizon: their skips "
                     "(reported, not failed) show that the checker sees what it checks")
+    ap.add_argument("--retention", action="store_true",
+                    help="retention passes and soft deletes on namespace chk during the run")
     ap.add_argument("--keep", action="store_true", help="keep the database")
     args = ap.parse_args()
 
@@ -482,6 +596,8 @@ def main():
     q(conn, "SELECT eventodb.namespace_create(%s)", IMPORT_NS)
     mode = q(conn, "SELECT eventodb.write_mode()")[0][0]
     preloaded = "eventodb" in q(conn, "SHOW shared_preload_libraries")[0][0]
+    if args.retention:
+        setup_retention(conn)
     conn.close()
     print("checker: database %s, write mode %s%s, seed %d, %d s, %d writers, %d pagers"
           % (db, mode, "" if preloaded else " (library not preloaded)", args.seed, args.seconds,
@@ -520,8 +636,12 @@ def main():
         writers.append(w)
     imp = ctx.Process(target=importer, args=(db, deadline, args.seed, os.path.join(tmp, "import.json")))
     imp.start()
+    ret = None
+    if args.retention:
+        ret = ctx.Process(target=retainer, args=(db, deadline, args.seed, os.path.join(tmp, "retainer.json")))
+        ret.start()
 
-    for w in writers + [imp]:
+    for w in writers + [imp] + ([ret] if ret else []):
         w.join()
     stop_pagers.set()
     conn = connect(db)
@@ -539,7 +659,11 @@ def main():
     imports = json.load(open(os.path.join(tmp, "import.json")))
     pages = [json.load(open(os.path.join(tmp, "pager%d.json" % i))) for i in range(args.pagers)]
     pokes = json.load(open(os.path.join(tmp, "pokes.json")))
-    failures, stats = verify(db, wdata, imports, pages, pokes, mode, preloaded)
+    retention = None
+    if args.retention:
+        retention_drain(db)
+        retention = json.load(open(os.path.join(tmp, "retainer.json")))
+    failures, stats = verify(db, wdata, imports, pages, pokes, mode, preloaded, retention)
     if not synced:
         failures.append("poke_sync timed out")
 

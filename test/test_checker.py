@@ -23,3 +23,13 @@ def test_checker(mode):
     print(r.stdout[-4000:], r.stderr[-2000:])
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
     assert "all checks passed" in r.stdout
+
+
+def test_checker_with_retention():
+    """The same with retention passes and soft deletes in the mix (docs/lifecycle.md):
+    no surviving message skipped, versions exact, rules honoured."""
+    r = subprocess.run([os.path.join(ROOT, "scripts", "checker.sh"), "--mode", "horizon", "--short",
+                        "--retention"], capture_output=True, text=True, timeout=120)
+    print(r.stdout[-4000:], r.stderr[-2000:])
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
+    assert "all checks passed" in r.stdout and '"retention"' in r.stdout

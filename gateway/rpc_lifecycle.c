@@ -1,0 +1,292 @@
+/* Stream lifecycle methods (docs/lifecycle.md): stream.delete, stream.info,
+ * stream.setRetention, stream.getRetention, category.setRetention,
+ * category.getRetention and message.redact. Each validates its arguments
+ * in order, then makes one call of the eventodb.* function of the same
+ * name, which answers the JSON. */
+#include "rpc.h"
+
+#include "pool.h"
+#include "reqjson.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Longest redaction reason (the SQL function's limit too). */
+#define REASON_MAX 1000
+
+static const SqlContext delete_ctx = {.prefix = "Failed to delete stream: ", .lifecycle = true};
+static const SqlContext info_ctx = {.prefix = "Failed to get stream info: ", .lifecycle = true};
+static const SqlContext retention_ctx = {.prefix = "Failed to access retention: ", .lifecycle = true};
+static const SqlContext redact_ctx = {.prefix = "Failed to redact message: ", .lifecycle = true};
+
+/* Argument 0: a non-empty name, named `what` in the error. */
+static const char *
+name_arg(RpcCall *call, const char *what, const char **s, size_t *len)
+{
+	if (!rpc_string(call->args[0], s, len) || *len == 0)
+		return what;
+	return NULL;
+}
+
+/* Options argument at index i: absent (NULL) or an object. */
+static bool
+options_at(RpcCall *call, size_t i, struct json_object **opts)
+{
+	*opts = NULL;
+	if (call->nargs <= i)
+		return true;
+	if (req_kind(call->args[i]) != REQ_OBJECT)
+		return false;
+	*opts = call->args[i];
+	return true;
+}
+
+/*
+ * An optional limit: absent or null leaves it unset (*text NULL); else an
+ * integer of at least min, written as text into buf.
+ */
+static bool
+limit_opt(struct json_object *opts, const char *key, int64_t min, char *buf, const char **text)
+{
+	struct json_object *v;
+	int64_t		n;
+
+	*text = NULL;
+	if (rpc_opt_value(opts, key, &v) == ARG_ABSENT || v == NULL)
+		return true;
+	if (req_kind(v) != REQ_NUMBER || !req_int64(v, &n) || n < min)
+		return false;
+	*text = rpc_int_text(buf, n);
+	return true;
+}
+
+static enum MHD_Result
+run(RpcCall *call, const SqlContext *ctx, const char *name, const char *sql,
+	int n, const char *const *params)
+{
+	char	   *err = NULL;
+	PGresult   *res = pool_exec(name, sql, n, params, &err);
+
+	return rpc_reply_value(call, ctx, res, err);
+}
+
+/* The namespace and NUL checks every method makes after validation. */
+static const char *
+target(RpcCall *call, const SqlContext *ctx, const char *s, size_t len, enum MHD_Result *fail)
+{
+	const char *ns = rpc_namespace(call);
+
+	if (ns == NULL)
+		*fail = errors_reply_backend(call->c, ctx, "namespace not found");
+	else if (rpc_has_nul(s, len))
+	{
+		*fail = errors_reply_backend(call->c, ctx, ERR_NUL_BYTE);
+		ns = NULL;
+	}
+	return ns;
+}
+
+enum MHD_Result
+rpc_stream_delete(RpcCall *call)
+{
+	const char *stream,
+			   *ns;
+	size_t		len;
+	struct json_object *opts,
+			   *hard = NULL;
+	enum MHD_Result fail;
+
+	if (call->nargs < 1)
+		return rpc_invalid(call, "stream.delete requires at least 1 argument: streamName");
+	if (name_arg(call, "", &stream, &len) != NULL)
+		return rpc_invalid(call, "streamName must be a non-empty string");
+	if (!options_at(call, 1, &opts))
+		return rpc_invalid(call, "options must be an object");
+	if (rpc_opt_value(opts, "hard", &hard) == ARG_OK && hard != NULL && req_kind(hard) != REQ_BOOL)
+		return rpc_invalid(call, "options.hard must be a boolean");
+	if ((ns = target(call, &delete_ctx, stream, len, &fail)) == NULL)
+		return fail;
+	{
+		const char *params[3] = {ns, stream,
+		hard != NULL && json_object_get_boolean(hard) ? "true" : "false"};
+
+		return run(call, &delete_ctx, "stream_delete",
+				   "SELECT eventodb.stream_delete($1::text, $2::text, $3::boolean)", 3, params);
+	}
+}
+
+enum MHD_Result
+rpc_stream_info(RpcCall *call)
+{
+	const char *stream,
+			   *ns;
+	size_t		len;
+	enum MHD_Result fail;
+
+	if (call->nargs < 1)
+		return rpc_invalid(call, "stream.info requires 1 argument: streamName");
+	if (name_arg(call, "", &stream, &len) != NULL)
+		return rpc_invalid(call, "streamName must be a non-empty string");
+	if ((ns = target(call, &info_ctx, stream, len, &fail)) == NULL)
+		return fail;
+	{
+		const char *params[2] = {ns, stream};
+
+		return run(call, &info_ctx, "stream_info",
+				   "SELECT eventodb.stream_info($1::text, $2::text)", 2, params);
+	}
+}
+
+enum MHD_Result
+rpc_stream_set_retention(RpcCall *call)
+{
+	const char *stream,
+			   *ns,
+			   *age,
+			   *count,
+			   *tb;
+	size_t		len;
+	struct json_object *opts;
+	char		abuf[24],
+				cbuf[24],
+				tbuf[24];
+	enum MHD_Result fail;
+
+	if (call->nargs < 2)
+		return rpc_invalid(call, "stream.setRetention requires 2 arguments: streamName and retention");
+	if (name_arg(call, "", &stream, &len) != NULL)
+		return rpc_invalid(call, "streamName must be a non-empty string");
+	if (!options_at(call, 1, &opts))
+		return rpc_invalid(call, "retention must be an object");
+	if (!limit_opt(opts, "maxAge", 1, abuf, &age))
+		return rpc_invalid(call, "retention.maxAge must be a positive number of seconds");
+	if (!limit_opt(opts, "maxCount", 1, cbuf, &count))
+		return rpc_invalid(call, "retention.maxCount must be a positive number");
+	if (!limit_opt(opts, "truncateBefore", 0, tbuf, &tb))
+		return rpc_invalid(call, "retention.truncateBefore must be a position (0 or more)");
+	if ((ns = target(call, &retention_ctx, stream, len, &fail)) == NULL)
+		return fail;
+	{
+		const char *params[5] = {ns, stream, age, count, tb};
+
+		return run(call, &retention_ctx, "stream_set_retention",
+				   "SELECT eventodb.stream_set_retention($1::text, $2::text, $3::bigint, "
+				   "$4::bigint, $5::bigint)", 5, params);
+	}
+}
+
+enum MHD_Result
+rpc_stream_get_retention(RpcCall *call)
+{
+	const char *stream,
+			   *ns;
+	size_t		len;
+	enum MHD_Result fail;
+
+	if (call->nargs < 1)
+		return rpc_invalid(call, "stream.getRetention requires 1 argument: streamName");
+	if (name_arg(call, "", &stream, &len) != NULL)
+		return rpc_invalid(call, "streamName must be a non-empty string");
+	if ((ns = target(call, &retention_ctx, stream, len, &fail)) == NULL)
+		return fail;
+	{
+		const char *params[2] = {ns, stream};
+
+		return run(call, &retention_ctx, "stream_retention",
+				   "SELECT eventodb.stream_retention($1::text, $2::text)", 2, params);
+	}
+}
+
+/* A category name: non-empty, without '-'. */
+static bool
+category_arg(RpcCall *call, const char **s, size_t *len)
+{
+	return name_arg(call, "", s, len) == NULL && memchr(*s, '-', *len) == NULL;
+}
+
+enum MHD_Result
+rpc_category_set_retention(RpcCall *call)
+{
+	const char *category,
+			   *ns,
+			   *age,
+			   *count;
+	size_t		len;
+	struct json_object *opts;
+	char		abuf[24],
+				cbuf[24];
+	enum MHD_Result fail;
+
+	if (call->nargs < 2)
+		return rpc_invalid(call, "category.setRetention requires 2 arguments: categoryName and retention");
+	if (!category_arg(call, &category, &len))
+		return rpc_invalid(call, "categoryName must be a non-empty string without '-'");
+	if (!options_at(call, 1, &opts))
+		return rpc_invalid(call, "retention must be an object");
+	if (!limit_opt(opts, "maxAge", 1, abuf, &age))
+		return rpc_invalid(call, "retention.maxAge must be a positive number of seconds");
+	if (!limit_opt(opts, "maxCount", 1, cbuf, &count))
+		return rpc_invalid(call, "retention.maxCount must be a positive number");
+	if ((ns = target(call, &retention_ctx, category, len, &fail)) == NULL)
+		return fail;
+	{
+		const char *params[4] = {ns, category, age, count};
+
+		return run(call, &retention_ctx, "category_set_retention",
+				   "SELECT eventodb.category_set_retention($1::text, $2::text, $3::bigint, "
+				   "$4::bigint)", 4, params);
+	}
+}
+
+enum MHD_Result
+rpc_category_get_retention(RpcCall *call)
+{
+	const char *category,
+			   *ns;
+	size_t		len;
+	enum MHD_Result fail;
+
+	if (call->nargs < 1)
+		return rpc_invalid(call, "category.getRetention requires 1 argument: categoryName");
+	if (!category_arg(call, &category, &len))
+		return rpc_invalid(call, "categoryName must be a non-empty string without '-'");
+	if ((ns = target(call, &retention_ctx, category, len, &fail)) == NULL)
+		return fail;
+	{
+		const char *params[2] = {ns, category};
+
+		return run(call, &retention_ctx, "category_retention",
+				   "SELECT eventodb.category_retention($1::text, $2::text)", 2, params);
+	}
+}
+
+enum MHD_Result
+rpc_message_redact(RpcCall *call)
+{
+	int64_t		gpos;
+	const char *reason,
+			   *ns;
+	size_t		reason_len;
+	struct json_object *opts;
+	char		gbuf[24];
+	enum MHD_Result fail;
+
+	if (call->nargs < 2)
+		return rpc_invalid(call, "message.redact requires 2 arguments: globalPosition and options");
+	if (req_kind(call->args[0]) != REQ_NUMBER || !req_int64(call->args[0], &gpos) || gpos < 1)
+		return rpc_invalid(call, "globalPosition must be a positive number");
+	if (!options_at(call, 1, &opts) || opts == NULL)
+		return rpc_invalid(call, "options must be an object");
+	if (rpc_opt_string(opts, "reason", &reason, &reason_len) != ARG_OK || reason_len == 0)
+		return rpc_invalid(call, "options.reason must be a non-empty string");
+	if (reason_len > REASON_MAX)
+		return rpc_invalid(call, "options.reason must be at most 1000 bytes");
+	if ((ns = target(call, &redact_ctx, reason, reason_len, &fail)) == NULL)
+		return fail;
+	{
+		const char *params[3] = {ns, rpc_int_text(gbuf, gpos), reason};
+
+		return run(call, &redact_ctx, "message_redact",
+				   "SELECT eventodb.message_redact($1::text, $2::bigint, $3::text)", 3, params);
+	}
+}
