@@ -102,7 +102,6 @@ ev_stream_write(PG_FUNCTION_ARGS)
 	char	   *type = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
 	StoreRef	ref;
 	StoreWrite	w = {false, InvalidOid};
-	int64		version;
 	int64		next;
 	int64		gpos;
 	StringInfoData buf;
@@ -132,30 +131,38 @@ ev_stream_write(PG_FUNCTION_ARGS)
 	if (stream != NULL && !PG_ARGISNULL(0))
 		store_write_lock(&w, text_to_cstring(PG_GETARG_TEXT_PP(0)), stream, strlen(stream));
 	ref = ns_resolve_arg(fcinfo, 0, RowExclusiveLock);
-	version = stream != NULL ? store_stream_version(&ref, stream) : -1;
-	lifecycle_guard_write(&ref, stream);
-
-	if (!PG_ARGISNULL(6) && PG_GETARG_INT64(6) != version)
-	{
-		stats_conflict(ref.schema);
-		ereport(ERROR,
-				(errcode(ERRCODE_EV_VERSION_CONFLICT),
-				 errmsg(WRITE_CONFLICT_MSG, PG_GETARG_INT64(6), version),
-				 errdetail(WRITE_CONFLICT_DETAIL, version, PG_GETARG_INT64(6))));
-	}
-	next = store_next_position(version, false);
-
-	if (stream != NULL)
-		store_write_bound(&w, &ref, stream, strlen(stream));
-	gpos = store_insert(&ref, UUIDPGetDatum(id), false, stream, type,
-						PG_GETARG_DATUM(3), PG_ARGISNULL(3),
-						PG_GETARG_DATUM(4), PG_ARGISNULL(4), next);
-	store_write_poke(&w, &ref, stream, next, gpos);
+	gpos = write_locked(fcinfo, &w, &ref, stream, type, id, &next);
 	SPI_finish();
 
 	initStringInfo(&buf);
 	write_render_result(&buf, gpos, next);
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
+}
+
+int64
+write_locked(FunctionCallInfo fcinfo, StoreWrite *w, const StoreRef *ref, const char *stream,
+			 const char *type, pg_uuid_t *id, int64 *position)
+{
+	int64		version = stream != NULL ? store_stream_version(ref, stream) : -1;
+	int64		gpos;
+
+	lifecycle_guard_write(ref, stream);
+	if (!PG_ARGISNULL(6) && PG_GETARG_INT64(6) != version)
+	{
+		stats_conflict(ref->schema);
+		ereport(ERROR,
+				(errcode(ERRCODE_EV_VERSION_CONFLICT),
+				 errmsg(WRITE_CONFLICT_MSG, PG_GETARG_INT64(6), version),
+				 errdetail(WRITE_CONFLICT_DETAIL, version, PG_GETARG_INT64(6))));
+	}
+	*position = store_next_position(version, false);
+	if (stream != NULL)
+		store_write_bound(w, ref, stream, strlen(stream));
+	gpos = store_insert(ref, UUIDPGetDatum(id), false, stream, type,
+						PG_GETARG_DATUM(3), PG_ARGISNULL(3),
+						PG_GETARG_DATUM(4), PG_ARGISNULL(4), *position);
+	store_write_poke(w, ref, stream, *position, gpos);
+	return gpos;
 }
 
 void

@@ -7,8 +7,11 @@
 
 #include "postgres.h"
 
+#include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "utils/uuid.h"
+
+#include "store.h"
 
 /* SQLSTATE EV001 (docs/http-api.md#streamwrite): message and JSON detail, expected then actual. */
 #define WRITE_CONFLICT_MSG "Expected version " INT64_FORMAT ", stream is at version " INT64_FORMAT
@@ -21,6 +24,16 @@ bool		write_parse_uuid(const char *s, size_t len, pg_uuid_t *out);
 
 /* A fresh RFC 9562 UUIDv7. */
 void		write_uuid_v7(pg_uuid_t *u);
+
+/*
+ * The rest of one stream_write once its locks are held and its namespace
+ * resolved, for every function with stream_write's arguments (ns, stream,
+ * type, data, metadata, id, expected_version): the tombstone, the expected
+ * version, the insert and its poke. Returns the global position; *position
+ * gets the stream position.
+ */
+int64		write_locked(FunctionCallInfo fcinfo, StoreWrite *w, const StoreRef *ref,
+						 const char *stream, const char *type, pg_uuid_t *id, int64 *position);
 
 /* {"globalPosition":G,"position":P} */
 void		write_render_result(StringInfo buf, int64 global_position, int64 position);

@@ -13,6 +13,7 @@
 #include "utils/lsyscache.h"
 
 #include "lifecycle.h"
+#include "lazy_storage.h"
 #include "namespace.h"
 #include "subscription.h"
 
@@ -60,49 +61,11 @@ lifecycle_storage_exists(const char *schema)
 	return OidIsValid(nsp) && OidIsValid(get_relname_relid("lifecycle_streams", nsp));
 }
 
-/* tmpl with every "@<marker>" replaced by the quoted schema name. */
-static char *
-with_marker(const char *tmpl, char marker, const char *schema)
-{
-	const char *q = quote_identifier(schema);
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	for (const char *p = tmpl; *p; p++)
-	{
-		if (p[0] == '@' && p[1] == marker)
-		{
-			appendStringInfoString(&buf, q);
-			p++;
-		}
-		else
-			appendStringInfoChar(&buf, *p);
-	}
-	return buf.data;
-}
-
 void
 lifecycle_storage_ensure(const StoreRef *ref)
 {
-	const char *schema = lifecycle_schema_of(ref);
-	Oid			nsp = get_namespace_oid(schema, true);
-	LOCKTAG		tag;
-
-	if (!OidIsValid(nsp))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_SCHEMA),
-				 errmsg("eventodb: schema \"%s\" of the lifecycle state is missing", schema),
-				 errhint("Run ALTER EXTENSION eventodb UPDATE.")));
-	if (lifecycle_storage_exists(schema))
-		return;
-	/* Two first calls in one namespace: the second waits, then sees the
-	 * tables (taking a lock processes the invalidations of the first). */
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, nsp, 0, LIFECYCLE_STORAGE_LOCK_FIELD4);
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
-	if (lifecycle_storage_exists(schema))
-		return;
-	if (SPI_execute(with_marker(lifecycle_ddl, 'S', schema), false, 0) < 0)
-		elog(ERROR, "eventodb: could not create the lifecycle tables in %s", schema);
+	lazy_storage_ensure(lifecycle_schema_of(ref), "lifecycle", LIFECYCLE_STORAGE_LOCK_FIELD4,
+						lifecycle_storage_exists, lifecycle_ddl);
 }
 
 void
@@ -113,7 +76,7 @@ lifecycle_tombstones_ensure(const StoreRef *ref)
 
 	if (OidIsValid(get_relname_relid(LIFECYCLE_TOMBSTONE_INDEX, nsp)))
 		return;
-	if (SPI_execute(with_marker("CREATE INDEX IF NOT EXISTS " LIFECYCLE_TOMBSTONE_INDEX
+	if (SPI_execute(lazy_with_marker("CREATE INDEX IF NOT EXISTS " LIFECYCLE_TOMBSTONE_INDEX
 								" ON @S.lifecycle_streams (stream_name) WHERE deleted = 'hard'",
 								'S', schema), false, 0) < 0)
 		elog(ERROR, "eventodb: could not create the tombstone index in %s", schema);
@@ -126,12 +89,12 @@ lifecycle_forget_messages(const StoreRef *ref)
 
 	if (!lifecycle_storage_exists(schema))
 		return;
-	if (SPI_execute(with_marker("DELETE FROM @S.lifecycle_streams WHERE max_age IS NULL"
-								" AND max_count IS NULL AND truncate_before IS NULL;"
-								"UPDATE @S.lifecycle_streams SET version = -1, deleted = NULL,"
-								" deleted_at = NULL;"
-								"UPDATE @S.lifecycle_categories SET count_scan_from = 0;"
-								"DELETE FROM @S.lifecycle_redactions", 'S', schema),
+	if (SPI_execute(lazy_with_marker("DELETE FROM @S.lifecycle_streams WHERE max_age IS NULL"
+									 " AND max_count IS NULL AND truncate_before IS NULL;"
+									 "UPDATE @S.lifecycle_streams SET version = -1, deleted = NULL,"
+									 " deleted_at = NULL;"
+									 "UPDATE @S.lifecycle_categories SET count_scan_from = 0;"
+									 "DELETE FROM @S.lifecycle_redactions", 'S', schema),
 					false, 0) < 0)
 		elog(ERROR, "eventodb: could not reset the lifecycle state in %s", schema);
 }
@@ -142,6 +105,6 @@ lifecycle_plan(const StoreRef *ref, const char *key, const char *tmpl, int nargs
 	/* plan_for puts in @S and caches by (state schema, key); a state
 	 * schema always belongs to the same messages schema, so @M goes in
 	 * before. */
-	return plan_for(lifecycle_schema_of(ref), key, with_marker(tmpl, 'M', ref->schema),
+	return plan_for(lifecycle_schema_of(ref), key, lazy_with_marker(tmpl, 'M', ref->schema),
 					nargs, argtypes);
 }

@@ -16,6 +16,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
+#include "lazy_storage.h"
 #include "namespace.h"
 #include "subscription.h"
 
@@ -85,27 +86,6 @@ static const char *const sub_drop =
 "DROP TABLE IF EXISTS @S.subscription_consumers, @S.subscription_parked,"
 "  @S.subscription_messages, @S.subscriptions";
 
-/* tmpl with every "@<marker>" replaced by the quoted schema name. */
-static char *
-with_marker(const char *tmpl, char marker, const char *schema)
-{
-	const char *q = quote_identifier(schema);
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	for (const char *p = tmpl; *p; p++)
-	{
-		if (p[0] == '@' && p[1] == marker)
-		{
-			appendStringInfoString(&buf, q);
-			p++;
-		}
-		else
-			appendStringInfoChar(&buf, *p);
-	}
-	return buf.data;
-}
-
 const char *
 sub_schema_of(const StoreRef *ref)
 {
@@ -123,24 +103,8 @@ sub_storage_exists(const char *schema)
 void
 sub_storage_ensure(const char *schema)
 {
-	Oid			nsp = get_namespace_oid(schema, true);
-	LOCKTAG		tag;
-
-	if (!OidIsValid(nsp))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_SCHEMA),
-				 errmsg("eventodb: schema \"%s\" of the subscription state is missing", schema),
-				 errhint("Run ALTER EXTENSION eventodb UPDATE.")));
-	if (sub_storage_exists(schema))
-		return;
-	/* Two first creates in one namespace: the second waits, then sees the
-	 * tables (taking a lock processes the invalidations of the first). */
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, nsp, 0, SUB_STORAGE_LOCK_FIELD4);
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
-	if (sub_storage_exists(schema))
-		return;
-	if (SPI_execute(with_marker(sub_ddl, 'S', schema), false, 0) < 0)
-		elog(ERROR, "eventodb: could not create the subscription tables in %s", schema);
+	lazy_storage_ensure(schema, "subscription", SUB_STORAGE_LOCK_FIELD4, sub_storage_exists,
+						sub_ddl);
 }
 
 void
@@ -148,7 +112,7 @@ sub_storage_drop(const char *schema)
 {
 	if (!sub_storage_exists(schema))
 		return;
-	if (SPI_execute(with_marker(sub_drop, 'S', schema), false, 0) < 0)
+	if (SPI_execute(lazy_with_marker(sub_drop, 'S', schema), false, 0) < 0)
 		elog(ERROR, "eventodb: could not drop the subscription tables in %s", schema);
 	plans_forget_schema(schema);
 }
@@ -159,7 +123,7 @@ sub_plan_ns(const StoreRef *ref, const char *key, const char *tmpl, int nargs, O
 	/* plan_for puts in @S itself and caches by (state schema, key); the
 	 * messages schema of a state schema never changes, so @M can go in
 	 * before. */
-	return plan_for(sub_schema_of(ref), key, with_marker(tmpl, 'M', ref->schema),
+	return plan_for(sub_schema_of(ref), key, lazy_with_marker(tmpl, 'M', ref->schema),
 					nargs, argtypes);
 }
 

@@ -99,7 +99,6 @@ ev_stream_write_idempotent(PG_FUNCTION_ARGS)
 	char	   *type = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
 	StoreRef	ref;
 	StoreWrite	w = {false, InvalidOid};
-	int64		version;
 	int64		next;
 	int64		gpos;
 	StringInfoData buf;
@@ -135,23 +134,7 @@ ev_stream_write_idempotent(PG_FUNCTION_ARGS)
 		PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
 	}
 
-	version = stream != NULL ? store_stream_version(&ref, stream) : -1;
-	if (!PG_ARGISNULL(6) && PG_GETARG_INT64(6) != version)
-	{
-		stats_conflict(ref.schema);
-		ereport(ERROR,
-				(errcode(ERRCODE_EV_VERSION_CONFLICT),
-				 errmsg(WRITE_CONFLICT_MSG, PG_GETARG_INT64(6), version),
-				 errdetail(WRITE_CONFLICT_DETAIL, version, PG_GETARG_INT64(6))));
-	}
-	next = store_next_position(version, false);
-
-	if (stream != NULL)
-		store_write_bound(&w, &ref, stream, strlen(stream));
-	gpos = store_insert(&ref, UUIDPGetDatum(id), false, stream, type,
-						PG_GETARG_DATUM(3), PG_ARGISNULL(3),
-						PG_GETARG_DATUM(4), PG_ARGISNULL(4), next);
-	store_write_poke(&w, &ref, stream, next, gpos);
+	gpos = write_locked(fcinfo, &w, &ref, stream, type, id, &next);
 	SPI_finish();
 
 	initStringInfo(&buf);

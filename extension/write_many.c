@@ -29,6 +29,7 @@
 
 #include "echo.h"
 #include "gateway_write.h"
+#include "lifecycle.h"
 #include "names.h"
 #include "namespace.h"
 #include "render.h"
@@ -236,6 +237,7 @@ write_item(ManyItem *items, int i, const StoreRef *ref, bool idempotent)
 		write_find_replay(ref, &it->id, it->stream, it->type, it->data,
 						  &it->position, &it->global_position))
 		return;
+	lifecycle_guard_write(ref, it->stream);
 	version = version_of(items, i, ref);
 	if (it->has_expected && it->expected != version)
 		conflict(ref, it, version);

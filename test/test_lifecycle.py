@@ -183,6 +183,35 @@ def test_hard_delete_is_a_tombstone(gw, ns):
     assert gw.write("gone-2", token=tok)["position"] == 0
 
 
+def test_hard_delete_refuses_idempotent_and_multi_stream_writes(gw, ns, sql):
+    """Every write path honours the tombstone: idempotent stream.write,
+    stream.writeMany (which then writes nothing at all) and their SQL
+    functions."""
+    ns_id, tok = ns
+    gw.write("tomb-1", token=tok)
+    gw.ok("stream.delete", "tomb-1", {"hard": True}, token=tok)
+    msg = {"type": "T", "data": {}}
+    check_error(gw.rpc("stream.write", "tomb-1", dict(msg, id="0195b3c2-7d1e-7a80-9c55-1f2e3d4c5b6a"),
+                       {"idempotent": True}, token=tok), 410, "STREAM_DELETED",
+                "stream 'tomb-1' was deleted", has_details=False)
+    check_error(gw.rpc("stream.writeMany", [dict(msg, streamName="tomb-2"),
+                                            dict(msg, streamName="tomb-1")], token=tok),
+                410, "STREAM_DELETED", "stream 'tomb-1' was deleted", has_details=False)
+    assert gw.ok("stream.version", "tomb-2", token=tok) is None     # all or nothing
+    c = sql()
+    with c.cursor() as cur:
+        for stmt, args in (
+                ("SELECT eventodb.stream_write_idempotent(%s, 'tomb-1', 'T', '{}', NULL, NULL, NULL)",
+                 (ns_id,)),
+                ("SELECT eventodb.stream_write_many(%s, '[{\"streamName\":\"tomb-1\","
+                 "\"type\":\"T\",\"data\":{}}]')", (ns_id,))):
+            with pytest.raises(Exception) as e:
+                cur.execute(stmt, args)
+            assert e.value.pgcode == "EV020", e.value
+    # other streams still take writes through both paths
+    assert gw.ok("stream.writeMany", [dict(msg, streamName="tomb-3")], token=tok)[0]["position"] == 0
+
+
 def test_hard_delete_after_soft_delete(gw, ns):
     _, tok = ns
     gw.write("sh-1", token=tok)
