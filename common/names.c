@@ -55,3 +55,14 @@ names_hash64_from_md5(const unsigned char digest[16])
 	/* Two's-complement reinterpretation, as bit(64)::bigint does. */
 	return (int64_t) v;
 }
+
+int
+names_compare(const char *a, size_t alen, const char *b, size_t blen)
+{
+	size_t		n = alen < blen ? alen : blen;
+	int			c = n == 0 ? 0 : memcmp(a, b, n);
+
+	if (c != 0)
+		return c;
+	return alen < blen ? -1 : alen > blen;
+}

@@ -25,6 +25,11 @@ bool names_id(const char *name, size_t len, size_t *off, size_t *idlen);
 /* The cardinal id: the id up to its first '+'. false when there is no id. */
 bool names_cardinal_id(const char *name, size_t len, size_t *off, size_t *cidlen);
 
+/* Byte order of two names (memcmp, then the shorter first), as PostgreSQL's
+ * "C" collation orders text; either may be NULL when its length is 0. The
+ * writers' lock order and the poke batcher's sort use it. */
+int names_compare(const char *a, size_t alen, const char *b, size_t blen);
+
 /* First 8 bytes of an MD5 digest read as a big-endian two's-complement int64. */
 int64_t names_hash64_from_md5(const unsigned char digest[16]);
 

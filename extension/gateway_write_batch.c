@@ -110,16 +110,6 @@ read_item(Reader *r, BatchItem *it)
 	it->category_len = names_category_len(it->field[WB_STREAM], it->len[WB_STREAM]);
 }
 
-static int
-compare_bytes(const char *a, size_t alen, const char *b, size_t blen)
-{
-	int			c = memcmp(a, b, Min(alen, blen));
-
-	if (c != 0)
-		return c;
-	return alen < blen ? -1 : alen > blen ? 1 : 0;
-}
-
 /* The global lock order: namespace, category, stream, then arrival. */
 static int
 lock_order(const void *pa, const void *pb)
@@ -130,7 +120,7 @@ lock_order(const void *pa, const void *pb)
 
 	if ((c = strcmp(a->field[WB_NS], b->field[WB_NS])) != 0)
 		return c;
-	if ((c = compare_bytes(a->field[WB_STREAM], a->category_len,
+	if ((c = names_compare(a->field[WB_STREAM], a->category_len,
 						   b->field[WB_STREAM], b->category_len)) != 0)
 		return c;
 	if ((c = strcmp(a->field[WB_STREAM], b->field[WB_STREAM])) != 0)

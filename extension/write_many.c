@@ -164,16 +164,6 @@ read_item(JsonbContainer *arr, int i, ManyItem *it)
 	it->category_len = names_category_len(it->stream, it->stream_len);
 }
 
-static int
-compare_bytes(const char *a, size_t alen, const char *b, size_t blen)
-{
-	int			c = memcmp(a, b, Min(alen, blen));
-
-	if (c != 0)
-		return c;
-	return alen < blen ? -1 : alen > blen ? 1 : 0;
-}
-
 /* The canonical lock order: category, stream, then place in the call. */
 static int
 lock_order(const void *pa, const void *pb)
@@ -182,9 +172,9 @@ lock_order(const void *pa, const void *pb)
 	const ManyItem *b = *(ManyItem *const *) pb;
 	int			c;
 
-	if ((c = compare_bytes(a->stream, a->category_len, b->stream, b->category_len)) != 0)
+	if ((c = names_compare(a->stream, a->category_len, b->stream, b->category_len)) != 0)
 		return c;
-	if ((c = compare_bytes(a->stream, a->stream_len, b->stream, b->stream_len)) != 0)
+	if ((c = names_compare(a->stream, a->stream_len, b->stream, b->stream_len)) != 0)
 		return c;
 	return a->index - b->index;
 }

@@ -283,26 +283,15 @@ same_category(const Claim *a, const Claim *b)
 }
 
 static int
-compare_bytes(const char *a, size_t alen, const char *b, size_t blen)
-{
-	size_t		n = alen < blen ? alen : blen;
-	int			c = n == 0 ? 0 : memcmp(a, b, n);
-
-	if (c != 0)
-		return c;
-	return alen < blen ? -1 : alen > blen;
-}
-
-static int
 by_ns_category_gpos(const void *x, const void *y)
 {
 	const Claim *a = x,
 			   *b = y;
-	int			c = compare_bytes(a->p.ns.data, a->p.ns.len, b->p.ns.data, b->p.ns.len);
+	int			c = names_compare(a->p.ns.data, a->p.ns.len, b->p.ns.data, b->p.ns.len);
 
 	if (c != 0)
 		return c;
-	c = compare_bytes(a->p.stream.data, a->category_len, b->p.stream.data, b->category_len);
+	c = names_compare(a->p.stream.data, a->category_len, b->p.stream.data, b->category_len);
 	if (c != 0)
 		return c;
 	if (a->p.gpos != b->p.gpos)
