@@ -19,6 +19,7 @@
 
 #include "echo.h"
 #include "lifecycle.h"
+#include "sqlstate.h"
 
 /*
  * The stream's row: version and deleted kind; false without one.
@@ -113,7 +114,7 @@ lifecycle_refuse_item(const StoreRef *s, const char *stream, const char **sqlsta
 {
 	if (stream == NULL || !lifecycle_is_tombstoned(s, stream))
 		return false;
-	*sqlstate = "EV020";
+	*sqlstate = SQLSTATE_EV_STREAM_DELETED;
 	*message = psprintf(LIFECYCLE_DELETED_MSG, echo_value(stream, strlen(stream)));
 	return true;
 }
