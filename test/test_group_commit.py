@@ -242,5 +242,9 @@ def test_large_writes_in_a_burst(ggw):
         msgs = ggw.ok("stream.get", "big-%d" % k, token=tok)
         assert sorted(m[4]["i"] for m in msgs) == list(range(k, 10, 2))
         assert all(m[4]["b"] == big for m in msgs)
+    # 40 MiB never fit in fewer than 3 groups; whether any two of these went
+    # together depends on how fast the client uploads 4 MiB bodies (a loaded
+    # machine may send them further apart than a write waits for a slot), so
+    # grouping itself is asserted by the tests with small writes
     writes, groups = groups_formed(ggw)
-    assert groups < writes and groups >= 3, (writes, groups)
+    assert groups >= 3 and groups <= writes, (writes, groups)
