@@ -50,10 +50,11 @@ read_horizon_store(const char *schema, int64 safe_below)
 	namestrcpy(&name, schema);
 	values[0] = NameGetDatum(&name);
 	values[1] = Int64GetDatum(safe_below);
-	/* Set, not raised: a cleared namespace restarts its positions. */
+	/* Set, not raised: a cleared namespace restarts its positions. The clock,
+	 * not now(): a background worker's statement start time stays stale. */
 	if (SPI_execute_plan(plan_for("eventodb", "read_horizon_store",
 								  "INSERT INTO @S.read_horizons AS r (schema_name, safe_below, published_at)"
-								  " VALUES ($1, $2, now())"
+								  " VALUES ($1, $2, clock_timestamp())"
 								  " ON CONFLICT (schema_name) DO UPDATE"
 								  " SET safe_below = excluded.safe_below, published_at = excluded.published_at",
 								  2, argtypes),
