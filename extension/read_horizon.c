@@ -20,6 +20,9 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "fmgr.h"
+#include "horizon.h"
+#include "namespace.h"
 #include "read_horizon.h"
 #include "store.h"
 
@@ -96,4 +99,24 @@ read_horizon_mark(const char *schema)
 	UnregisterSnapshot(snap);
 	table_close(rel, AccessShareLock);
 	return mark;
+}
+
+/*
+ * eventodb.read_horizon(ns): the first global position a category read of
+ * ns may not return if it started now - on a standby its mark, on the
+ * primary its commit horizon. The gateway asks a standby for it before
+ * reading a category there right after its own write (read-your-writes).
+ */
+PG_FUNCTION_INFO_V1(ev_read_horizon);
+Datum
+ev_read_horizon(PG_FUNCTION_ARGS)
+{
+	StoreRef	ref;
+	int64		h;
+
+	SPI_connect();
+	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
+	h = horizon_for_category(ref.schema, NULL, 0);
+	SPI_finish();
+	PG_RETURN_INT64(h);
 }

@@ -15,3 +15,11 @@ CREATE TABLE eventodb.read_horizons (
   published_at timestamptz NOT NULL
 );
 REVOKE ALL ON eventodb.read_horizons FROM PUBLIC;
+
+-- The bound a category read of a namespace would use if it started now
+-- (on a standby its mark, on the primary its horizon): the gateway asks a
+-- standby for it to keep read-your-writes for category reads.
+CREATE FUNCTION eventodb.read_horizon(ns text)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'ev_read_horizon'
+LANGUAGE C VOLATILE STRICT;
