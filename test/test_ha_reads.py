@@ -7,6 +7,9 @@ scripts/ha.sh's Patroni cluster, the one test_ha.py brings up.
     of its category, in increasing global position.
   * A namespace whose primary never published a read mark reads as empty on
     a standby (rather than with a gap), and reads normally once it has one.
+  * A gateway with --read-db-url on a standby: a client that reads right
+    after its own acknowledged write through it sees that write
+    (read-your-writes), and the standby does serve reads.
 """
 import json
 import random
@@ -15,7 +18,10 @@ import time
 import uuid
 
 import psycopg2
+import pytest
 
+from conftest import start_gateway
+from harness import DEFAULT_TOKEN
 from test_ha import HA_ENV, HA_USER, cluster, ha, wait_for  # noqa: F401 (the fixture)
 
 WRITERS = 4
@@ -43,6 +49,12 @@ def node_ports():
                 primary = port
         conn.close()
     assert primary and len(standbys) == 2, (primary, standbys)
+    with connect(primary) as conn, conn.cursor() as cur:
+        cur.execute("SELECT to_regclass('eventodb.read_horizons') IS NOT NULL")
+        if not cur.fetchone()[0]:
+            pytest.skip("the cluster's extension publishes no read marks: install this build where "
+                        "the PostgreSQL of `pg_config --bindir` (scripts/ha.sh) looks for it")
+    conn.close()
     return primary, standbys
 
 
@@ -187,3 +199,41 @@ def test_standby_reads_nothing_without_a_mark(cluster):
             doc = cur.fetchone()[0]
         return len(json.loads(doc)) == 2
     wait_for(both_rows, 20, "the mark to reach the standby")
+
+
+def test_gateway_reads_its_own_writes_through_a_standby(cluster, logdir):
+    primary, standbys = node_ports()
+    read_url = "postgresql://%s@127.0.0.1:%s/eventodb" % (HA_USER, standbys[0])
+    gw = start_gateway("ha-reads", ["serve", "--port={port}", "--db-url=" + ha("url"),
+                                    "--read-db-url=" + read_url, "--token=" + DEFAULT_TOKEN], logdir)
+    try:
+        for i in range(200):
+            stream = "ryw-%d" % (i % 7)
+            mid = str(uuid.uuid4())
+            gw.ok("stream.write", stream, {"type": "T", "data": {"i": i}}, {"id": mid})
+            if i % 2 == 0:
+                got = gw.ok("stream.get", stream, {"position": 0, "batchSize": 1000})
+            else:
+                got = gw.ok("category.get", "ryw", {"position": 1, "batchSize": -1})
+            assert mid in [m[0] for m in got], "write %d not read back right after it (%s)" % (i, stream)
+        # Once the standby has replayed, reads are served there.
+        wait_for(lambda: replayed(primary, standbys[0]), 20, "the standby to replay")
+        with connect(standbys[0]) as s, s.cursor() as cur:
+            cur.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'eventodb'")
+            assert cur.fetchone()[0] >= 1, "the gateway holds no connection to the standby"
+        before = standby_reads(standbys[0])
+        for _ in range(20):
+            gw.ok("stream.get", "ryw-0", {"position": 0, "batchSize": 10})
+        # the counters are flushed about once a second
+        wait_for(lambda: standby_reads(standbys[0]) >= before + 20, 10, "reads counted on the standby")
+    finally:
+        gw.stop()
+
+
+def standby_reads(port):
+    """Transactions committed in database eventodb on a standby: read-only
+    statements there are the gateway's reads."""
+    with connect(port) as c, c.cursor() as cur:
+        cur.execute("SELECT pg_stat_clear_snapshot()")
+        cur.execute("SELECT xact_commit FROM pg_stat_database WHERE datname = 'eventodb'")
+        return cur.fetchone()[0]
