@@ -175,11 +175,9 @@ pool_fail_start(const char *why)
 	pthread_mutex_unlock(&p->lock);
 }
 
-void
-pool_shutdown(void)
+static void
+shutdown_pool(Pool *p)
 {
-	Pool	   *p = &main_pool;
-
 	pthread_mutex_lock(&p->lock);
 	for (int i = 0; i < p->nslots; i++)
 		if (!p->slots[i].busy)
@@ -189,6 +187,13 @@ pool_shutdown(void)
 	p->start_failure = strdup("server is shutting down");
 	pthread_cond_broadcast(&p->changed);
 	pthread_mutex_unlock(&p->lock);
+}
+
+void
+pool_shutdown(void)
+{
+	shutdown_pool(&main_pool);
+	shutdown_pool(&read_pool);
 }
 
 int
