@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "access/relation.h"
+#include "access/xlog.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "commands/sequence.h"
@@ -29,6 +30,7 @@
 #include "utils/timestamp.h"
 
 #include "horizon.h"
+#include "read_horizon.h"
 #include "store.h"
 
 #define HORIZON_PARTITIONS 16
@@ -396,7 +398,8 @@ horizon_publish(const HorizonNs *ns, bool any_category, int64 category_hash)
  * every later read sees it.
  *
  * Not covered: rows inserted without the write path (plain INSERT, imports
- * below the sequence), sequences with CACHE > 1, and reads on a hot standby.
+ * below the sequence) and sequences with CACHE > 1. Reads on a hot standby
+ * use the mark the poke worker publishes instead (read_horizon.h).
  */
 int64
 horizon_read(const HorizonNs *ns, bool whole, int64 category_hash)
@@ -480,6 +483,13 @@ horizon_for_category(const char *schema, const char *category, size_t len)
 {
 	HorizonNs	ns;
 
+	/*
+	 * A hot standby has no bounds of the primary's writers: it reads below
+	 * the mark the primary published through WAL, looked up before the
+	 * read's snapshot is taken (read_horizon.h).
+	 */
+	if (RecoveryInProgress())
+		return read_horizon_mark(schema);
 	if (shared == NULL && category != NULL)
 		return PG_INT64_MAX;
 	ns = horizon_ns(schema);

@@ -37,6 +37,7 @@
 
 #include "horizon.h"
 #include "poke_queue.h"
+#include "read_horizon.h"
 #include "stats.h"
 #include "store.h"
 
@@ -48,6 +49,9 @@
  * writer wakes it. */
 #define POLL_MS 1
 #define POLL_IDLE_ROUNDS 20
+/* Read marks (read_horizon.h) are stored at most this often: each is a
+ * small transaction, and standbys only need them fresh, not every one. */
+#define MARK_EVERY_MS 10
 
 typedef struct PendingRun
 {
@@ -63,6 +67,8 @@ typedef struct NsState
 	bool		tried;			/* this round */
 	bool		have_h;
 	int64		h;
+	int64		mark_due;		/* read mark to store (0: none yet) */
+	int64		mark_stored;
 } NsState;
 
 static int	db_index;
@@ -112,6 +118,8 @@ ns_state(Oid nsp)
 	nss[nns].nsp = nsp;
 	nss[nns].released = 0;
 	nss[nns].have_h = false;
+	nss[nns].mark_due = 0;
+	nss[nns].mark_stored = 0;
 	return &nss[nns++];
 }
 
@@ -426,6 +434,7 @@ poke_round(bool *progress)
 			continue;
 		ns->h = horizon_read(&hns, true, 0);
 		ns->have_h = true;
+		ns->mark_due = ns->h;
 		/* import_clear restarted the sequence: positions are reused. */
 		if (ns->h <= ns->released)
 			ns->released = 0;
@@ -474,6 +483,73 @@ poke_round(bool *progress)
 	more |= db->tail < db->head;
 	SpinLockRelease(&db->mutex);
 	return more;
+}
+
+static bool
+marks_due(void)
+{
+	for (int i = 0; i < nns; i++)
+		if (nss[i].mark_due > 0 && nss[i].mark_due != nss[i].mark_stored)
+			return true;
+	return false;
+}
+
+/*
+ * Stores the namespaces' horizons that changed as read marks, in a
+ * transaction of its own, at most every MARK_EVERY_MS. A horizon H was
+ * computed after every writer below it withdrew its bound, i.e. after its
+ * commit or abort was in WAL; this transaction commits later, so a standby
+ * that sees the mark has replayed all of them. Returns whether marks still
+ * wait (the caller keeps polling instead of sleeping).
+ */
+static bool
+publish_marks(void)
+{
+	static TimestampTz last = 0;
+	MemoryContext cxt = CurrentMemoryContext;
+	TimestampTz now;
+
+	if (!marks_due())
+		return false;
+	now = GetCurrentTimestamp();
+	if (!TimestampDifferenceExceeds(last, now, MARK_EVERY_MS))
+		return true;
+	last = now;
+	PG_TRY();
+	{
+		StartTransactionCommand();
+		SPI_connect();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, "storing read marks");
+		/* Before the 1.1 update there is no table: nothing to store. */
+		if (read_horizon_table_exists())
+			for (int i = 0; i < nns; i++)
+			{
+				char	   *schema;
+
+				if (nss[i].mark_due <= 0 || nss[i].mark_due == nss[i].mark_stored)
+					continue;
+				schema = get_namespace_name(nss[i].nsp);
+				if (schema != NULL)
+					read_horizon_store(schema, nss[i].mark_due);
+			}
+		PopActiveSnapshot();
+		SPI_finish();
+		CommitTransactionCommand();
+		pgstat_report_activity(STATE_IDLE, NULL);
+		for (int i = 0; i < nns; i++)
+			nss[i].mark_stored = nss[i].mark_due;
+	}
+	PG_CATCH();
+	{
+		/* Logged and retried later; marks only lag meanwhile. */
+		MemoryContextSwitchTo(cxt);
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+	}
+	PG_END_TRY();
+	return marks_due();
 }
 
 /* A round that survives errors: logged, and after repeated failures the
@@ -541,6 +617,8 @@ eventodb_poke_worker_main(Datum arg)
 		if (db->exit_requested)
 			break;
 		more = guarded_round(&progress, &failures);
+		if (publish_marks())
+			progress = true;
 		if (more)
 			continue;
 		idle = progress ? 0 : idle + 1;
@@ -559,6 +637,8 @@ eventodb_poke_worker_main(Datum arg)
 		db->sleeping = true;
 		pg_memory_barrier();
 		more = guarded_round(&progress, &failures);
+		if (publish_marks())
+			progress = true;
 		if (!more && !progress)
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 							 IDLE_WAKE_MS, PG_WAIT_EXTENSION);

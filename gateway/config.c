@@ -46,6 +46,7 @@ static const FlagDef flags[] = {
 	{"metrics-token", "EVENTODB_METRICS_TOKEN", FLAG_STRING, "Bearer token that lets clients other than localhost scrape GET /metrics (default: localhost only)"},
 	{"open-admin", "EVENTODB_OPEN_ADMIN", FLAG_BOOL, "Let any valid token call ns.create/ns.delete/ns.list/ns.info (the original's behaviour)"},
 	{"port", "EVENTODB_PORT", FLAG_INT, "HTTP server port (default 8080)"},
+	{"read-db-url", "EVENTODB_READ_DB_URL", FLAG_STRING, "Database URL for reads (stream, category and listing reads) on hot standbys; a namespace written through this gateway is read on the primary until the standby has replayed the write (default: all on --db-url)"},
 	{"test-mode", "EVENTODB_TEST_MODE", FLAG_BOOL, "Test mode: relaxed authentication; without --db-url a private throw-away PostgreSQL"},
 	{"token", "EVENTODB_TOKEN", FLAG_STRING, "Token for the default namespace (generated when empty)"},
 };
@@ -249,6 +250,8 @@ apply(const FlagDef *f, const char *value, bool from_env)
 		return parse_log_format(value, &g_config.log_json);
 	else if (strcmp(f->name, "db-url") == 0)
 		set_string(&g_config.db_url, value);
+	else if (strcmp(f->name, "read-db-url") == 0)
+		set_string(&g_config.read_db_url, value);
 	else if (strcmp(f->name, "token") == 0)
 		set_string(&g_config.token, value);
 	else if (strcmp(f->name, "metrics-token") == 0)
@@ -479,6 +482,17 @@ config_validate(void)
 
 		sep = strstr(u, "://");
 		if (asprintf(&msg, "unsupported database scheme: %.*s (use postgres:// or postgresql://)",
+					 sep ? (int) (sep - u) : 0, u) < 0)
+			abort();
+		return msg;
+	}
+	u = g_config.read_db_url;
+	if (u != NULL && strncmp(u, "postgres://", 11) != 0 && strncmp(u, "postgresql://", 13) != 0)
+	{
+		char	   *msg = NULL;
+
+		sep = strstr(u, "://");
+		if (asprintf(&msg, "unsupported read database scheme: %.*s (use postgres:// or postgresql://)",
 					 sep ? (int) (sep - u) : 0, u) < 0)
 			abort();
 		return msg;

@@ -11,6 +11,7 @@ typedef struct Config
 {
 	int			port;
 	char	   *db_url;			/* libpq URI; NULL until resolved */
+	char	   *read_db_url;	/* --read-db-url: reads on standbys; NULL: none */
 	char	   *token;			/* default-namespace token; NULL = generate */
 	char	   *config_file;	/* --config: KEY=VALUE settings (config_file.h) */
 	bool		test_mode;

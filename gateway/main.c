@@ -136,6 +136,9 @@ serve_database(const sigset_t *signals)
 		return fatal("start-up failed", err);
 	if (!pool_init(g_config.db_url, g_config.threads + POOL_EXTRA, &err))
 		return fatal("failed to connect to PostgreSQL", err);
+	if (g_config.read_db_url != NULL &&
+		!pool_read_init(g_config.read_db_url, g_config.threads + POOL_EXTRA, &err))
+		return fatal("failed to connect to the read database (--read-db-url)", err);
 	if (!sse_init())
 		return fatal("cannot start", strdup("SSE initialisation failed"));
 	if (!subwait_start() || !push_init())

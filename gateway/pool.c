@@ -31,17 +31,24 @@ typedef struct Slot
 	size_t		nprepared;
 } Slot;
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t changed = PTHREAD_COND_INITIALIZER;
-static PoolState state = POOL_UNINIT;
-static char *start_failure;
-static char *url;
-static Slot *slots;
-static int	nslots;
-static int64_t next_attempt_ms;	/* reconnect backoff, monotonic ms */
-static int64_t backoff_ms;
-static char *last_connect_error;
-static int	waiting;			/* requests in acquire()'s wait for a slot */
+typedef struct Pool
+{
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	PoolState	state;
+	char	   *start_failure;
+	char	   *url;
+	Slot	   *slots;
+	int			nslots;
+	int64_t		next_attempt_ms;	/* reconnect backoff, monotonic ms */
+	int64_t		backoff_ms;
+	char	   *last_connect_error;
+	int			waiting;		/* requests in acquire()'s wait for a slot */
+} Pool;
+
+/* The primary's pool, and the optional one of --read-db-url (pool_read_*). */
+static Pool main_pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER, .state = POOL_UNINIT};
+static Pool read_pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER, .state = POOL_UNINIT};
 
 static int64_t
 now_ms(void)
@@ -112,8 +119,8 @@ slot_close(Slot *s)
 	s->nprepared = 0;
 }
 
-bool
-pool_init(const char *db_url, int size, char **err)
+static bool
+init_pool(Pool *p, const char *db_url, int size, char **err)
 {
 	PGconn	   *first;
 
@@ -122,85 +129,105 @@ pool_init(const char *db_url, int size, char **err)
 	first = pool_connect(db_url, err);
 	if (first == NULL)
 		return false;
-	pthread_mutex_lock(&lock);
-	url = strdup(db_url);
-	slots = calloc((size_t) size, sizeof(Slot));
-	if (url == NULL || slots == NULL)
+	pthread_mutex_lock(&p->lock);
+	p->url = strdup(db_url);
+	p->slots = calloc((size_t) size, sizeof(Slot));
+	if (p->url == NULL || p->slots == NULL)
 		abort();
-	nslots = size;
-	slots[0].conn = first;
-	state = POOL_READY;
-	pthread_cond_broadcast(&changed);
-	pthread_mutex_unlock(&lock);
+	p->nslots = size;
+	p->slots[0].conn = first;
+	p->state = POOL_READY;
+	pthread_cond_broadcast(&p->changed);
+	pthread_mutex_unlock(&p->lock);
 	return true;
+}
+
+bool
+pool_init(const char *db_url, int size, char **err)
+{
+	return init_pool(&main_pool, db_url, size, err);
 }
 
 void
 pool_mark_starting(void)
 {
-	pthread_mutex_lock(&lock);
-	if (state == POOL_UNINIT)
-		state = POOL_STARTING;
-	pthread_mutex_unlock(&lock);
+	Pool	   *p = &main_pool;
+
+	pthread_mutex_lock(&p->lock);
+	if (p->state == POOL_UNINIT)
+		p->state = POOL_STARTING;
+	pthread_mutex_unlock(&p->lock);
 }
 
 void
 pool_fail_start(const char *why)
 {
-	pthread_mutex_lock(&lock);
-	if (state != POOL_READY)
+	Pool	   *p = &main_pool;
+
+	pthread_mutex_lock(&p->lock);
+	if (p->state != POOL_READY)
 	{
-		free(start_failure);
-		start_failure = strdup(why);
-		state = POOL_FAILED;
+		free(p->start_failure);
+		p->start_failure = strdup(why);
+		p->state = POOL_FAILED;
 	}
-	pthread_cond_broadcast(&changed);
-	pthread_mutex_unlock(&lock);
+	pthread_cond_broadcast(&p->changed);
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void
+shutdown_pool(Pool *p)
+{
+	pthread_mutex_lock(&p->lock);
+	for (int i = 0; i < p->nslots; i++)
+		if (!p->slots[i].busy)
+			slot_close(&p->slots[i]);
+	p->state = POOL_FAILED;
+	free(p->start_failure);
+	p->start_failure = strdup("server is shutting down");
+	pthread_cond_broadcast(&p->changed);
+	pthread_mutex_unlock(&p->lock);
 }
 
 void
 pool_shutdown(void)
 {
-	pthread_mutex_lock(&lock);
-	for (int i = 0; i < nslots; i++)
-		if (!slots[i].busy)
-			slot_close(&slots[i]);
-	state = POOL_FAILED;
-	free(start_failure);
-	start_failure = strdup("server is shutting down");
-	pthread_cond_broadcast(&changed);
-	pthread_mutex_unlock(&lock);
+	shutdown_pool(&main_pool);
+	shutdown_pool(&read_pool);
 }
 
 int
 pool_open_count(void)
 {
+	Pool	   *p = &main_pool;
 	int			n = 0;
 
-	pthread_mutex_lock(&lock);
-	for (int i = 0; i < nslots; i++)
-		if (slots[i].conn != NULL)
+	pthread_mutex_lock(&p->lock);
+	for (int i = 0; i < p->nslots; i++)
+		if (p->slots[i].conn != NULL)
 			n++;
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&p->lock);
 	return n;
 }
 
 void
 pool_usage(PoolUsage *u)
 {
-	pthread_mutex_lock(&lock);
-	u->size = nslots;
+	Pool	   *p = &main_pool;
+
+	pthread_mutex_lock(&p->lock);
+	u->size = p->nslots;
 	u->busy = 0;
 	u->idle = 0;
-	for (int i = 0; i < nslots; i++)
+	for (int i = 0; i < p->nslots; i++)
 	{
-		if (slots[i].busy)
+		if (p->slots[i].busy)
 			u->busy++;
-		else if (slots[i].conn != NULL)
+		else if (p->slots[i].conn != NULL)
 			u->idle++;
 	}
-	u->waiting = waiting;
-	pthread_mutex_unlock(&lock);
+	u->waiting = p->waiting;
+	pthread_mutex_unlock(&p->lock);
 }
 
 static char *
@@ -219,25 +246,25 @@ fmt_error(const char *prefix, const char *detail)
 
 /* Waits for readiness and a free slot; returns it busy, or NULL + *err. */
 static Slot *
-acquire(char **err)
+acquire(Pool *p, char **err)
 {
 	Slot	   *got = NULL;
 	struct timespec dl;
 	int			rc = 0;
 
-	pthread_mutex_lock(&lock);
-	if (state == POOL_STARTING)
+	pthread_mutex_lock(&p->lock);
+	if (p->state == POOL_STARTING)
 	{
 		dl = deadline_after(CLOCK_REALTIME, START_WAIT_MS);
-		while (state == POOL_STARTING && rc != ETIMEDOUT)
-			rc = pthread_cond_timedwait(&changed, &lock, &dl);
+		while (p->state == POOL_STARTING && rc != ETIMEDOUT)
+			rc = pthread_cond_timedwait(&p->changed, &p->lock, &dl);
 	}
-	if (state != POOL_READY)
+	if (p->state != POOL_READY)
 	{
-		*err = state == POOL_STARTING ? fmt_error("database is still starting", NULL) :
-			state == POOL_FAILED ? fmt_error("database unavailable", start_failure) :
+		*err = p->state == POOL_STARTING ? fmt_error("database is still starting", NULL) :
+			p->state == POOL_FAILED ? fmt_error("database unavailable", p->start_failure) :
 			fmt_error("database not configured", NULL);
-		pthread_mutex_unlock(&lock);
+		pthread_mutex_unlock(&p->lock);
 		return NULL;
 	}
 	dl = deadline_after(CLOCK_REALTIME, SLOT_WAIT_MS);
@@ -245,33 +272,33 @@ acquire(char **err)
 	for (;;)
 	{
 		/* prefer a slot with an open connection */
-		for (int i = 0; i < nslots && got == NULL; i++)
-			if (!slots[i].busy && slots[i].conn != NULL)
-				got = &slots[i];
-		for (int i = 0; i < nslots && got == NULL; i++)
-			if (!slots[i].busy)
-				got = &slots[i];
-		if (got != NULL || rc == ETIMEDOUT || state != POOL_READY)
+		for (int i = 0; i < p->nslots && got == NULL; i++)
+			if (!p->slots[i].busy && p->slots[i].conn != NULL)
+				got = &p->slots[i];
+		for (int i = 0; i < p->nslots && got == NULL; i++)
+			if (!p->slots[i].busy)
+				got = &p->slots[i];
+		if (got != NULL || rc == ETIMEDOUT || p->state != POOL_READY)
 			break;
-		waiting++;
-		rc = pthread_cond_timedwait(&changed, &lock, &dl);
-		waiting--;
+		p->waiting++;
+		rc = pthread_cond_timedwait(&p->changed, &p->lock, &dl);
+		p->waiting--;
 	}
 	if (got != NULL)
 		got->busy = true;
 	else
 		*err = fmt_error("all database connections are busy", NULL);
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&p->lock);
 	return got;
 }
 
 static void
-release(Slot *s)
+release(Pool *p, Slot *s)
 {
-	pthread_mutex_lock(&lock);
+	pthread_mutex_lock(&p->lock);
 	s->busy = false;
-	pthread_cond_broadcast(&changed);
-	pthread_mutex_unlock(&lock);
+	pthread_cond_broadcast(&p->changed);
+	pthread_mutex_unlock(&p->lock);
 }
 
 /*
@@ -298,7 +325,7 @@ still_open(PGconn *conn)
 
 /* Makes sure s->conn is usable; false + *err when it cannot be. */
 static bool
-ensure_connected(Slot *s, char **err)
+ensure_connected(Pool *p, Slot *s, char **err)
 {
 	char	   *why = NULL;
 	PGconn	   *conn;
@@ -311,37 +338,37 @@ ensure_connected(Slot *s, char **err)
 	}
 	if (s->conn != NULL)
 		return true;
-	pthread_mutex_lock(&lock);
+	pthread_mutex_lock(&p->lock);
 	now = now_ms();
-	if (now < next_attempt_ms)
+	if (now < p->next_attempt_ms)
 	{
-		*err = fmt_error("database connection unavailable", last_connect_error);
-		pthread_mutex_unlock(&lock);
+		*err = fmt_error("database connection unavailable", p->last_connect_error);
+		pthread_mutex_unlock(&p->lock);
 		return false;
 	}
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_unlock(&p->lock);
 
-	conn = pool_connect(url, &why);
+	conn = pool_connect(p->url, &why);
 
-	pthread_mutex_lock(&lock);
+	pthread_mutex_lock(&p->lock);
 	if (conn == NULL)
 	{
-		backoff_ms = backoff_ms == 0 ? BACKOFF_MIN_MS :
-			(backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff_ms * 2);
-		next_attempt_ms = now_ms() + backoff_ms;
-		free(last_connect_error);
-		last_connect_error = why;
+		p->backoff_ms = p->backoff_ms == 0 ? BACKOFF_MIN_MS :
+			(p->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : p->backoff_ms * 2);
+		p->next_attempt_ms = now_ms() + p->backoff_ms;
+		free(p->last_connect_error);
+		p->last_connect_error = why;
 		*err = fmt_error("database connection unavailable", why);
-		pthread_mutex_unlock(&lock);
+		pthread_mutex_unlock(&p->lock);
 		log_warn("cannot connect to the database (retrying in %lld ms): %s",
-				 (long long) backoff_ms, *err);
+				 (long long) p->backoff_ms, *err);
 		return false;
 	}
-	if (backoff_ms != 0)
+	if (p->backoff_ms != 0)
 		log_info("database connection re-established");
-	backoff_ms = 0;
-	next_attempt_ms = 0;
-	pthread_mutex_unlock(&lock);
+	p->backoff_ms = 0;
+	p->next_attempt_ms = 0;
+	pthread_mutex_unlock(&p->lock);
 	s->conn = conn;
 	return true;
 }
@@ -384,24 +411,13 @@ pool_exec(const char *name, const char *sql, int nparams,
 	return pool_exec_params(name, sql, nparams, values, NULL, NULL, NULL, err);
 }
 
-PGresult *
-pool_exec_params(const char *name, const char *sql, int nparams,
-				 const char *const *values, const int *lengths, const int *formats,
-				 bool *intact, char **err)
+/* Prepares (once per connection) and runs one statement on s->conn. */
+static PGresult *
+slot_exec(Slot *s, const char *name, const char *sql, int nparams,
+		  const char *const *values, const int *lengths, const int *formats, char **err)
 {
-	Slot	   *s = acquire(err);
 	PGresult   *res;
 
-	if (intact != NULL)
-		*intact = false;
-
-	if (s == NULL)
-		return NULL;
-	if (!ensure_connected(s, err))
-	{
-		release(s);
-		return NULL;
-	}
 	if (!is_prepared(s, name))
 	{
 		res = PQprepare(s->conn, name, sql, nparams, NULL);
@@ -409,8 +425,6 @@ pool_exec_params(const char *name, const char *sql, int nparams,
 		{
 			if (res == NULL)
 				*err = one_line(PQerrorMessage(s->conn));
-			check_broken(s);
-			release(s);
 			return res;
 		}
 		PQclear(res);
@@ -419,10 +433,92 @@ pool_exec_params(const char *name, const char *sql, int nparams,
 	res = PQexecPrepared(s->conn, name, nparams, values, lengths, formats, 0);
 	if (res == NULL)
 		*err = one_line(PQerrorMessage(s->conn));
+	return res;
+}
+
+PGresult *
+pool_exec_params(const char *name, const char *sql, int nparams,
+				 const char *const *values, const int *lengths, const int *formats,
+				 bool *intact, char **err)
+{
+	Pool	   *p = &main_pool;
+	Slot	   *s = acquire(p, err);
+	PGresult   *res;
+
 	if (intact != NULL)
+		*intact = false;
+
+	if (s == NULL)
+		return NULL;
+	if (!ensure_connected(p, s, err))
+	{
+		release(p, s);
+		return NULL;
+	}
+	res = slot_exec(s, name, sql, nparams, values, lengths, formats, err);
+	/* a statement that failed to prepare never ran: not "intact" */
+	if (intact != NULL && is_prepared(s, name))
 		*intact = PQstatus(s->conn) == CONNECTION_OK &&
 			PQtransactionStatus(s->conn) == PQTRANS_IDLE;
 	check_broken(s);
-	release(s);
+	release(p, s);
+	return res;
+}
+
+bool
+pool_read_init(const char *db_url, int size, char **err)
+{
+	return init_pool(&read_pool, db_url, size, err);
+}
+
+bool
+pool_read_enabled(void)
+{
+	bool		on;
+
+	pthread_mutex_lock(&read_pool.lock);
+	on = read_pool.state == POOL_READY;
+	pthread_mutex_unlock(&read_pool.lock);
+	return on;
+}
+
+PGresult *
+pool_read_exec(const char *check_name, const char *check_sql, int ncheck,
+			   const char *const *check_values, bool *behind, const char *name,
+			   const char *sql, int nparams, const char *const *values, char **err)
+{
+	Pool	   *p = &read_pool;
+	Slot	   *s = acquire(p, err);
+	PGresult   *res = NULL;
+
+	*behind = false;
+	if (s == NULL)
+		return NULL;
+	if (!ensure_connected(p, s, err))
+	{
+		release(p, s);
+		return NULL;
+	}
+	if (check_name != NULL)
+	{
+		/* Asked on the connection that reads: it is this server's state. */
+		res = slot_exec(s, check_name, check_sql, ncheck, check_values, NULL, NULL, err);
+		if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+		{
+			check_broken(s);
+			release(p, s);
+			if (res != NULL && *err == NULL)
+				*err = one_line(PQresultErrorMessage(res));
+			PQclear(res);
+			return NULL;
+		}
+		*behind = strcmp(PQgetvalue(res, 0, 0), "t") != 0;
+		PQclear(res);
+		res = NULL;
+	}
+	if (!*behind)
+		res = slot_exec(s, name, sql, nparams, values, NULL, NULL, err);
+	check_broken(s);
+	release(p, s);
 	return res;
 }

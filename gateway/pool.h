@@ -38,6 +38,21 @@ PGresult   *pool_exec_params(const char *name, const char *sql, int nparams,
 							 const char *const *values, const int *lengths,
 							 const int *formats, bool *intact, char **err);
 
+/*
+ * The read pool of --read-db-url (docs/scale-out.md#reads-from-standbys):
+ * opened once at start; pool_read_enabled() tells whether it was.
+ * pool_read_exec runs a read there, but when check_name is not NULL first
+ * runs that check statement on the same connection (one boolean); when it
+ * says false nothing runs, *behind is set and NULL is returned (the caller
+ * reads on the primary). NULL with *behind false: no connection (*err).
+ */
+bool		pool_read_init(const char *db_url, int size, char **err);
+bool		pool_read_enabled(void);
+PGresult   *pool_read_exec(const char *check_name, const char *check_sql, int ncheck,
+						   const char *const *check_values, bool *behind, const char *name,
+						   const char *sql, int nparams, const char *const *values,
+						   char **err);
+
 /* Number of open connections (for sys.health). */
 int			pool_open_count(void);
 

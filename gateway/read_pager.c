@@ -6,6 +6,7 @@
 #include "json_scan.h"
 #include "log.h"
 #include "pool.h"
+#include "read_route.h"
 #include "strbuf.h"
 
 #include <inttypes.h>
@@ -153,11 +154,11 @@ query_page(Pager *p, int64_t asked, char **err)
 
 		/* type-filtered reads (docs/writes-and-reads.md) */
 		if (p->q.types != NULL)
-			return pool_exec("pager_category_get_types",
+			return read_exec_category(p->q.ns, "pager_category_get_types",
 							 "SELECT eventodb.category_get_types($1::text, $2::text, $3::bigint, "
 							 "$4::bigint, $5::text, $6::bigint, $7::bigint, $8::text[])",
 							 8, params, err);
-		return pool_exec("pager_category_get",
+		return read_exec_category(p->q.ns, "pager_category_get",
 						 "SELECT eventodb.category_get($1::text, $2::text, $3::bigint, "
 						 "$4::bigint, $5::text, $6::bigint, $7::bigint)",
 						 7, params, err);
@@ -173,7 +174,7 @@ query_page(Pager *p, int64_t asked, char **err)
 			int_text(bbuf, asked),
 		};
 
-		return pool_exec("pager_stream_get",
+		return read_exec(p->q.ns, "pager_stream_get",
 						 "SELECT eventodb.stream_get($1::text, $2::text, $3::bigint, "
 						 "$4::bigint, $5::bigint)",
 						 5, params, err);

@@ -2,6 +2,7 @@
 #include "rpc.h"
 
 #include "pool.h"
+#include "read_route.h"
 #include "read_pager.h"
 #include "reqjson.h"
 #include "rpc_reads.h"
@@ -125,11 +126,11 @@ rpc_category_get(RpcCall *call)
 			types.data,
 		};
 		PGresult   *res = types.data != NULL
-			? pool_exec("category_get_types",
+			? read_exec_category(ns, "category_get_types",
 						"SELECT eventodb.category_get_types($1::text, $2::text, $3::bigint, "
 						"$4::bigint, $5::text, $6::bigint, $7::bigint, $8::text[])",
 						8, params, &err)
-			: pool_exec("category_get",
+			: read_exec_category(ns, "category_get",
 						"SELECT eventodb.category_get($1::text, $2::text, $3::bigint, "
 						"$4::bigint, $5::text, $6::bigint, $7::bigint)",
 						7, params, &err);

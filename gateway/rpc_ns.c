@@ -11,6 +11,7 @@
 #include "http.h"
 #include "jsonw.h"
 #include "pool.h"
+#include "read_route.h"
 #include "reqjson.h"
 #include "sqlstate.h"
 #include "strbuf.h"
@@ -321,7 +322,7 @@ rpc_ns_streams(RpcCall *call)
 	{
 		const char *params[4] = {ns, prefix, cursor, rpc_int_text(lbuf, limit)};
 
-		res = pool_exec("ns_streams",
+		res = read_exec(ns, "ns_streams",
 						"SELECT eventodb.ns_streams($1::text, $2::text, $3::text, $4::int)",
 						4, params, &err);
 	}
@@ -340,7 +341,7 @@ rpc_ns_categories(RpcCall *call)
 	{
 		const char *params[1] = {ns};
 
-		res = pool_exec("ns_categories", "SELECT eventodb.ns_categories($1::text)",
+		res = read_exec(ns, "ns_categories", "SELECT eventodb.ns_categories($1::text)",
 						1, params, &err);
 	}
 	return rpc_reply_value(call, &categories_ctx, res, err);

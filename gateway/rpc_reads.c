@@ -2,6 +2,7 @@
 #include "rpc_reads.h"
 
 #include "pool.h"
+#include "read_route.h"
 #include "reqjson.h"
 #include "rfc3339.h"
 #include "strbuf.h"
@@ -105,7 +106,7 @@ rpc_stream_get_backward(RpcCall *call, const char *stream, size_t stream_len,
 			ns, stream, has_position ? rpc_int_text(pbuf, ro->position) : NULL,
 			rpc_int_text(bbuf, ro->batch_size),
 		};
-		PGresult   *res = pool_exec("stream_get_backward",
+		PGresult   *res = read_exec(ns, "stream_get_backward",
 									"SELECT eventodb.stream_get_backward($1::text, $2::text, "
 									"$3::bigint, $4::bigint)",
 									4, params, &err);
@@ -159,7 +160,7 @@ rpc_category_position_at(RpcCall *call)
 	rfc3339_format(&when, ceil_to_microsecond(t), true);
 	{
 		const char *params[3] = {ns, category, when.data};
-		PGresult   *res = pool_exec("category_position_at",
+		PGresult   *res = read_exec_category(ns, "category_position_at",
 									"SELECT eventodb.category_position_at($1::text, $2::text, "
 									"$3::timestamptz)",
 									3, params, &err);

@@ -4,6 +4,7 @@
 #include "echo.h"
 #include "group_commit.h"
 #include "pool.h"
+#include "read_route.h"
 #include "read_pager.h"
 #include "reqjson.h"
 #include "rpc_reads.h"
@@ -132,7 +133,10 @@ rpc_stream_write(RpcCall *call)
 			return rpc_stream_write_idempotent(call, &w);
 		group_commit_write(&w, &r);
 		if (r.result != NULL)
+		{
+			read_route_note_write(ns, r.result);
 			ret = rpc_reply_json(call, r.result, strlen(r.result));
+		}
 		else
 			ret = errors_reply_fields(call->c, &write_ctx, r.sqlstate, r.message, r.detail);
 		group_commit_result_free(&r);
@@ -213,7 +217,7 @@ rpc_stream_get(RpcCall *call)
 			ro.has_global ? rpc_int_text(gbuf, ro.global_position) : NULL,
 			rpc_int_text(bbuf, ro.batch_size),
 		};
-		PGresult   *res = pool_exec("stream_get",
+		PGresult   *res = read_exec(ns, "stream_get",
 									"SELECT eventodb.stream_get($1::text, $2::text, $3::bigint, "
 									"$4::bigint, $5::bigint)",
 									5, params, &err);
@@ -248,7 +252,7 @@ rpc_stream_last(RpcCall *call)
 		return errors_reply_backend(call->c, &last_ctx, ERR_NUL_BYTE);
 	{
 		const char *params[3] = {ns, stream, type};
-		PGresult   *res = pool_exec("stream_last",
+		PGresult   *res = read_exec(ns, "stream_last",
 									"SELECT eventodb.stream_last($1::text, $2::text, $3::text)",
 									3, params, &err);
 
@@ -275,7 +279,7 @@ rpc_stream_version(RpcCall *call)
 		return errors_reply_backend(call->c, &version_ctx, ERR_NUL_BYTE);
 	{
 		const char *params[2] = {ns, stream};
-		PGresult   *res = pool_exec("stream_version",
+		PGresult   *res = read_exec(ns, "stream_version",
 									"SELECT eventodb.stream_version($1::text, $2::text)",
 									2, params, &err);
 

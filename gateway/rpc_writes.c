@@ -4,6 +4,7 @@
 
 #include "echo.h"
 #include "pool.h"
+#include "read_route.h"
 #include "reqjson.h"
 #include "strbuf.h"
 
@@ -37,6 +38,8 @@ rpc_stream_write_idempotent(RpcCall *call, const GcWrite *w)
 								"$3::text, $4::jsonb, $5::jsonb, $6::text, $7::bigint)",
 								7, params, &err);
 
+	if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+		read_route_note_write(w->ns, PQgetvalue(res, 0, 0));
 	return rpc_reply_value(call, &write_ctx, res, err);
 }
 
@@ -205,6 +208,8 @@ rpc_stream_write_many(RpcCall *call)
 									"SELECT eventodb.stream_write_many($1::text, $2::jsonb, $3::boolean)",
 									3, params, &err);
 
+		if (res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+			read_route_note_write(ns, PQgetvalue(res, 0, 0));
 		ret = rpc_reply_value(call, &many_ctx, res, err);
 	}
 	sb_free(&body);

@@ -28,7 +28,9 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PG_BINDIR=/usr/lib/postgresql/15/bin
+# The server of the pg_config on PATH (so a private build runs), else Debian's.
+PG_BINDIR="${PG_BINDIR:-$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)}"
+if [ ! -x "$PG_BINDIR/postgres" ]; then PG_BINDIR=/usr/lib/postgresql/15/bin; fi
 HA_HOST="${HA_HOST:-127.0.0.1}"
 read -r -a PG_PORTS <<<"${HA_PG_PORTS:-5501 5502 5503}"
 read -r -a REST_PORTS <<<"${HA_REST_PORTS:-8008 8009 8010}"

@@ -68,6 +68,13 @@ def test_unsupported_database_url_fails_start_up(url):
     assert (out + err).strip()
 
 
+def test_unsupported_read_database_url_fails_start_up():
+    code, out, err = run(["serve", "--port=%d" % free_port(), "--db-url=postgresql://nobody@/nodb",
+                          "--read-db-url=sqlite://x.db"], timeout=30)
+    assert code == 1, (code, out, err)
+    assert "unsupported read database scheme: sqlite" in out + err
+
+
 def test_unreachable_database_fails_start_up():
     code, out, err = run(["serve", "--port=%d" % free_port(),
                           "--db-url=postgresql://nobody@/nodb?host=/nonexistent-dir&port=1"], timeout=60)

@@ -195,6 +195,46 @@ class Prober(threading.Thread):
             time.sleep(0.1)
 
 
+class StandbyPager(threading.Thread):
+    """Pages the category on the synchronous standby (message_store's
+    get_category_messages, from the last global position + 1), across the
+    failover: the standby's reads stay below the primary's published read
+    mark, and after its promotion below its own horizon. Reconnects when
+    its connection breaks. Pinned to the synchronous standby because an
+    asynchronous one may have replayed a commit the new primary never got."""
+
+    def __init__(self, port, stop):
+        super().__init__(daemon=True)
+        self.port, self.stop = port, stop
+        self.seen = []
+        self.reads = 0
+        self.target = None
+
+    def run(self):
+        conn = None
+        while True:
+            if self.stop.is_set() and self.target is not None and self.seen and self.seen[-1] >= self.target:
+                break
+            try:
+                if conn is None:
+                    conn = psycopg2.connect(host="127.0.0.1", port=self.port, user=HA_USER,
+                                            dbname="eventodb", connect_timeout=3)
+                    conn.autocommit = True
+                with conn.cursor() as cur:
+                    cur.execute("SELECT global_position FROM message_store.get_category_messages(%s, %s, %s)",
+                                (CATEGORY, self.seen[-1] + 1 if self.seen else 1, random.randrange(1, 50)))
+                    self.seen += [r[0] for r in cur.fetchall()]
+                self.reads += 1
+                time.sleep(0.002)
+            except psycopg2.Error:
+                if conn is not None:
+                    conn.close()
+                conn = None
+                time.sleep(0.2)
+        if conn is not None:
+            conn.close()
+
+
 def acked(records):
     out = []
     for (t0, t1, stream, mid, status, body) in records:
@@ -277,6 +317,12 @@ def run_failovers(gw):
         w.start()
     prober = Prober(gw, stop)
     prober.start()
+    # A standby reader across one failover (its node must survive it).
+    pager = None
+    if FAILOVERS == 1 and FAULT != "standby":
+        names = ["node%d" % (i + 1) for i in range(3)]
+        pager = StandbyPager(HA_ENV["HA_PG_PORTS"].split()[names.index(sync_standby())], stop)
+        pager.start()
     recoveries = []
     try:
         wait_for(lambda: sum(len(acked(w.records)) for w in writers) >= 50, 30, "writes before the kill")
@@ -319,6 +365,8 @@ def run_failovers(gw):
     check_sse_pokes(sse, ok)
     sse.close()
     check_subscription_fetch(gw, ok, after)
+    if pager is not None:
+        check_standby_pager(pager)
 
 
 def check_errors(records):
@@ -401,6 +449,28 @@ def check_acknowledged_writes(gw, ok):
             [m] = by_id[mid]
             assert (m[2], m[3]) == (pos, gpos), "write %s moved: %r vs %r" % (mid, m, (pos, gpos))
         assert all(len(v) == 1 for v in by_id.values()), "duplicated message in %s" % stream
+
+
+def check_standby_pager(pager):
+    """The reader that started on the standby saw exactly the category's
+    committed messages, in order: nothing skipped before, during or after
+    the failover."""
+    for port, conn in node_connections():
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_is_in_recovery()")
+            if cur.fetchone()[0]:
+                continue
+            cur.execute("SELECT global_position FROM message_store.messages"
+                        " WHERE message_store.category(stream_name) = %s ORDER BY 1", (CATEGORY,))
+            final = [r[0] for r in cur.fetchall()]
+    pager.target = final[-1]
+    pager.join(60)
+    assert not pager.is_alive(), "the standby reader never reached the last message (%s of %s)" % (
+        pager.seen[-1] if pager.seen else None, final[-1])
+    missing = sorted(set(final) - set(pager.seen))
+    assert not missing, "the standby reader skipped %d messages, first %s" % (len(missing), missing[:10])
+    assert pager.seen == final, "the standby reader read out of order, twice or rolled-back rows"
+    print("standby reader: %d reads, %d messages, none skipped" % (pager.reads, len(final)))
 
 
 def check_sse_pokes(sse, ok):
