@@ -191,6 +191,26 @@ data_statement(const char *name)
 	return false;
 }
 
+/* No read pool in the harnesses: read_route.c reads through pool_exec. */
+bool
+pool_read_enabled(void)
+{
+	return false;
+}
+
+PGresult *
+pool_read_exec(const char *check_name, const char *check_sql, int ncheck,
+			   const char *const *check_values, bool *behind, const char *name,
+			   const char *sql, int nparams, const char *const *values, char **err)
+{
+	(void) check_name;
+	(void) check_sql;
+	(void) ncheck;
+	(void) check_values;
+	*behind = false;
+	return pool_exec(name, sql, nparams, values, err);
+}
+
 /* Group commit runs a single write through pool_exec; a group (several
  * threads at once) never forms in a one-threaded harness. */
 PGresult *

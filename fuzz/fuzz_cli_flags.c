@@ -43,6 +43,7 @@ static void
 reset_config(void)
 {
 	free(g_config.db_url);
+	free(g_config.read_db_url);
 	free(g_config.token);
 	free(g_config.db_type);
 	free(g_config.data_dir);
