@@ -443,9 +443,7 @@ def test_redacted_original_stays_in_a_dead_tuple_until_vacuum(gw, ns, sql):
     ns_id, tok = ns
     c = sql()
     with c.cursor() as cur:
-        cur.execute("SELECT count(*) FROM pg_available_extensions WHERE name = 'pageinspect'")
-        if cur.fetchone()[0] == 0:
-            pytest.skip("pageinspect is not installed")
+        # pageinspect ships with the PostgreSQL server package: missing is a broken set-up
         cur.execute("CREATE EXTENSION IF NOT EXISTS pageinspect")
     table = '"%s".messages' % schema_of(sql, ns_id)
 
