@@ -86,15 +86,32 @@ target(RpcCall *call, const SqlContext *ctx, const char *s, size_t len, enum MHD
 	return ns;
 }
 
+/*
+ * Runs sql with ($1 namespace, $2 name, then extra) once target() accepts
+ * the name: the shape of every method but message.redact.
+ */
+static enum MHD_Result
+run_named(RpcCall *call, const SqlContext *ctx, const char *name, size_t len,
+		  const char *stmt, const char *sql, int nextra, const char *const *extra)
+{
+	const char *params[5];	/* namespace, name, at most 3 extra */
+	enum MHD_Result fail;
+
+	if ((params[0] = target(call, ctx, name, len, &fail)) == NULL)
+		return fail;
+	params[1] = name;
+	for (int i = 0; i < nextra; i++)
+		params[2 + i] = extra[i];
+	return run(call, ctx, stmt, sql, 2 + nextra, params);
+}
+
 enum MHD_Result
 rpc_stream_delete(RpcCall *call)
 {
-	const char *stream,
-			   *ns;
+	const char *stream;
 	size_t		len;
 	struct json_object *opts,
 			   *hard = NULL;
-	enum MHD_Result fail;
 
 	if (call->nargs < 1)
 		return rpc_invalid(call, "stream.delete requires at least 1 argument: streamName");
@@ -104,44 +121,32 @@ rpc_stream_delete(RpcCall *call)
 		return rpc_invalid(call, "options must be an object");
 	if (rpc_opt_value(opts, "hard", &hard) == ARG_OK && hard != NULL && req_kind(hard) != REQ_BOOL)
 		return rpc_invalid(call, "options.hard must be a boolean");
-	if ((ns = target(call, &delete_ctx, stream, len, &fail)) == NULL)
-		return fail;
 	{
-		const char *params[3] = {ns, stream,
-		hard != NULL && json_object_get_boolean(hard) ? "true" : "false"};
+		const char *extra[1] = {hard != NULL && json_object_get_boolean(hard) ? "true" : "false"};
 
-		return run(call, &delete_ctx, "stream_delete",
-				   "SELECT eventodb.stream_delete($1::text, $2::text, $3::boolean)", 3, params);
+		return run_named(call, &delete_ctx, stream, len, "stream_delete",
+						 "SELECT eventodb.stream_delete($1::text, $2::text, $3::boolean)", 1, extra);
 	}
 }
 
 enum MHD_Result
 rpc_stream_info(RpcCall *call)
 {
-	const char *stream,
-			   *ns;
+	const char *stream;
 	size_t		len;
-	enum MHD_Result fail;
 
 	if (call->nargs < 1)
 		return rpc_invalid(call, "stream.info requires 1 argument: streamName");
 	if (name_arg(call, "", &stream, &len) != NULL)
 		return rpc_invalid(call, "streamName must be a non-empty string");
-	if ((ns = target(call, &info_ctx, stream, len, &fail)) == NULL)
-		return fail;
-	{
-		const char *params[2] = {ns, stream};
-
-		return run(call, &info_ctx, "stream_info",
-				   "SELECT eventodb.stream_info($1::text, $2::text)", 2, params);
-	}
+	return run_named(call, &info_ctx, stream, len, "stream_info",
+					 "SELECT eventodb.stream_info($1::text, $2::text)", 0, NULL);
 }
 
 enum MHD_Result
 rpc_stream_set_retention(RpcCall *call)
 {
 	const char *stream,
-			   *ns,
 			   *age,
 			   *count,
 			   *tb;
@@ -150,7 +155,6 @@ rpc_stream_set_retention(RpcCall *call)
 	char		abuf[24],
 				cbuf[24],
 				tbuf[24];
-	enum MHD_Result fail;
 
 	if (call->nargs < 2)
 		return rpc_invalid(call, "stream.setRetention requires 2 arguments: streamName and retention");
@@ -164,37 +168,27 @@ rpc_stream_set_retention(RpcCall *call)
 		return rpc_invalid(call, "retention.maxCount must be a positive number");
 	if (!limit_opt(opts, "truncateBefore", 0, tbuf, &tb))
 		return rpc_invalid(call, "retention.truncateBefore must be a position (0 or more)");
-	if ((ns = target(call, &retention_ctx, stream, len, &fail)) == NULL)
-		return fail;
 	{
-		const char *params[5] = {ns, stream, age, count, tb};
+		const char *extra[3] = {age, count, tb};
 
-		return run(call, &retention_ctx, "stream_set_retention",
-				   "SELECT eventodb.stream_set_retention($1::text, $2::text, $3::bigint, "
-				   "$4::bigint, $5::bigint)", 5, params);
+		return run_named(call, &retention_ctx, stream, len, "stream_set_retention",
+						 "SELECT eventodb.stream_set_retention($1::text, $2::text, $3::bigint, "
+						 "$4::bigint, $5::bigint)", 3, extra);
 	}
 }
 
 enum MHD_Result
 rpc_stream_get_retention(RpcCall *call)
 {
-	const char *stream,
-			   *ns;
+	const char *stream;
 	size_t		len;
-	enum MHD_Result fail;
 
 	if (call->nargs < 1)
 		return rpc_invalid(call, "stream.getRetention requires 1 argument: streamName");
 	if (name_arg(call, "", &stream, &len) != NULL)
 		return rpc_invalid(call, "streamName must be a non-empty string");
-	if ((ns = target(call, &retention_ctx, stream, len, &fail)) == NULL)
-		return fail;
-	{
-		const char *params[2] = {ns, stream};
-
-		return run(call, &retention_ctx, "stream_retention",
-				   "SELECT eventodb.stream_retention($1::text, $2::text)", 2, params);
-	}
+	return run_named(call, &retention_ctx, stream, len, "stream_retention",
+					 "SELECT eventodb.stream_retention($1::text, $2::text)", 0, NULL);
 }
 
 /* A category name: non-empty, without '-'. */
@@ -208,14 +202,12 @@ enum MHD_Result
 rpc_category_set_retention(RpcCall *call)
 {
 	const char *category,
-			   *ns,
 			   *age,
 			   *count;
 	size_t		len;
 	struct json_object *opts;
 	char		abuf[24],
 				cbuf[24];
-	enum MHD_Result fail;
 
 	if (call->nargs < 2)
 		return rpc_invalid(call, "category.setRetention requires 2 arguments: categoryName and retention");
@@ -227,37 +219,27 @@ rpc_category_set_retention(RpcCall *call)
 		return rpc_invalid(call, "retention.maxAge must be a positive number of seconds");
 	if (!limit_opt(opts, "maxCount", 1, cbuf, &count))
 		return rpc_invalid(call, "retention.maxCount must be a positive number");
-	if ((ns = target(call, &retention_ctx, category, len, &fail)) == NULL)
-		return fail;
 	{
-		const char *params[4] = {ns, category, age, count};
+		const char *extra[2] = {age, count};
 
-		return run(call, &retention_ctx, "category_set_retention",
-				   "SELECT eventodb.category_set_retention($1::text, $2::text, $3::bigint, "
-				   "$4::bigint)", 4, params);
+		return run_named(call, &retention_ctx, category, len, "category_set_retention",
+						 "SELECT eventodb.category_set_retention($1::text, $2::text, $3::bigint, "
+						 "$4::bigint)", 2, extra);
 	}
 }
 
 enum MHD_Result
 rpc_category_get_retention(RpcCall *call)
 {
-	const char *category,
-			   *ns;
+	const char *category;
 	size_t		len;
-	enum MHD_Result fail;
 
 	if (call->nargs < 1)
 		return rpc_invalid(call, "category.getRetention requires 1 argument: categoryName");
 	if (!category_arg(call, &category, &len))
 		return rpc_invalid(call, "categoryName must be a non-empty string without '-'");
-	if ((ns = target(call, &retention_ctx, category, len, &fail)) == NULL)
-		return fail;
-	{
-		const char *params[2] = {ns, category};
-
-		return run(call, &retention_ctx, "category_retention",
-				   "SELECT eventodb.category_retention($1::text, $2::text)", 2, params);
-	}
+	return run_named(call, &retention_ctx, category, len, "category_retention",
+					 "SELECT eventodb.category_retention($1::text, $2::text)", 0, NULL);
 }
 
 enum MHD_Result
