@@ -106,18 +106,7 @@ ev_stream_write(PG_FUNCTION_ARGS)
 	int64		gpos;
 	StringInfoData buf;
 
-	if (PG_ARGISNULL(5) || VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(5)) == 0)
-		write_uuid_v7(id);
-	else
-	{
-		text	   *t = PG_GETARG_TEXT_PP(5);
-
-		if (!write_parse_uuid(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), id))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg(WRITE_BAD_UUID_MSG, echo_value(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)))));
-	}
-
+	(void) write_id_arg(fcinfo, id);
 	SPI_connect();
 
 	/*
@@ -137,6 +126,24 @@ ev_stream_write(PG_FUNCTION_ARGS)
 	initStringInfo(&buf);
 	write_render_result(&buf, gpos, next);
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
+}
+
+bool
+write_id_arg(FunctionCallInfo fcinfo, pg_uuid_t *id)
+{
+	text	   *t;
+
+	if (PG_ARGISNULL(5) || VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(5)) == 0)
+	{
+		write_uuid_v7(id);
+		return false;
+	}
+	t = PG_GETARG_TEXT_PP(5);
+	if (!write_parse_uuid(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), id))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg(WRITE_BAD_UUID_MSG, echo_value(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)))));
+	return true;
 }
 
 int64

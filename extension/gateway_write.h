@@ -26,6 +26,13 @@ bool		write_parse_uuid(const char *s, size_t len, pg_uuid_t *out);
 void		write_uuid_v7(pg_uuid_t *u);
 
 /*
+ * The message id of a function with stream_write's arguments (argument 6):
+ * a fresh UUIDv7 when NULL or '' (returns false), else the client's, whose
+ * spelling must parse (22P02 otherwise; returns true).
+ */
+bool		write_id_arg(FunctionCallInfo fcinfo, pg_uuid_t *id);
+
+/*
  * The rest of one stream_write once its locks are held and its namespace
  * resolved, for every function with stream_write's arguments (ns, stream,
  * type, data, metadata, id, expected_version): the tombstone, the expected

@@ -94,7 +94,7 @@ Datum
 ev_stream_write_idempotent(PG_FUNCTION_ARGS)
 {
 	pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
-	bool		client_id = false;
+	bool		client_id;
 	char	   *stream = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
 	char	   *type = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
 	StoreRef	ref;
@@ -104,18 +104,7 @@ ev_stream_write_idempotent(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 
 	/* the id rules and their order are stream_write's */
-	if (PG_ARGISNULL(5) || VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(5)) == 0)
-		write_uuid_v7(id);
-	else
-	{
-		text	   *t = PG_GETARG_TEXT_PP(5);
-
-		if (!write_parse_uuid(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), id))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg(WRITE_BAD_UUID_MSG, echo_value(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)))));
-		client_id = true;
-	}
+	client_id = write_id_arg(fcinfo, id);
 
 	SPI_connect();
 	/* lock before the table, as stream_write (see there) */
