@@ -60,6 +60,18 @@ limit_opt(struct json_object *opts, const char *key, int64_t min, char *buf, con
 	return true;
 }
 
+/* The limits a stream and a category rule share; the error text, or NULL. */
+static const char *
+age_and_count(struct json_object *opts, char *abuf, char *cbuf, const char **age,
+			  const char **count)
+{
+	if (!limit_opt(opts, "maxAge", 1, abuf, age))
+		return "retention.maxAge must be a positive number of seconds";
+	if (!limit_opt(opts, "maxCount", 1, cbuf, count))
+		return "retention.maxCount must be a positive number";
+	return NULL;
+}
+
 static enum MHD_Result
 run(RpcCall *call, const SqlContext *ctx, const char *name, const char *sql,
 	int n, const char *const *params)
@@ -152,6 +164,7 @@ rpc_stream_set_retention(RpcCall *call)
 			   *tb;
 	size_t		len;
 	struct json_object *opts;
+	const char *why;
 	char		abuf[24],
 				cbuf[24],
 				tbuf[24];
@@ -162,10 +175,8 @@ rpc_stream_set_retention(RpcCall *call)
 		return rpc_invalid(call, "streamName must be a non-empty string");
 	if (!options_at(call, 1, &opts))
 		return rpc_invalid(call, "retention must be an object");
-	if (!limit_opt(opts, "maxAge", 1, abuf, &age))
-		return rpc_invalid(call, "retention.maxAge must be a positive number of seconds");
-	if (!limit_opt(opts, "maxCount", 1, cbuf, &count))
-		return rpc_invalid(call, "retention.maxCount must be a positive number");
+	if ((why = age_and_count(opts, abuf, cbuf, &age, &count)) != NULL)
+		return rpc_invalid(call, why);
 	if (!limit_opt(opts, "truncateBefore", 0, tbuf, &tb))
 		return rpc_invalid(call, "retention.truncateBefore must be a position (0 or more)");
 	{
@@ -206,6 +217,7 @@ rpc_category_set_retention(RpcCall *call)
 			   *count;
 	size_t		len;
 	struct json_object *opts;
+	const char *why;
 	char		abuf[24],
 				cbuf[24];
 
@@ -215,10 +227,8 @@ rpc_category_set_retention(RpcCall *call)
 		return rpc_invalid(call, "categoryName must be a non-empty string without '-'");
 	if (!options_at(call, 1, &opts))
 		return rpc_invalid(call, "retention must be an object");
-	if (!limit_opt(opts, "maxAge", 1, abuf, &age))
-		return rpc_invalid(call, "retention.maxAge must be a positive number of seconds");
-	if (!limit_opt(opts, "maxCount", 1, cbuf, &count))
-		return rpc_invalid(call, "retention.maxCount must be a positive number");
+	if ((why = age_and_count(opts, abuf, cbuf, &age, &count)) != NULL)
+		return rpc_invalid(call, why);
 	{
 		const char *extra[2] = {age, count};
 
