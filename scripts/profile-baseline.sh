@@ -45,7 +45,8 @@ log "writing $OUT"
 make -s -o gateway -o tools install >"$OUT/build.log" 2>&1 || { tail -20 "$OUT/build.log" >&2; exit 1; }
 # The gateway: a private copy of the sources, so the binary matches what was profiled.
 mkdir -p "$OUT/src"
-cp -r "$ROOT/gateway" "$ROOT/common" "$OUT/src/"
+cp -r "$ROOT/gateway" "$ROOT/common" "$ROOT/ui" "$OUT/src/"
+mkdir -p "$OUT/src/scripts" && cp "$ROOT/scripts/ui-embed.py" "$OUT/src/scripts/"
 rm -f "$OUT/src/gateway/eventodb" "$OUT/src/gateway/eventodb-asan"
 make -s -C "$OUT/src/gateway" eventodb CFLAGS="-fno-omit-frame-pointer" >>"$OUT/build.log" 2>&1 \
   || { tail -20 "$OUT/build.log" >&2; exit 1; }
