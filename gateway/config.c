@@ -318,6 +318,16 @@ load_env_only(void)
 		else
 			g_config.bad_write_leaders = v;
 	}
+	/* docs/configuration.md: the HTTP loop, or the thread pool it replaced */
+	g_config.http_threads = false;
+	g_config.bad_http_mode = NULL;
+	if ((v = env_value("EVENTODB_HTTP_MODE")) != NULL)
+	{
+		if (strcmp(v, "threads") == 0)
+			g_config.http_threads = true;
+		else if (strcmp(v, "loop") != 0)
+			g_config.bad_http_mode = v;
+	}
 	g_config.request_budget = 0;
 	g_config.bad_request_budget = NULL;
 	if ((v = env_value("EVENTODB_REQUEST_BUDGET")) != NULL)
@@ -518,6 +528,7 @@ config_validate(void)
  * load_env_only read them after it). */
 static const char *const env_only[] = {
 	"EVENTODB_THREADS", "EVENTODB_WRITE_LEADERS", "EVENTODB_REQUEST_BUDGET",
+	"EVENTODB_HTTP_MODE",
 };
 
 static bool

@@ -32,6 +32,8 @@ typedef struct Config
 	 */
 	int			write_leaders;	/* EVENTODB_WRITE_LEADERS, 0..1024; -1: unset */
 	const char *bad_write_leaders;
+	bool		http_threads;	/* EVENTODB_HTTP_MODE=threads: a thread per request in flight */
+	const char *bad_http_mode;
 	size_t		request_budget; /* EVENTODB_REQUEST_BUDGET bytes; 0: unset */
 	const char *bad_request_budget;
 	bool		test_reset;		/* EVENTODB_TEST_RESET (test mode: start empty) */

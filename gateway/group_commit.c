@@ -4,6 +4,7 @@
 #include "group_commit.h"
 
 #include "config.h"
+#include "coro.h"
 #include "deadline.h"
 #include "log.h"
 #include "metrics.h"
@@ -71,6 +72,7 @@ typedef struct Pending
 	bool		alone;			/* run it alone: its lock was busy, or the
 								 * group failed as a whole */
 	pthread_cond_t wake;		/* answered, or first in line for a free slot */
+	Coro	   *co;				/* loop mode: the coroutine that waits instead */
 	struct Pending *next;
 } Pending;
 
@@ -93,6 +95,48 @@ init_wake_attr(void)
 	pthread_condattr_init(&wake_attr);
 	pthread_condattr_setclock(&wake_attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&gate_changed, &wake_attr);
+}
+
+/* Gate waiters that are coroutines (loop mode, coro.h). */
+typedef struct GateWaiter
+{
+	Coro	   *co;
+	struct GateWaiter *next;
+} GateWaiter;
+
+static GateWaiter *gate_waiters;
+
+static int64_t
+mono_ms(const struct timespec *t)
+{
+	return (int64_t) t->tv_sec * 1000 + t->tv_nsec / 1000000;
+}
+
+/*
+ * pthread_cond_(timed)wait on cv with mu held (until on CLOCK_MONOTONIC,
+ * NULL = none) - or, for a coroutine, a park: the loop thread must go on
+ * serving while a write waits.
+ */
+static int
+wait_locked(pthread_cond_t *cv, Coro *co, const struct timespec *until)
+{
+	bool		woken;
+
+	if (co == NULL)
+		return until != NULL ? pthread_cond_timedwait(cv, &mu, until) : pthread_cond_wait(cv, &mu);
+	pthread_mutex_unlock(&mu);
+	woken = coro_park(until != NULL ? mono_ms(until) : -1);
+	pthread_mutex_lock(&mu);
+	return woken ? 0 : ETIMEDOUT;
+}
+
+static void
+wake_pending(Pending *p)
+{
+	if (p->co != NULL)
+		coro_wake(p->co);
+	else
+		pthread_cond_signal(&p->wake);
 }
 
 void
@@ -369,7 +413,21 @@ gate_enter(Entered *me)
 			until.tv_sec++;
 			until.tv_nsec -= 1000000000L;
 		}
-		pthread_cond_timedwait(&gate_changed, &mu, &until);
+		if (coro_active())
+		{
+			GateWaiter	me = {.co = coro_self(), .next = gate_waiters};
+
+			gate_waiters = &me;
+			wait_locked(&gate_changed, me.co, &until);
+			for (GateWaiter **w = &gate_waiters; *w != NULL; w = &(*w)->next)
+				if (*w == &me)
+				{
+					*w = me.next;
+					break;
+				}
+		}
+		else
+			pthread_cond_timedwait(&gate_changed, &mu, &until);
 	}
 }
 
@@ -383,6 +441,8 @@ gate_leave(Entered *me)
 			break;
 		}
 	pthread_cond_broadcast(&gate_changed);
+	for (GateWaiter *w = gate_waiters; w != NULL; w = w->next)
+		coro_wake(w->co);
 }
 
 static void
@@ -413,7 +473,7 @@ group_commit_write(const GcWrite *w, GcResult *out)
 static void
 write_grouped(const GcWrite *w, GcResult *out)
 {
-	Pending		me = {.w = w, .out = out};
+	Pending		me = {.w = w, .out = out, .co = coro_self()};
 	struct timespec deadline;
 	bool		overdue = false;
 
@@ -438,14 +498,14 @@ write_grouped(const GcWrite *w, GcResult *out)
 		/* Only the first in line takes a free slot: it takes the line. */
 		if (!overdue && (in_flight >= max_in_flight || head != &me))
 		{
-			if (pthread_cond_timedwait(&me.wake, &mu, &deadline) == ETIMEDOUT)
+			if (wait_locked(&me.wake, me.co, &deadline) == ETIMEDOUT)
 				overdue = true;
 			continue;
 		}
 		if (me.taken)
 		{
 			/* in a group on its way: overdue or not, wait for it */
-			pthread_cond_wait(&me.wake, &mu);
+			wait_locked(&me.wake, me.co, NULL);
 			continue;
 		}
 		for (size_t bytes = 0; head != NULL && n < WRITE_BATCH_MAX;)
@@ -472,10 +532,10 @@ write_grouped(const GcWrite *w, GcResult *out)
 		{
 			group[i]->done = true;
 			if (group[i] != &me)
-				pthread_cond_signal(&group[i]->wake);
+				wake_pending(group[i]);
 		}
 		if (head != NULL)
-			pthread_cond_signal(&head->wake);
+			wake_pending(head);
 	}
 	pthread_mutex_unlock(&mu);
 	pthread_cond_destroy(&me.wake);

@@ -28,9 +28,66 @@ http_reply(struct MHD_Connection *c, unsigned status, const char *content_type,
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
 	MHD_add_response_header(r, MHD_HTTP_HEADER_SERVER, "EventoDB/" EVENTODB_VERSION);
 	reqctx_set_status(status);
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
+	ret = http_queue(c, status, r);
 	return ret;
+}
+
+static HttpCapture *(*capture_source) (struct MHD_Connection *c);
+
+void
+http_set_capture_source(HttpCapture *(*source) (struct MHD_Connection *c))
+{
+	capture_source = source;
+}
+
+enum MHD_Result
+http_queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *resp)
+{
+	HttpCapture *cap = capture_source != NULL ? capture_source(c) : NULL;
+	enum MHD_Result ret;
+
+	if (cap != NULL && cap->armed)
+	{
+		if (cap->resp != NULL)
+		{
+			/* a second response to one request: libmicrohttpd refuses it too */
+			MHD_destroy_response(resp);
+			return MHD_NO;
+		}
+		cap->status = status;
+		cap->resp = resp;
+		return MHD_YES;
+	}
+	ret = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static void (*resume_hook) (void);
+
+void
+http_set_resume_hook(void (*hook) (void))
+{
+	resume_hook = hook;
+}
+
+void
+http_resume(struct MHD_Connection *c)
+{
+	MHD_resume_connection(c);
+	if (resume_hook != NULL)
+		resume_hook();
+}
+
+void
+http_suspend(struct MHD_Connection *c)
+{
+	HttpCapture *cap = capture_source != NULL ? capture_source(c) : NULL;
+
+	if (cap != NULL && cap->armed)
+		cap->stay_suspended = true;	/* it is; the handler's wake-up resumes it */
+	else
+		MHD_suspend_connection(c);
 }
 
 enum MHD_Result

@@ -38,4 +38,34 @@ bool		http_query_n(struct MHD_Connection *c, const char *name,
  */
 void		http_event_stream_headers(struct MHD_Response *resp);
 
+/*
+ * Every response is queued through http_queue (which takes resp), and a
+ * handler that waits for a later event suspends its connection through
+ * http_suspend. In loop mode (http_loop.h) a request whose handler waited
+ * has left libmicrohttpd's callback and its connection is suspended: then
+ * the response is held (HttpCapture) and queued when the server resumes it.
+ */
+typedef struct HttpCapture
+{
+	bool		armed;			/* the connection is suspended by the loop */
+	bool		stay_suspended;	/* the handler suspended it for itself */
+	unsigned	status;
+	struct MHD_Response *resp;
+} HttpCapture;
+
+enum MHD_Result http_queue(struct MHD_Connection *c, unsigned status,
+						   struct MHD_Response *resp);
+void		http_suspend(struct MHD_Connection *c);
+
+/*
+ * MHD_resume_connection, and in loop mode a nudge to the loop thread (any
+ * thread may call it): libmicrohttpd's own timeout does not count resumed
+ * connections, so the loop must know to run it again.
+ */
+void		http_resume(struct MHD_Connection *c);
+void		http_set_resume_hook(void (*hook) (void));
+
+/* The server's: the capture of the request the caller serves on c, if any. */
+void		http_set_capture_source(HttpCapture *(*source) (struct MHD_Connection *c));
+
 #endif

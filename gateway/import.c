@@ -17,6 +17,7 @@
 #include "import_record.h"
 #include "jsonw.h"
 #include "log.h"
+#include "coro.h"
 #include "metrics.h"
 #include "pool.h"
 #include "sqlstate.h"
@@ -46,6 +47,10 @@ typedef struct Import
 	size_t		out_off;
 	bool		finished;
 	struct timespec started;
+	/* loop mode: a batch runs in a coroutine while the connection waits */
+	struct MHD_Connection *conn;
+	bool		stepping;
+	bool		suspended;
 } Import;
 
 static void
@@ -217,6 +222,21 @@ import_step(Import *im)
 	sb_free(&why);
 }
 
+/* One step as a coroutine (loop mode): its end resumes the connection. */
+static void
+step_coroutine(void *arg)
+{
+	Import	   *im = arg;
+
+	import_step(im);
+	im->stepping = false;
+	if (im->suspended)
+	{
+		im->suspended = false;
+		http_resume(im->conn);
+	}
+}
+
 static ssize_t
 import_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
@@ -224,13 +244,22 @@ import_read(void *cls, uint64_t pos, char *buf, size_t max)
 	size_t		k;
 
 	(void) pos;
+	if (im->stepping)
+		return 0;				/* resumed early: the step is still running */
 	if (im->out.len == im->out_off)
 	{
 		sb_reset(&im->out);
 		im->out_off = 0;
 		if (im->finished)
 			return MHD_CONTENT_READER_END_OF_STREAM;
-		import_step(im);
+		im->stepping = true;
+		if (!coro_spawn(step_coroutine, im, NULL))
+		{
+			/* the loop serves others while the batch is written */
+			im->suspended = true;
+			MHD_suspend_connection(im->conn);
+			return 0;
+		}
 	}
 	k = im->out.len - im->out_off;
 	if (k > max)
@@ -316,6 +345,7 @@ import_handle(struct MHD_Connection *c, const AuthResult *auth,
 	im->body = body;
 	im->len = body ? len : 0;
 	im->started = started;
+	im->conn = c;
 
 	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024,
 											 import_read, im, import_free);
@@ -326,7 +356,6 @@ import_handle(struct MHD_Connection *c, const AuthResult *auth,
 	}
 	http_event_stream_headers(resp);
 	MHD_add_response_header(resp, "X-Accel-Buffering", "no");
-	ret = MHD_queue_response(c, 200, resp);
-	MHD_destroy_response(resp);
+	ret = http_queue(c, 200, resp);
 	return ret;
 }

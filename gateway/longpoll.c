@@ -1,6 +1,8 @@
 /* See longpoll.h. */
 #include "longpoll.h"
 
+#include "http.h"
+
 #include "log.h"
 #include "strbuf.h"
 #include "sub_sql.h"
@@ -97,7 +99,7 @@ longpoll_wake(SubWaiter *w, SubWakeKind why, const SubChange *change, int64_t no
 		(lp->shutdown || lp->gone || now >= lp->not_before_ms))
 	{
 		lp->suspended = false;
-		MHD_resume_connection(lp->c);
+		http_resume(lp->c);
 	}
 	else if (lp->dirty && lp->suspended)
 		subwait_due_at(lp->not_before_ms);
@@ -207,7 +209,7 @@ longpoll_step(struct MHD_Connection *c, RpcDeferred *d)
 		lp->next_fetch_ms = now + lp->refresh_ms;
 		lp->suspended = true;
 		woken = lp->dirty;
-		MHD_suspend_connection(c);
+		http_suspend(c);
 		pthread_mutex_unlock(&lp->mu);
 		/* lp may be gone by now: only the time is passed on */
 		if (woken)

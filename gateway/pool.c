@@ -4,6 +4,7 @@
  * PostgreSQL restart costs no failed request once it is back. */
 #include "pool.h"
 
+#include "coro.h"
 #include "deadline.h"
 
 #include "log.h"
@@ -11,6 +12,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +46,15 @@ typedef struct Pool
 	int64_t		backoff_ms;
 	char	   *last_connect_error;
 	int			waiting;		/* requests in acquire()'s wait for a slot */
+	struct CoWaiter *co_waiters;	/* coroutines waiting on `changed` */
 } Pool;
+
+/* A coroutine waiting for the pool to change (loop mode: coro.h). */
+typedef struct CoWaiter
+{
+	Coro	   *co;
+	struct CoWaiter *next;
+} CoWaiter;
 
 /* The primary's pool, and the optional one of --read-db-url (pool_read_*). */
 static Pool main_pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER, .state = POOL_UNINIT};
@@ -57,6 +67,48 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wakes every waiter of p: threads and coroutines. p->lock held. */
+static void
+changed(Pool *p)
+{
+	pthread_cond_broadcast(&p->changed);
+	for (CoWaiter *w = p->co_waiters; w != NULL; w = w->next)
+		coro_wake(w->co);
+}
+
+/*
+ * pthread_cond_timedwait on p->changed (dl on CLOCK_REALTIME); a coroutine
+ * parks instead, so that the loop thread goes on serving meanwhile.
+ */
+static int
+wait_changed(Pool *p, const struct timespec *dl)
+{
+	struct timespec now;
+	CoWaiter	me;
+	int64_t		left;
+	bool		woken;
+
+	if (!coro_active())
+		return pthread_cond_timedwait(&p->changed, &p->lock, dl);
+	clock_gettime(CLOCK_REALTIME, &now);
+	left = (int64_t) (dl->tv_sec - now.tv_sec) * 1000 + (dl->tv_nsec - now.tv_nsec) / 1000000;
+	if (left <= 0)
+		return ETIMEDOUT;
+	me.co = coro_self();
+	me.next = p->co_waiters;
+	p->co_waiters = &me;
+	pthread_mutex_unlock(&p->lock);
+	woken = coro_park(coro_now_ms() + left);
+	pthread_mutex_lock(&p->lock);
+	for (CoWaiter **w = &p->co_waiters; *w != NULL; w = &(*w)->next)
+		if (*w == &me)
+		{
+			*w = me.next;
+			break;
+		}
+	return woken ? 0 : ETIMEDOUT;
 }
 
 /* libpq messages end in a newline and may span lines; logs want one line. */
@@ -137,7 +189,7 @@ init_pool(Pool *p, const char *db_url, int size, char **err)
 	p->nslots = size;
 	p->slots[0].conn = first;
 	p->state = POOL_READY;
-	pthread_cond_broadcast(&p->changed);
+	changed(p);
 	pthread_mutex_unlock(&p->lock);
 	return true;
 }
@@ -171,7 +223,7 @@ pool_fail_start(const char *why)
 		p->start_failure = strdup(why);
 		p->state = POOL_FAILED;
 	}
-	pthread_cond_broadcast(&p->changed);
+	changed(p);
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -185,7 +237,7 @@ shutdown_pool(Pool *p)
 	p->state = POOL_FAILED;
 	free(p->start_failure);
 	p->start_failure = strdup("server is shutting down");
-	pthread_cond_broadcast(&p->changed);
+	changed(p);
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -257,7 +309,7 @@ acquire(Pool *p, char **err)
 	{
 		dl = deadline_after(CLOCK_REALTIME, START_WAIT_MS);
 		while (p->state == POOL_STARTING && rc != ETIMEDOUT)
-			rc = pthread_cond_timedwait(&p->changed, &p->lock, &dl);
+			rc = wait_changed(p, &dl);
 	}
 	if (p->state != POOL_READY)
 	{
@@ -281,7 +333,7 @@ acquire(Pool *p, char **err)
 		if (got != NULL || rc == ETIMEDOUT || p->state != POOL_READY)
 			break;
 		p->waiting++;
-		rc = pthread_cond_timedwait(&p->changed, &p->lock, &dl);
+		rc = wait_changed(p, &dl);
 		p->waiting--;
 	}
 	if (got != NULL)
@@ -297,7 +349,7 @@ release(Pool *p, Slot *s)
 {
 	pthread_mutex_lock(&p->lock);
 	s->busy = false;
-	pthread_cond_broadcast(&p->changed);
+	changed(p);
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -411,6 +463,60 @@ pool_exec(const char *name, const char *sql, int nparams,
 	return pool_exec_params(name, sql, nparams, values, NULL, NULL, NULL, err);
 }
 
+/*
+ * In a coroutine (loop mode, coro.h): the results of the command just sent,
+ * waiting for them by yielding instead of blocking. As PQexec: the last
+ * result, NULL when the connection failed.
+ */
+static PGresult *
+await_result(PGconn *conn)
+{
+	PGresult   *last = NULL,
+			   *r;
+	int			fd = PQsocket(conn);
+
+	for (;;)
+	{
+		while (PQisBusy(conn))
+		{
+			if (coro_wait_fd(fd, EPOLLIN, -1) < 0 || !PQconsumeInput(conn))
+			{
+				PQclear(last);
+				return NULL;
+			}
+		}
+		r = PQgetResult(conn);
+		if (r == NULL)
+			return last;
+		/* an error result is kept over any that follows it, as PQexec does */
+		if (last != NULL && PQresultStatus(last) == PGRES_FATAL_ERROR)
+			PQclear(r);
+		else
+		{
+			PQclear(last);
+			last = r;
+		}
+	}
+}
+
+static PGresult *
+prepare(PGconn *conn, const char *name, const char *sql, int nparams)
+{
+	if (!coro_active())
+		return PQprepare(conn, name, sql, nparams, NULL);
+	return PQsendPrepare(conn, name, sql, nparams, NULL) ? await_result(conn) : NULL;
+}
+
+static PGresult *
+exec_prepared(PGconn *conn, const char *name, int nparams, const char *const *values,
+			  const int *lengths, const int *formats)
+{
+	if (!coro_active())
+		return PQexecPrepared(conn, name, nparams, values, lengths, formats, 0);
+	return PQsendQueryPrepared(conn, name, nparams, values, lengths, formats, 0) ?
+		await_result(conn) : NULL;
+}
+
 /* Prepares (once per connection) and runs one statement on s->conn. */
 static PGresult *
 slot_exec(Slot *s, const char *name, const char *sql, int nparams,
@@ -420,7 +526,7 @@ slot_exec(Slot *s, const char *name, const char *sql, int nparams,
 
 	if (!is_prepared(s, name))
 	{
-		res = PQprepare(s->conn, name, sql, nparams, NULL);
+		res = prepare(s->conn, name, sql, nparams);
 		if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
 		{
 			if (res == NULL)
@@ -430,7 +536,7 @@ slot_exec(Slot *s, const char *name, const char *sql, int nparams,
 		PQclear(res);
 		remember_prepared(s, name);
 	}
-	res = PQexecPrepared(s->conn, name, nparams, values, lengths, formats, 0);
+	res = exec_prepared(s->conn, name, nparams, values, lengths, formats);
 	if (res == NULL)
 		*err = one_line(PQerrorMessage(s->conn));
 	return res;

@@ -143,7 +143,7 @@ pc_wake(PushConn *pc)
 	if (pc->suspended && !pc->closed)
 	{
 		pc->suspended = false;
-		MHD_resume_connection(pc->conn);
+		http_resume(pc->conn);
 	}
 }
 
@@ -676,8 +676,7 @@ push_handle(struct MHD_Connection *c, const AuthResult *auth, const char *http_m
 		enqueue(pc);
 		pthread_mutex_unlock(&pc->mu);
 	}
-	ret = MHD_queue_response(c, 200, resp);
-	MHD_destroy_response(resp);
+	ret = http_queue(c, 200, resp);
 	return ret;
 }
 

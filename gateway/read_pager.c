@@ -374,7 +374,7 @@ job_done(Pager *p, StrBuf *page, bool ok)
 	if (p->suspended && !p->released)
 	{
 		p->suspended = false;
-		MHD_resume_connection(p->conn);
+		http_resume(p->conn);
 	}
 	pager_unref_locked(p);
 }
@@ -598,7 +598,6 @@ pager_reply(struct MHD_Connection *c, const SqlContext *ctx, const PagedRead *q)
 	pthread_mutex_lock(&p->mu);
 	schedule_locked(p);
 	pthread_mutex_unlock(&p->mu);
-	ret = MHD_queue_response(c, 200, resp);
-	MHD_destroy_response(resp);
+	ret = http_queue(c, 200, resp);
 	return ret;
 }

@@ -5,7 +5,9 @@
 #include "auth.h"
 #include "config.h"
 #include "conn_reaper.h"
+#include "coro.h"
 #include "http.h"
+#include "http_loop.h"
 #include "import.h"
 #include "log.h"
 #include "metrics.h"
@@ -61,7 +63,16 @@ typedef struct Request
 	time_t		started;
 	RpcDeferred deferred;		/* a waiting subscription.fetch */
 	ReqCtx		ctx;			/* id, metrics label, status */
+	/* loop mode: the handler's coroutine and what it left for MHD */
+	struct MHD_Connection *conn;
+	const char *url;
+	const char *method;
+	HttpCapture cap;
+	bool		co_ended;		/* while suspended: cap/co_ret are its outcome */
+	enum MHD_Result co_ret;
 } Request;
+
+static bool loop_mode;
 
 /*
  * Request bodies are buffered whole (up to SERVER_BODY_LIMIT each). All of
@@ -230,6 +241,91 @@ dispatch(struct MHD_Connection *c, Request *r, const char *url, const char *meth
 	return ret;
 }
 
+/* ---- loop mode (docs/architecture.md#the-http-loop) ---- */
+
+static Request *co_request;		/* the request whose coroutine runs */
+static ReqCtx *co_saved_ctx;
+
+static void
+co_enter(void *ctx)
+{
+	Request    *r = ctx;
+
+	co_saved_ctx = reqctx_current();
+	if (r != NULL)
+		reqctx_enter(&r->ctx);
+	co_request = r;
+}
+
+static void
+co_leave(void)
+{
+	co_request = NULL;
+	if (co_saved_ctx != NULL)
+		reqctx_enter(co_saved_ctx);
+	else
+		reqctx_leave();
+}
+
+static HttpCapture *
+capture_of(struct MHD_Connection *c)
+{
+	Request    *r = coro_active() ? co_request : NULL;
+
+	return r != NULL && r->conn == c ? &r->cap : NULL;
+}
+
+/* The coroutine of one handler call: the first, or a deferred one's next step. */
+static void
+run_request(void *arg)
+{
+	Request    *r = arg;
+
+	if (r->deferred.resume != NULL)
+		r->co_ret = r->deferred.resume(r->conn, &r->deferred);
+	else
+		r->co_ret = dispatch(r->conn, r, r->url, r->method);
+	if (!r->cap.armed)
+		return;					/* it never waited: MHD has its answer already */
+	r->cap.armed = false;
+	if (r->cap.stay_suspended)
+	{
+		/* a deferred handler waits for its own wake-up, which resumes it */
+		r->cap.stay_suspended = false;
+		return;
+	}
+	r->co_ended = true;
+	http_resume(r->conn);
+}
+
+static enum MHD_Result
+serve_in_coroutine(struct MHD_Connection *c, Request *r, const char *url, const char *method)
+{
+	if (r->co_ended)
+	{
+		enum MHD_Result ret = r->co_ret;
+
+		r->co_ended = false;
+		if (r->cap.resp != NULL)
+		{
+			ret = MHD_queue_response(c, r->cap.status, r->cap.resp);
+			MHD_destroy_response(r->cap.resp);
+			r->cap.resp = NULL;
+		}
+		return ret;
+	}
+	r->conn = c;
+	r->url = url;
+	r->method = method;
+	memset(&r->cap, 0, sizeof(r->cap));
+	if (coro_spawn(run_request, r, r))
+		return r->co_ret;
+	/* it waits: MHD must leave the connection alone until it ends */
+	r->cap.armed = true;
+	MHD_suspend_connection(c);
+	return MHD_YES;
+}
+
 static bool
 is_stream(Route route)
 {
@@ -300,6 +396,8 @@ serve(struct MHD_Connection *c, const char *url, const char *method,
 		sb_append(&r->body, upload_data, n);
 		return MHD_YES;
 	}
+	if (loop_mode)
+		return serve_in_coroutine(c, r, url, method);
 	if (r->deferred.resume != NULL)
 		return r->deferred.resume(c, &r->deferred);
 	return dispatch(c, r, url, method);
@@ -448,7 +546,8 @@ start_daemon(unsigned flags, int port, int threads)
 	return MHD_start_daemon(flags, (uint16_t) port, NULL, NULL,
 							on_request, NULL,
 							MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-							MHD_OPTION_THREAD_POOL_SIZE, (unsigned int) threads,
+							/* loop mode: no thread of MHD's own (0 = none) */
+							MHD_OPTION_THREAD_POOL_SIZE, (unsigned int) (loop_mode ? 0 : threads),
 							MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) IDLE_TIMEOUT_S,
 							MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) HEADER_MEMORY,
 							MHD_OPTION_CONNECTION_LIMIT, connection_limit(),
@@ -462,6 +561,17 @@ bool
 server_start(int port, int threads, char **err)
 {
 	unsigned	base = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+
+	loop_mode = !g_config.http_threads;
+	if (g_config.bad_http_mode != NULL)
+		log_warn("EVENTODB_HTTP_MODE=%s ignored (want loop or threads)", g_config.bad_http_mode);
+	if (loop_mode)
+	{
+		base = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+		http_set_capture_source(capture_of);
+		http_set_resume_hook(http_loop_kick);
+		coro_set_switch_hooks(co_enter, co_leave);
+	}
 
 	if (g_config.request_budget > 0)
 		atomic_store(&body_budget, g_config.request_budget);
@@ -484,6 +594,13 @@ server_start(int port, int threads, char **err)
 		reaper_stop();
 		return false;
 	}
+	if (loop_mode && !http_loop_start(daemon_handle, err))
+	{
+		MHD_stop_daemon(daemon_handle);
+		daemon_handle = NULL;
+		reaper_stop();
+		return false;
+	}
 	return true;
 }
 
@@ -503,6 +620,8 @@ server_stop(void)
 {
 	if (daemon_handle != NULL)
 	{
+		if (loop_mode)
+			http_loop_stop();
 		MHD_stop_daemon(daemon_handle);
 		daemon_handle = NULL;
 	}

@@ -74,7 +74,7 @@ sub_wake(Sub *s)
 	if (s->suspended && !s->closed)
 	{
 		s->suspended = false;
-		MHD_resume_connection(s->conn);
+		http_resume(s->conn);
 	}
 }
 
@@ -574,8 +574,7 @@ sse_subscribe(struct MHD_Connection *c, const AuthResult *auth)
 	}
 	pthread_mutex_unlock(&s->mu);
 
-	ret = MHD_queue_response(c, 200, resp);
-	MHD_destroy_response(resp);
+	ret = http_queue(c, 200, resp);
 	return ret;
 }
 

@@ -2,6 +2,7 @@
 #include "ui.h"
 
 #include "config.h"
+#include "http.h"
 #include "log.h"
 
 #include <string.h>
@@ -93,8 +94,7 @@ reply(struct MHD_Connection *c, unsigned status, const UiAsset *a, const char *b
 	/* the console's SSE URL carries the token (EventSource sends no headers) */
 	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
 	MHD_add_response_header(r, "Cross-Origin-Opener-Policy", "same-origin");
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
+	ret = http_queue(c, status, r);
 	return ret;
 }
 

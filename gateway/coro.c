@@ -1,0 +1,480 @@
+/* See coro.h. ucontext coroutines with mmap'd stacks (a guard page below
+ * each), one internal epoll set for the descriptors they wait on, and a
+ * ready list other threads may push to (an eventfd tells the loop). */
+#include "coro.h"
+
+#include "strbuf.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define HAVE_VALGRIND 1
+#endif
+#endif
+
+/*
+ * Stack of one coroutine. Handlers keep their buffers on the heap; the
+ * deepest stacks seen are libpq + json-c + OpenSSL frames, a few tens of
+ * KiB. Only touched pages cost memory.
+ */
+#define STACK_SIZE ((size_t) 256 * 1024)
+#define STACKS_KEPT 64			/* freed stacks kept for the next coroutines */
+#define EVENTS_PER_ROUND 64
+
+struct Coro
+{
+	ucontext_t	ctx;
+	char	   *stack;			/* the mapping, guard page first */
+	unsigned	valgrind_id;
+	void		(*fn) (void *);
+	void	   *arg;
+	void	   *uctx;			/* given to the switch hooks */
+	bool		done;
+	/* waiting: for an fd, a wake or a deadline (guarded by mu where marked) */
+	bool		waiting;		/* in the waiting list */
+	int			wait_fd;		/* -1: a park */
+	int64_t		deadline_ms;	/* -1: none */
+	int			wait_result;	/* 1 ready/woken, 0 timed out */
+	bool		parked;			/* mu */
+	bool		wake_pending;	/* mu */
+	bool		queued;			/* mu: in the ready list */
+	Coro	   *next_ready;		/* mu */
+	Coro	   *prev_wait,
+			   *next_wait;
+};
+
+static int	ep = -1;			/* the coroutines' descriptors */
+static int	wake_fd = -1;		/* eventfd: another thread queued a wake */
+static ucontext_t loop_ctx;
+static Coro *current;			/* loop thread only */
+static Coro *starting;			/* handed to the trampoline */
+static Coro *waiting_head;
+static int	alive;
+static pthread_t loop_thread;
+static char *free_stacks[STACKS_KEPT];
+static int	nfree_stacks;
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static Coro *ready_head,
+		   *ready_tail;
+
+static void (*hook_enter) (void *ctx);
+static void (*hook_leave) (void);
+
+int64_t
+coro_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static size_t
+page_size(void)
+{
+	long		p = sysconf(_SC_PAGESIZE);
+
+	return p > 0 ? (size_t) p : 4096;
+}
+
+bool
+coro_loop_init(char **err)
+{
+	struct epoll_event ev = {.events = EPOLLIN};
+
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ev.data.ptr = NULL;			/* NULL: the wake eventfd */
+	if (ep < 0 || wake_fd < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, wake_fd, &ev) != 0)
+	{
+		StrBuf		sb = STRBUF_INIT;
+
+		sb_printf(&sb, "cannot set up the HTTP loop: %s", strerror(errno));
+		*err = sb_steal(&sb);
+		coro_loop_free();
+		return false;
+	}
+	loop_thread = pthread_self();
+	return true;
+}
+
+void
+coro_loop_free(void)
+{
+	if (ep >= 0)
+		close(ep);
+	if (wake_fd >= 0)
+		close(wake_fd);
+	ep = wake_fd = -1;
+	while (nfree_stacks > 0)
+		munmap(free_stacks[--nfree_stacks], STACK_SIZE + page_size());
+}
+
+int
+coro_loop_fd(void)
+{
+	return ep;
+}
+
+void
+coro_set_switch_hooks(void (*enter) (void *ctx), void (*leave) (void))
+{
+	hook_enter = enter;
+	hook_leave = leave;
+}
+
+bool
+coro_active(void)
+{
+	return current != NULL && pthread_equal(pthread_self(), loop_thread);
+}
+
+Coro *
+coro_self(void)
+{
+	return coro_active() ? current : NULL;
+}
+
+int
+coro_alive(void)
+{
+	return alive;
+}
+
+static char *
+stack_get(void)
+{
+	size_t		guard = page_size();
+	char	   *s;
+
+	if (nfree_stacks > 0)
+		return free_stacks[--nfree_stacks];
+	s = mmap(NULL, STACK_SIZE + guard, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (s == MAP_FAILED)
+		return NULL;
+	/* an overflow faults on the guard page instead of corrupting memory */
+	if (mprotect(s, guard, PROT_NONE) != 0)
+	{
+		munmap(s, STACK_SIZE + guard);
+		return NULL;
+	}
+	return s;
+}
+
+static void
+stack_put(char *s)
+{
+	if (nfree_stacks < STACKS_KEPT)
+		free_stacks[nfree_stacks++] = s;
+	else
+		munmap(s, STACK_SIZE + page_size());
+}
+
+static void
+coro_free(Coro *co)
+{
+#ifdef HAVE_VALGRIND
+	VALGRIND_STACK_DEREGISTER(co->valgrind_id);
+#endif
+	stack_put(co->stack);
+	free(co);
+	alive--;
+}
+
+static void
+trampoline(void)
+{
+	Coro	   *co = starting;
+
+	co->fn(co->arg);
+	co->done = true;
+	/* uc_link returns to loop_ctx */
+}
+
+/* Runs co until it waits or ends; frees it and says true when it ended. */
+static bool
+switch_into(Coro *co)
+{
+	Coro	   *outer = current;
+	bool		ended;
+
+	if (hook_enter != NULL)
+		hook_enter(co->uctx);
+	current = co;
+	swapcontext(&loop_ctx, &co->ctx);
+	current = outer;
+	if (hook_leave != NULL)
+		hook_leave();
+	ended = co->done;
+	if (ended)
+		coro_free(co);
+	return ended;
+}
+
+bool
+coro_spawn(void (*fn) (void *), void *arg, void *ctx)
+{
+	Coro	   *co;
+	bool		ended;
+
+	/* a coroutine's callee asking for one runs inside it; off the loop
+	 * thread (threads mode) there are no coroutines */
+	if (current != NULL || ep < 0 || !pthread_equal(pthread_self(), loop_thread))
+	{
+		fn(arg);
+		return true;
+	}
+	co = calloc(1, sizeof(Coro));
+	if (co == NULL || (co->stack = stack_get()) == NULL)
+	{
+		/* no memory for a coroutine: run it on the loop's stack, blocking */
+		free(co);
+		fn(arg);
+		return true;
+	}
+	co->fn = fn;
+	co->arg = arg;
+	co->uctx = ctx;
+	co->wait_fd = -1;
+	co->deadline_ms = -1;
+	getcontext(&co->ctx);
+	co->ctx.uc_stack.ss_sp = co->stack + page_size();
+	co->ctx.uc_stack.ss_size = STACK_SIZE;
+	co->ctx.uc_link = &loop_ctx;
+#ifdef HAVE_VALGRIND
+	co->valgrind_id = VALGRIND_STACK_REGISTER(co->stack + page_size(),
+											  co->stack + page_size() + STACK_SIZE);
+#endif
+	makecontext(&co->ctx, trampoline, 0);
+	alive++;
+	starting = co;
+	ended = switch_into(co);
+	return ended;
+}
+
+/* Back to the loop; returns when the loop resumes the caller. */
+static void
+yield(void)
+{
+	Coro	   *co = current;
+
+	swapcontext(&co->ctx, &loop_ctx);
+}
+
+static void
+waiting_add(Coro *co, int fd, int64_t deadline_ms)
+{
+	co->wait_fd = fd;
+	co->deadline_ms = deadline_ms;
+	co->wait_result = 0;
+	co->waiting = true;
+	co->prev_wait = NULL;
+	co->next_wait = waiting_head;
+	if (waiting_head != NULL)
+		waiting_head->prev_wait = co;
+	waiting_head = co;
+}
+
+static void
+waiting_remove(Coro *co)
+{
+	if (!co->waiting)
+		return;
+	if (co->prev_wait != NULL)
+		co->prev_wait->next_wait = co->next_wait;
+	else
+		waiting_head = co->next_wait;
+	if (co->next_wait != NULL)
+		co->next_wait->prev_wait = co->prev_wait;
+	co->waiting = false;
+	co->prev_wait = co->next_wait = NULL;
+}
+
+int
+coro_wait_fd(int fd, uint32_t events, int64_t deadline_ms)
+{
+	Coro	   *co = current;
+	struct epoll_event ev = {.events = events | EPOLLONESHOT};
+
+	if (!coro_active())
+	{
+		errno = EINVAL;
+		return -1;
+	}
+	ev.data.ptr = co;
+	if (epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev) != 0 &&
+		(errno != ENOENT || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0))
+		return -1;
+	waiting_add(co, fd, deadline_ms);
+	yield();
+	if (co->wait_result == 0)
+		epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
+	co->wait_fd = -1;
+	return co->wait_result;
+}
+
+bool
+coro_park(int64_t deadline_ms)
+{
+	Coro	   *co = current;
+
+	if (!coro_active())
+		return false;
+	pthread_mutex_lock(&mu);
+	if (co->wake_pending)
+	{
+		co->wake_pending = false;
+		pthread_mutex_unlock(&mu);
+		return true;
+	}
+	co->parked = true;
+	pthread_mutex_unlock(&mu);
+	waiting_add(co, -1, deadline_ms);
+	yield();
+	return co->wait_result == 1;
+}
+
+void
+coro_sleep_ms(int64_t ms)
+{
+	int64_t		until = coro_now_ms() + ms;
+
+	if (!coro_active())
+	{
+		struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+
+		nanosleep(&ts, NULL);
+		return;
+	}
+	/* a wake meant for a park must not end the sleep early and be lost */
+	while (coro_now_ms() < until)
+	{
+		Coro	   *co = current;
+
+		waiting_add(co, -1, until);
+		yield();
+	}
+}
+
+/* Puts co on the ready list (mu held); 1 resumes it as woken. */
+static void
+make_ready_locked(Coro *co, int result)
+{
+	if (co->queued)
+		return;
+	co->queued = true;
+	co->wait_result = result;
+	co->next_ready = NULL;
+	if (ready_tail != NULL)
+		ready_tail->next_ready = co;
+	else
+		ready_head = co;
+	ready_tail = co;
+}
+
+void
+coro_wake(Coro *co)
+{
+	bool		other_thread = !pthread_equal(pthread_self(), loop_thread);
+
+	pthread_mutex_lock(&mu);
+	if (co->parked)
+	{
+		co->parked = false;
+		make_ready_locked(co, 1);
+	}
+	else
+		co->wake_pending = true;
+	pthread_mutex_unlock(&mu);
+	if (other_thread)
+	{
+		uint64_t	one = 1;
+
+		/* the loop reads it down; a full counter already means "look" */
+		if (write(wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+			return;
+	}
+}
+
+int64_t
+coro_loop_timeout_ms(void)
+{
+	int64_t		first = -1,
+				now;
+
+	pthread_mutex_lock(&mu);
+	if (ready_head != NULL)
+	{
+		pthread_mutex_unlock(&mu);
+		return 0;
+	}
+	pthread_mutex_unlock(&mu);
+	for (Coro *co = waiting_head; co != NULL; co = co->next_wait)
+		if (co->deadline_ms >= 0 && (first < 0 || co->deadline_ms < first))
+			first = co->deadline_ms;
+	if (first < 0)
+		return -1;
+	now = coro_now_ms();
+	return first > now ? first - now : 0;
+}
+
+void
+coro_loop_once(bool fds)
+{
+	struct epoll_event evs[EVENTS_PER_ROUND];
+	int			n = 0;
+	int64_t		now;
+	Coro	   *run;
+
+	if (fds)
+		n = epoll_wait(ep, evs, EVENTS_PER_ROUND, 0);
+	pthread_mutex_lock(&mu);
+	for (int i = 0; i < n; i++)
+	{
+		Coro	   *co = evs[i].data.ptr;
+
+		if (co == NULL)
+		{
+			uint64_t	v;
+
+			/* only empties the counter: the ready list is what counts */
+			(void) !read(wake_fd, &v, sizeof(v));
+			continue;
+		}
+		if (co->waiting && co->wait_fd >= 0)
+			make_ready_locked(co, 1);
+	}
+	now = coro_now_ms();
+	for (Coro *co = waiting_head; co != NULL; co = co->next_wait)
+		if (co->deadline_ms >= 0 && co->deadline_ms <= now && !co->queued)
+		{
+			co->parked = false;	/* a park or a sleep that timed out */
+			make_ready_locked(co, 0);
+		}
+	run = ready_head;
+	ready_head = ready_tail = NULL;
+	for (Coro *co = run; co != NULL; co = co->next_ready)
+		co->queued = false;
+	pthread_mutex_unlock(&mu);
+	while (run != NULL)
+	{
+		Coro	   *co = run;
+
+		run = co->next_ready;
+		waiting_remove(co);
+		switch_into(co);
+	}
+}

@@ -1,0 +1,78 @@
+/*
+ * Coroutines of the HTTP loop (docs/architecture.md#the-http-loop).
+ *
+ * In loop mode one thread serves every HTTP connection; each request's
+ * handler runs as a coroutine on that thread, and where the threaded
+ * gateway would block (a database round trip, waiting for a group commit
+ * or a free connection) the coroutine yields to the loop instead, which
+ * serves other connections and resumes it when its socket is ready or it
+ * is woken. The handlers themselves are the same code in both modes: the
+ * waiting primitives below block the calling thread when it is not a
+ * coroutine.
+ */
+#ifndef GW_CORO_H
+#define GW_CORO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct Coro Coro;
+
+/* Sets up the loop thread's side; false + *err when it cannot. */
+bool		coro_loop_init(char **err);
+void		coro_loop_free(void);
+
+/*
+ * Runs fn(arg) as a coroutine, right now, until it first waits or ends.
+ * Returns true when it ended already; false when it waits (it then ends
+ * later, run by coro_loop_once). Called on the loop thread only.
+ */
+bool		coro_spawn(void (*fn) (void *), void *arg, void *ctx);
+
+/* Coroutines that have not ended yet. */
+int			coro_alive(void);
+
+/* Is the caller a coroutine (then the waits below yield)? */
+bool		coro_active(void);
+
+/*
+ * Waits until fd is ready for `events` (EPOLLIN / EPOLLOUT) or deadline_ms
+ * (monotonic, -1 = none) passes: 1 ready, 0 timed out, -1 error (errno).
+ * Coroutines only.
+ */
+int			coro_wait_fd(int fd, uint32_t events, int64_t deadline_ms);
+
+/*
+ * Parks the calling coroutine until coro_wake() or deadline_ms (-1 = none).
+ * True when woken. A wake that came before the park is not lost: the
+ * park returns at once.
+ */
+bool		coro_park(int64_t deadline_ms);
+Coro	   *coro_self(void);
+
+/* Wakes a parked coroutine; any thread may call it. */
+void		coro_wake(Coro *co);
+
+/* Sleeps the coroutine for ms milliseconds. */
+void		coro_sleep_ms(int64_t ms);
+
+int64_t		coro_now_ms(void);
+
+/*
+ * The loop's side: the descriptor the loop thread adds to its epoll set
+ * (its readiness means coroutines' descriptors are ready or another thread
+ * woke one), the time until the next coroutine deadline (ms, -1 = none),
+ * and one round of resuming every coroutine whose wake or deadline came -
+ * and, when fds, whose descriptor is ready.
+ */
+int			coro_loop_fd(void);
+int64_t		coro_loop_timeout_ms(void);
+void		coro_loop_once(bool fds);
+
+/*
+ * Called around every switch into a coroutine, with the ctx given to
+ * coro_spawn: the request context (reqctx.h) follows its coroutine.
+ */
+void		coro_set_switch_hooks(void (*enter) (void *ctx), void (*leave) (void));
+
+#endif
