@@ -24,11 +24,19 @@
 #endif
 
 /*
- * Stack of one coroutine. Handlers keep their buffers on the heap; the
- * deepest stacks seen are libpq + json-c + OpenSSL frames, a few tens of
- * KiB. Only touched pages cost memory.
+ * Stack of one coroutine: as large as a thread's default stack, because
+ * parsing and rendering deeply nested JSON (10,000 levels are legal)
+ * recurses that deep. It is reserved, not committed: an ordinary request
+ * touches a few tens of KiB of it.
  */
-#define STACK_SIZE ((size_t) 256 * 1024)
+#define STACK_SIZE ((size_t) 8 * 1024 * 1024)
+/*
+ * A stack whose use went below this depth is unmapped when its coroutine
+ * ends instead of being kept, so that a burst of deep requests does not
+ * leave megabytes resident in the cache of free stacks.
+ */
+#define SHALLOW_DEPTH ((size_t) 128 * 1024)
+#define CANARY 0x5eedf00dcafe5eedULL
 #define STACKS_KEPT 64			/* freed stacks kept for the next coroutines */
 #define EVENTS_PER_ROUND 64
 
@@ -153,6 +161,13 @@ coro_alive(void)
 	return alive;
 }
 
+/* The word a coroutine overwrites once its stack grows past SHALLOW_DEPTH. */
+static uint64_t *
+canary_of(char *s)
+{
+	return (uint64_t *) (s + page_size() + STACK_SIZE - SHALLOW_DEPTH);
+}
+
 static char *
 stack_get(void)
 {
@@ -171,13 +186,14 @@ stack_get(void)
 		munmap(s, STACK_SIZE + guard);
 		return NULL;
 	}
+	*canary_of(s) = CANARY;
 	return s;
 }
 
 static void
 stack_put(char *s)
 {
-	if (nfree_stacks < STACKS_KEPT)
+	if (nfree_stacks < STACKS_KEPT && *canary_of(s) == CANARY)
 		free_stacks[nfree_stacks++] = s;
 	else
 		munmap(s, STACK_SIZE + page_size());
