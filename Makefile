@@ -36,15 +36,15 @@ all:
 endif
 
 # Install and upgrade scripts are assembled from one file per concern, in
-# name order (extension/sql/README.md).
-extension/eventodb--1.0.sql: $(sort $(wildcard extension/sql/1.0/*.sql))
+# name order (extension/schema/README.md).
+extension/eventodb--1.0.sql: $(sort $(wildcard extension/schema/1.0/*.sql))
 	cat $^ > $@
-extension/eventodb--1.0--1.1.sql: $(sort $(wildcard extension/sql/1.1/*.sql))
+extension/eventodb--1.0--1.1.sql: $(sort $(wildcard extension/schema/1.1/*.sql))
 	cat $^ > $@
 
 # A namespace's storage is message_store.messages as the scripts define it,
 # generated from them (extension/ns_storage_ddl.awk), never a second copy.
-NS_DDL_SOURCES = $(foreach v,$(EXTVERSIONS),$(sort $(wildcard extension/sql/$(v)/*.sql)))
+NS_DDL_SOURCES = $(foreach v,$(EXTVERSIONS),$(sort $(wildcard extension/schema/$(v)/*.sql)))
 extension/ns_storage_ddl.h: extension/ns_storage_ddl.awk $(NS_DDL_SOURCES)
 	awk -f extension/ns_storage_ddl.awk $(NS_DDL_SOURCES) > $@.tmp && mv $@.tmp $@
 extension/ns_storage.o extension/ns_storage.bc: extension/ns_storage_ddl.h
