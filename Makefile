@@ -66,7 +66,7 @@ asan:
 	$(MAKE) -C gateway PG_CONFIG=$(PG_CONFIG) asan
 
 tools:
-	$(MAKE) -C scripts load-test
+	$(MAKE) -C scripts/tools load-test
 
 deps:
 	scripts/deps.sh
@@ -98,21 +98,21 @@ test-gateway:
 # Debian packages postgresql-15-eventodb and eventodb-gateway into build/deb/,
 # lintian-checked (docs/install.md).
 deb: deps
-	scripts/build-deb.sh
+	scripts/build/build-deb.sh
 
 bench: cluster-start
-	scripts/bench.sh
+	scripts/bench/bench.sh
 
 # Persistent subscriptions: throughput, latency, fetch cost (a private cluster; see scripts/README.md).
 sub-bench: all
 	$(SUDO) $(MAKE) install
-	scripts/sub-bench --private-cluster
+	scripts/bench/sub-bench.py --private-cluster
 
 profile-baseline: deps
-	scripts/profile-baseline.sh
+	scripts/profile/profile-baseline.sh
 
 profile-compare:
-	scripts/profile-compare.sh "$(BASELINE)" "$(OPTIMIZED)"
+	scripts/profile/profile-compare.sh "$(BASELINE)" "$(OPTIMIZED)"
 
 fuzz:
 	$(MAKE) -C fuzz run
