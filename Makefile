@@ -55,7 +55,7 @@ CLUSTER = scripts/cluster.sh
 TEST_TIMEOUT ?= 300
 
 .PHONY: deps gateway tools asan run test test-extension test-gateway bench sub-bench deb \
-        profile-baseline profile-compare fuzz cluster-start cluster-stop
+        profile-baseline profile-compare fuzz cluster-start cluster-stop clean-gateway clean-tools
 
 all: gateway tools
 
@@ -117,6 +117,8 @@ profile-compare:
 fuzz:
 	$(MAKE) -C fuzz run
 
-clean: clean-gateway
+clean: clean-gateway clean-tools
 clean-gateway:
 	-$(MAKE) -C gateway clean
+clean-tools:
+	-$(MAKE) -C scripts/tools clean
