@@ -36,15 +36,15 @@ all:
 endif
 
 # Install and upgrade scripts are assembled from one file per concern, in
-# name order (extension/sql/README.md).
-extension/eventodb--1.0.sql: $(sort $(wildcard extension/sql/1.0/*.sql))
+# name order (extension/schema/README.md).
+extension/eventodb--1.0.sql: $(sort $(wildcard extension/schema/1.0/*.sql))
 	cat $^ > $@
-extension/eventodb--1.0--1.1.sql: $(sort $(wildcard extension/sql/1.1/*.sql))
+extension/eventodb--1.0--1.1.sql: $(sort $(wildcard extension/schema/1.1/*.sql))
 	cat $^ > $@
 
 # A namespace's storage is message_store.messages as the scripts define it,
 # generated from them (extension/ns_storage_ddl.awk), never a second copy.
-NS_DDL_SOURCES = $(foreach v,$(EXTVERSIONS),$(sort $(wildcard extension/sql/$(v)/*.sql)))
+NS_DDL_SOURCES = $(foreach v,$(EXTVERSIONS),$(sort $(wildcard extension/schema/$(v)/*.sql)))
 extension/ns_storage_ddl.h: extension/ns_storage_ddl.awk $(NS_DDL_SOURCES)
 	awk -f extension/ns_storage_ddl.awk $(NS_DDL_SOURCES) > $@.tmp && mv $@.tmp $@
 extension/ns_storage.o extension/ns_storage.bc: extension/ns_storage_ddl.h
@@ -55,7 +55,7 @@ CLUSTER = scripts/cluster.sh
 TEST_TIMEOUT ?= 300
 
 .PHONY: deps gateway tools asan run test test-extension test-gateway bench sub-bench deb \
-        profile-baseline profile-compare fuzz cluster-start cluster-stop
+        profile-baseline profile-compare fuzz cluster-start cluster-stop clean-gateway clean-tools
 
 all: gateway tools
 
@@ -66,7 +66,7 @@ asan:
 	$(MAKE) -C gateway PG_CONFIG=$(PG_CONFIG) asan
 
 tools:
-	$(MAKE) -C scripts load-test
+	$(MAKE) -C scripts/tools load-test
 
 deps:
 	scripts/deps.sh
@@ -98,25 +98,27 @@ test-gateway:
 # Debian packages postgresql-15-eventodb and eventodb-gateway into build/deb/,
 # lintian-checked (docs/install.md).
 deb: deps
-	scripts/build-deb.sh
+	scripts/build/build-deb.sh
 
 bench: cluster-start
-	scripts/bench.sh
+	scripts/bench/bench.sh
 
 # Persistent subscriptions: throughput, latency, fetch cost (a private cluster; see scripts/README.md).
 sub-bench: all
 	$(SUDO) $(MAKE) install
-	scripts/sub-bench --private-cluster
+	scripts/bench/sub-bench.py --private-cluster
 
 profile-baseline: deps
-	scripts/profile-baseline.sh
+	scripts/profile/profile-baseline.sh
 
 profile-compare:
-	scripts/profile-compare.sh "$(BASELINE)" "$(OPTIMIZED)"
+	scripts/profile/profile-compare.sh "$(BASELINE)" "$(OPTIMIZED)"
 
 fuzz:
 	$(MAKE) -C fuzz run
 
-clean: clean-gateway
+clean: clean-gateway clean-tools
 clean-gateway:
 	-$(MAKE) -C gateway clean
+clean-tools:
+	-$(MAKE) -C scripts/tools clean

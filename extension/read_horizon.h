@@ -1,7 +1,7 @@
 /*
  * Read marks: each namespace's commit horizon, copied by the primary's poke
  * worker into eventodb.read_horizons so it reaches hot standbys through WAL
- * (extension/sql/1.1/60_read_horizon.sql has the argument). On a standby a
+ * (extension/schema/1.1/60_read_horizon.sql has the argument). On a standby a
  * category read returns only positions below its namespace's mark.
  */
 #ifndef EVENTODB_READ_HORIZON_H

@@ -35,7 +35,7 @@
 
 #include "read.h"
 
-/* Columns of message_store.messages (extension/sql/10_message_store.sql). */
+/* Columns of message_store.messages (extension/schema/1.0/10_message_store.sql). */
 enum
 {
 	COL_GLOBAL_POSITION = 1, COL_POSITION, COL_TIME, COL_STREAM_NAME, COL_TYPE,

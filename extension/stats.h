@@ -3,7 +3,7 @@
  * pg_stat_*: writes, conflicts, reads, messages written and imported, the
  * last global position, pokes sent and their lag. Bumped with atomic
  * increments on the write and read paths (no lock); read by the views of
- * extension/sql/1.1/30_stats.sql and reset by eventodb.stat_reset().
+ * extension/schema/1.1/30_stats.sql and reset by eventodb.stat_reset().
  *
  * Needs the library in shared_preload_libraries; without it every call
  * here does nothing and the views are empty.

@@ -1,5 +1,5 @@
 /* The web console (docs/console.md): static assets compiled into the binary
- * (ui_assets.c, generated from ui/ by scripts/ui-embed.py) and served at
+ * (ui_assets.c, generated from ui/ by scripts/build/ui-embed.py) and served at
  * /ui/ with a strict Content-Security-Policy. The assets need no
  * authentication; the console calls /rpc and /subscribe with the token its
  * user typed in, like any other client. */

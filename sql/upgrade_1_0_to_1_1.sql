@@ -1,4 +1,4 @@
--- Version 1.0 -> 1.1 (extension/sql/README.md): a database installed at
+-- Version 1.0 -> 1.1 (extension/schema/README.md): a database installed at
 -- 1.0 and holding data updates in place; the data is intact, the objects
 -- equal a fresh 1.1 install, and a namespace created under 1.0 gets
 -- subscriptions.

@@ -2,7 +2,7 @@
 """Checker of persistent subscriptions (docs: docs/subscriptions.md#how-messages-are-handed-out).
 
 Runs against the cluster named by PGHOST/PGPORT/PGUSER - a private, throw-away
-one (scripts/sub-checker.sh makes it), because it kills PostgreSQL:
+one (scripts/check/sub-checker.sh makes it), because it kills PostgreSQL:
 
   writers    processes writing into many streams of three categories of the
              default namespace (message_store.write_message and
@@ -990,7 +990,7 @@ def run():
                     help="self-test: comma-separated subset of %s; the run must then FAIL" % ",".join(SABOTAGE))
     args = ap.parse_args()
     if args.pg_kills and not (args.cluster_sh and args.data_dir):
-        ap.error("--pg-kills needs --cluster-sh and --data-dir (a private cluster: scripts/sub-checker.sh)")
+        ap.error("--pg-kills needs --cluster-sh and --data-dir (a private cluster: scripts/check/sub-checker.sh)")
     if args.http and not args.gateway_bin:
         ap.error("--http needs --gateway-bin")
     rnd = random.Random(args.seed)

@@ -1,7 +1,7 @@
 """Crash safety, short run (docs/architecture.md#invariants invariant 3): acknowledged writes
 survive SIGKILL of PostgreSQL (postmaster alone, then with every backend)
 and of the gateway; positions stay dense; the gateway serves again by itself
-once PostgreSQL is back. scripts/crash-test.sh does the work on a private
+once PostgreSQL is back. scripts/check/crash-test.sh does the work on a private
 cluster of its own; the long version is that script with --count/--duration.
 """
 import os
@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SCRIPT = os.path.join(ROOT, "scripts", "crash-test.sh")
+SCRIPT = os.path.join(ROOT, "scripts", "check", "crash-test.sh")
 
 
 def test_acknowledged_writes_survive_kills():

@@ -165,7 +165,7 @@ def test_every_rpc_method_is_in_the_http_reference():
 def created_functions():
     """schema.name of every function the install and upgrade SQL creates."""
     names = set()
-    for path in sorted(glob.glob(os.path.join(ROOT, "extension", "sql", "*", "*.sql"))):
+    for path in sorted(glob.glob(os.path.join(ROOT, "extension", "schema", "*", "*.sql"))):
         sql = re.sub(r"--[^\n]*", "", read(path))
         for m in re.finditer(r"\bCREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION\s+([\w.\"]+)\s*\(",
                              sql, re.I):

@@ -2,7 +2,7 @@
 eventodb.retention_database names the database, a category maxAge rule is
 applied during a write load without any retention_run call - messages are
 removed while the load runs, and none older than maxAge + 2 naptimes is left
-at its end. Runs scripts/retention-overhead.sh in its shortest form."""
+at its end. Runs scripts/bench/retention-overhead.sh in its shortest form."""
 import os
 import re
 import subprocess
@@ -11,7 +11,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_worker_applies_rules_during_load():
-    r = subprocess.run([os.path.join(ROOT, "scripts", "retention-overhead.sh"), "--runs", "1",
+    r = subprocess.run([os.path.join(ROOT, "scripts", "bench", "retention-overhead.sh"), "--runs", "1",
                         "--seconds", "4", "--max-age", "2"],
                        capture_output=True, text=True, timeout=240)
     out = r.stdout + r.stderr

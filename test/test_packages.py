@@ -75,7 +75,7 @@ def debs():
     d = os.environ.get("EVENTODB_DEBS")
     if not d:
         d = os.path.join(ROOT, "build", "deb-test")
-        sh(os.path.join(ROOT, "scripts", "build-deb.sh"), env=dict(os.environ, EVENTODB_DEB_DIR=d),
+        sh(os.path.join(ROOT, "scripts", "build", "build-deb.sh"), env=dict(os.environ, EVENTODB_DEB_DIR=d),
            timeout=900)
     found = [sorted(glob.glob(os.path.join(d, "%s_*.deb" % p))) for p in PACKAGES]
     assert all(found), "no packages in %s (make deb)" % d

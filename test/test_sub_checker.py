@@ -1,5 +1,5 @@
 """Persistent subscriptions under faults (docs/subscriptions.md#how-messages-are-handed-out, issue 10):
-scripts/sub-checker.sh (test/sub_checker.py) in its short form, on a private
+scripts/check/sub-checker.sh (test/sub_checker.py) in its short form, on a private
 throw-away cluster - writers with random commit delays, competing consumers
 on a pinned and a roundRobin subscription that ack, batch-ack, nack
 (retry/park/skip), drop, ack late or twice, crash and are killed -9, and a
@@ -12,7 +12,7 @@ The self-test sabotages a run behind the server's back (leases cut short,
 read_pos moved ahead, pending rows deleted, pinned switched to roundRobin,
 parked messages replayed) and requires the checker to report each one.
 
-Longer: scripts/sub-checker.sh --seconds 300 --pg-kills 4 --consumer-kills 10 [--http --gw-kills 4]
+Longer: scripts/check/sub-checker.sh --seconds 300 --pg-kills 4 --consumer-kills 10 [--http --gw-kills 4]
 """
 import os
 import re
@@ -39,7 +39,7 @@ def run(args, timeout=180):
 def test_sub_checker(face):
     """nopreload: the server without shared_preload_libraries (no commit
     horizon); whole-namespace sources must not skip there either."""
-    args = [os.path.join(ROOT, "scripts", "sub-checker.sh"), "--short"]
+    args = [os.path.join(ROOT, "scripts", "check", "sub-checker.sh"), "--short"]
     if face == "http":
         args.append("--http")
     if face == "nopreload":

@@ -1,6 +1,0 @@
--- the SQL call behind one stream.write of scripts/load-test, issued directly
-\set s random(0, 99)
-SELECT eventodb.stream_write('default', 'ovh-' || :s, 'OrderPlaced',
-  '{"amount": 100.5, "currency": "EUR", "accountId": 42, "customer": {"id": "cust-42", "name": "Customer 42", "address": {"zip": "01234", "city": "Springfield", "street": "42 Main Street"}}, "items": [{"sku": "SKU-42", "quantity": 2, "unitPrice": 9.99}], "note": "lorem ipsum lorem ipsum lorem ipsum lorem ipsum lorem ipsum lorem ipsum lorem ipsum lorem ipsum"}',
-  '{"correlationStreamName": "corr1-1", "causationMessageGlobalPosition": 1, "userId": "user-1", "schemaVersion": 2}',
-  NULL, NULL);
