@@ -55,7 +55,7 @@ CLUSTER = scripts/cluster.sh
 TEST_TIMEOUT ?= 300
 
 .PHONY: deps gateway tools asan run test test-extension test-gateway bench sub-bench deb \
-        profile-baseline profile-compare fuzz cluster-start cluster-stop clean-gateway clean-tools
+        profile-baseline profile-compare gateway-ab fuzz cluster-start cluster-stop clean-gateway clean-tools
 
 all: gateway tools
 
@@ -113,6 +113,11 @@ profile-baseline: deps
 
 profile-compare:
 	scripts/profile/profile-compare.sh "$(BASELINE)" "$(OPTIMIZED)"
+
+gateway-ab: deps
+	$(MAKE) all
+	$(SUDO) $(MAKE) install
+	scripts/profile/gateway-ab.sh
 
 fuzz:
 	$(MAKE) -C fuzz run
