@@ -27,7 +27,8 @@ static bool running;
 static int	outer = -1;
 static int	stop_fd = -1;
 static atomic_bool stopping;
-static atomic_bool kicked;		/* a connection was resumed since the last MHD_run */
+static atomic_bool kicked;
+static int	(*busy_source) (void);		/* a connection was resumed since the last MHD_run */
 
 typedef struct Start
 {
@@ -147,7 +148,7 @@ loop_main(void *arg)
 		{
 			if (drain_until < 0)
 				drain_until = coro_now_ms() + DRAIN_MS;
-			if (coro_alive() == 0)
+			if (coro_alive() == 0 && (busy_source == NULL || busy_source() == 0))
 				break;
 			if (coro_now_ms() >= drain_until)
 			{
@@ -157,6 +158,12 @@ loop_main(void *arg)
 		}
 	}
 	return NULL;
+}
+
+void
+http_loop_set_busy_source(int (*fn) (void))
+{
+	busy_source = fn;
 }
 
 void

@@ -13,6 +13,9 @@
  * internal thread); false + *err when it cannot. */
 bool		http_loop_start(struct MHD_Daemon *d, char **err);
 
+/* Requests in flight outside the coroutines, which a stop also waits for. */
+void		http_loop_set_busy_source(int (*fn) (void));
+
 /* A connection was resumed: the loop runs libmicrohttpd again soon (any thread). */
 void		http_loop_kick(void);
 

@@ -20,6 +20,7 @@
 #include "ui.h"
 
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -70,6 +71,7 @@ typedef struct Request
 	HttpCapture cap;
 	bool		co_ended;		/* while suspended: cap/co_ret are its outcome */
 	enum MHD_Result co_ret;
+	struct Request *offload_next;
 } Request;
 
 static bool loop_mode;
@@ -245,6 +247,30 @@ dispatch(struct MHD_Connection *c, Request *r, const char *url, const char *meth
 
 static Request *co_request;		/* the request whose coroutine runs */
 static ReqCtx *co_saved_ctx;
+static _Thread_local Request *offloaded;	/* the request an offload thread serves */
+
+/*
+ * A request body this large takes milliseconds to seconds of CPU to parse
+ * (up to SERVER_BODY_LIMIT); on the loop thread that would hold up every
+ * other connection, so such requests are served by offload threads.
+ */
+#define OFFLOAD_BODY ((size_t) 1024 * 1024)
+#define OFFLOAD_THREADS 2
+
+static pthread_mutex_t offload_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t offload_cv = PTHREAD_COND_INITIALIZER;
+static Request *offload_head,
+		   *offload_tail;
+static bool offload_stopping;
+static pthread_t offload_threads[OFFLOAD_THREADS];
+static int	offload_started;
+static _Atomic int offload_busy;	/* queued or running */
+
+static int
+offload_in_flight(void)
+{
+	return atomic_load(&offload_busy);
+}
 
 static void
 co_enter(void *ctx)
@@ -270,12 +296,13 @@ co_leave(void)
 static HttpCapture *
 capture_of(struct MHD_Connection *c)
 {
-	Request    *r = coro_active() ? co_request : NULL;
+	Request    *r = coro_active() ? co_request : offloaded;
 
 	return r != NULL && r->conn == c ? &r->cap : NULL;
 }
 
-/* The coroutine of one handler call: the first, or a deferred one's next step. */
+/* One handler call - the first, or a deferred one's next step - in a
+ * coroutine or an offload thread. */
 static void
 run_request(void *arg)
 {
@@ -318,12 +345,86 @@ serve_in_coroutine(struct MHD_Connection *c, Request *r, const char *url, const 
 	r->url = url;
 	r->method = method;
 	memset(&r->cap, 0, sizeof(r->cap));
+	if (r->body.len >= OFFLOAD_BODY && r->deferred.resume == NULL && offload_started > 0)
+	{
+		r->cap.armed = true;
+		MHD_suspend_connection(c);
+		atomic_fetch_add(&offload_busy, 1);
+		pthread_mutex_lock(&offload_mu);
+		r->offload_next = NULL;
+		if (offload_tail != NULL)
+			offload_tail->offload_next = r;
+		else
+			offload_head = r;
+		offload_tail = r;
+		pthread_cond_signal(&offload_cv);
+		pthread_mutex_unlock(&offload_mu);
+		return MHD_YES;
+	}
 	if (coro_spawn(run_request, r, r))
 		return r->co_ret;
 	/* it waits: MHD must leave the connection alone until it ends */
 	r->cap.armed = true;
 	MHD_suspend_connection(c);
 	return MHD_YES;
+}
+
+static void *
+offload_main(void *arg)
+{
+	(void) arg;
+	for (;;)
+	{
+		Request    *r;
+
+		pthread_mutex_lock(&offload_mu);
+		while (offload_head == NULL && !offload_stopping)
+			pthread_cond_wait(&offload_cv, &offload_mu);
+		r = offload_head;
+		if (r == NULL)
+		{
+			pthread_mutex_unlock(&offload_mu);
+			return NULL;
+		}
+		offload_head = r->offload_next;
+		if (offload_head == NULL)
+			offload_tail = NULL;
+		pthread_mutex_unlock(&offload_mu);
+
+		offloaded = r;
+		reqctx_enter(&r->ctx);
+		run_request(r);
+		reqctx_leave();
+		offloaded = NULL;
+		atomic_fetch_sub(&offload_busy, 1);
+	}
+}
+
+static void
+offload_start(void)
+{
+	for (int i = 0; i < OFFLOAD_THREADS; i++)
+	{
+		if (pthread_create(&offload_threads[i], NULL, offload_main, NULL) != 0)
+		{
+			log_warn("cannot start an offload thread; large requests stay on the HTTP loop");
+			break;
+		}
+		offload_started++;
+	}
+}
+
+/* After the loop drained: the queue is empty, the threads idle. */
+static void
+offload_stop(void)
+{
+	pthread_mutex_lock(&offload_mu);
+	offload_stopping = true;
+	pthread_cond_broadcast(&offload_cv);
+	pthread_mutex_unlock(&offload_mu);
+	for (int i = 0; i < offload_started; i++)
+		pthread_join(offload_threads[i], NULL);
+	offload_started = 0;
 }
 
 static bool
@@ -570,6 +671,8 @@ server_start(int port, int threads, char **err)
 		base = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 		http_set_capture_source(capture_of);
 		http_set_resume_hook(http_loop_kick);
+		offload_start();
+		http_loop_set_busy_source(offload_in_flight);
 		coro_set_switch_hooks(co_enter, co_leave);
 	}
 
@@ -623,6 +726,8 @@ server_stop(void)
 		if (loop_mode)
 			http_loop_stop();
 		MHD_stop_daemon(daemon_handle);
+		if (loop_mode)
+			offload_stop();
 		daemon_handle = NULL;
 	}
 	/* after every connection closed: none is removed from the reaper later */

@@ -317,7 +317,10 @@ def gateway_output(g):
 
 
 def json_lines(g):
-    lines = [x for x in g.log_text().splitlines() if x.strip() and not x.startswith("# ")]
+    # "# " is the harness's command line; "==<pid>==" lines are a sanitizer
+    # build's runtime notes (its swapcontext warning), not the gateway's log
+    lines = [x for x in g.log_text().splitlines()
+             if x.strip() and not x.startswith("# ") and not re.match(r"^==\d+==", x)]
     out = []
     for line in lines:
         obj = json.loads(line)
