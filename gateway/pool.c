@@ -479,7 +479,16 @@ await_result(PGconn *conn)
 	{
 		while (PQisBusy(conn))
 		{
-			if (coro_wait_fd(fd, EPOLLIN, -1) < 0 || !PQconsumeInput(conn))
+			if (coro_wait_fd(fd, EPOLLIN, -1) < 0)
+			{
+				/* the loop cannot watch fd (out of memory): wait here instead */
+				struct pollfd pfd = {.fd = fd, .events = POLLIN};
+
+				log_warn("HTTP loop cannot wait for a database answer (%s); waiting blocked",
+						 strerror(errno));
+				(void) poll(&pfd, 1, -1);
+			}
+			if (!PQconsumeInput(conn))
 			{
 				PQclear(last);
 				return NULL;
