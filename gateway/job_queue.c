@@ -94,27 +94,34 @@ jobq_pop(JobQueue *q)
 	return item;
 }
 
-void *
-jobq_stop_take(JobQueue *q)
+/* Stops the queue; with take, also unlinks and returns what is queued. */
+static void *
+stop(JobQueue *q, bool take)
 {
-	void	   *queued;
+	void	   *queued = NULL;
 
 	pthread_mutex_lock(&q->mu);
 	q->stopping = true;
-	queued = q->head;
-	q->head = q->tail = NULL;
+	if (take)
+	{
+		queued = q->head;
+		q->head = q->tail = NULL;
+	}
 	pthread_cond_broadcast(&q->cond);
 	pthread_mutex_unlock(&q->mu);
 	return queued;
 }
 
+void *
+jobq_stop_take(JobQueue *q)
+{
+	return stop(q, true);
+}
+
 void
 jobq_stop(JobQueue *q)
 {
-	pthread_mutex_lock(&q->mu);
-	q->stopping = true;
-	pthread_cond_broadcast(&q->cond);
-	pthread_mutex_unlock(&q->mu);
+	(void) stop(q, false);
 }
 
 bool

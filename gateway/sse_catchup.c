@@ -497,13 +497,20 @@ heartbeat_main(void *arg)
 	return NULL;
 }
 
+static void
+heartbeat_set_stopping(bool stop)
+{
+	pthread_mutex_lock(&hb_mu);
+	hb_stopping = stop;
+	pthread_cond_broadcast(&hb_cond);
+	pthread_mutex_unlock(&hb_mu);
+}
+
 bool
 catchup_start(void)
 {
 	jobq_reopen(&jobs);
-	pthread_mutex_lock(&hb_mu);
-	hb_stopping = false;
-	pthread_mutex_unlock(&hb_mu);
+	heartbeat_set_stopping(false);
 	for (nworkers = 0; nworkers < CATCHUP_WORKERS; nworkers++)
 		if (pthread_create(&workers[nworkers], NULL, worker_main, NULL) != 0)
 		{
@@ -523,10 +530,7 @@ void
 catchup_stop(void)
 {
 	jobq_stop(&jobs);
-	pthread_mutex_lock(&hb_mu);
-	hb_stopping = true;
-	pthread_cond_broadcast(&hb_cond);
-	pthread_mutex_unlock(&hb_mu);
+	heartbeat_set_stopping(true);
 	for (int i = 0; i < nworkers; i++)
 		pthread_join(workers[i], NULL);
 	nworkers = 0;
