@@ -15,6 +15,7 @@
 
 #include "errors.h"
 #include "http.h"
+#include "job_queue.h"
 #include "log.h"
 #include "metrics.h"
 #include "sqlstate.h"
@@ -93,11 +94,7 @@ typedef struct PushConn
 	struct PushConn *job_next;
 } PushConn;
 
-static pthread_mutex_t jq_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t jq_cond = PTHREAD_COND_INITIALIZER;
-static PushConn *jq_head,
-		   *jq_tail;
-static bool workers_stopping;
+static JobQueue jobs = JOBQ_INIT(PushConn, job_next);
 static pthread_t workers[PUSH_WORKERS];
 static int	nworkers;
 static atomic_bool shutting_down;
@@ -239,20 +236,12 @@ enqueue(PushConn *pc)
 {
 	if (pc->queued || (pc->released && (pc->closed || pc->ending)))
 		return;
-	pthread_mutex_lock(&jq_mu);
-	if (!workers_stopping)
+	/* the worker takes pc->mu before it looks at queued or refs */
+	if (jobq_push(&jobs, pc))
 	{
 		pc->queued = true;
 		pc->refs++;
-		pc->job_next = NULL;
-		if (jq_tail)
-			jq_tail->job_next = pc;
-		else
-			jq_head = pc;
-		jq_tail = pc;
-		pthread_cond_signal(&jq_cond);
 	}
-	pthread_mutex_unlock(&jq_mu);
 }
 
 static void push_wake(SubWaiter *w, SubWakeKind why, const SubChange *change, int64_t now);
@@ -379,19 +368,9 @@ worker_main(void *arg)
 		PushConn   *pc;
 		int64_t		due;
 
-		pthread_mutex_lock(&jq_mu);
-		while (jq_head == NULL && !workers_stopping)
-			pthread_cond_wait(&jq_cond, &jq_mu);
-		pc = jq_head;
+		pc = jobq_pop(&jobs);
 		if (pc == NULL)
-		{
-			pthread_mutex_unlock(&jq_mu);
 			return NULL;
-		}
-		jq_head = pc->job_next;
-		if (jq_head == NULL)
-			jq_tail = NULL;
-		pthread_mutex_unlock(&jq_mu);
 
 		pthread_mutex_lock(&pc->mu);
 		due = 0;
@@ -752,10 +731,7 @@ push_shutdown(void)
 void
 push_stop(void)
 {
-	pthread_mutex_lock(&jq_mu);
-	workers_stopping = true;
-	pthread_cond_broadcast(&jq_cond);
-	pthread_mutex_unlock(&jq_mu);
+	jobq_stop(&jobs);
 	for (int i = 0; i < nworkers; i++)
 		pthread_join(workers[i], NULL);
 	nworkers = 0;

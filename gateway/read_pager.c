@@ -3,6 +3,7 @@
 
 #include "config.h"
 #include "http.h"
+#include "job_queue.h"
 #include "json_scan.h"
 #include "log.h"
 #include "pool.h"
@@ -67,11 +68,11 @@ typedef struct Pager
  * database connections at once, whatever their number. */
 #define PAGER_WORKERS 2
 
-static pthread_mutex_t jq_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t jq_cond = PTHREAD_COND_INITIALIZER;
-static Pager *jq_head,
-		   *jq_tail;
-static bool jq_stopping;
+static JobQueue jobs = JOBQ_INIT(Pager, job_next);
+
+/* Guards nworkers, and makes starting workers and stopping the queue one
+ * step each: a worker started is one pager_shutdown joins. */
+static pthread_mutex_t workers_mu = PTHREAD_MUTEX_INITIALIZER;
 static int	nworkers;
 static pthread_t workers[PAGER_WORKERS];
 
@@ -335,23 +336,14 @@ schedule_locked(Pager *p)
 {
 	if (p->fetching || p->ready_full || p->done || p->failed)
 		return;
-	pthread_mutex_lock(&jq_mu);
-	if (jq_stopping)
+	/* the worker's job_done takes p->mu before it looks at fetching or refs */
+	if (!jobq_push(&jobs, p))
 	{
-		pthread_mutex_unlock(&jq_mu);
 		p->failed = true;
 		return;
 	}
 	p->fetching = true;
 	p->refs++;
-	p->job_next = NULL;
-	if (jq_tail)
-		jq_tail->job_next = p;
-	else
-		jq_head = p;
-	jq_tail = p;
-	pthread_cond_signal(&jq_cond);
-	pthread_mutex_unlock(&jq_mu);
 }
 
 /* A page job's end: hands the page over and wakes the connection. */
@@ -389,19 +381,9 @@ pager_worker(void *arg)
 		StrBuf		page = STRBUF_INIT;
 		bool		released;
 
-		pthread_mutex_lock(&jq_mu);
-		while (jq_head == NULL && !jq_stopping)
-			pthread_cond_wait(&jq_cond, &jq_mu);
-		if (jq_head == NULL)
-		{
-			pthread_mutex_unlock(&jq_mu);
+		p = jobq_pop(&jobs);
+		if (p == NULL)
 			return NULL;
-		}
-		p = jq_head;
-		jq_head = p->job_next;
-		if (jq_head == NULL)
-			jq_tail = NULL;
-		pthread_mutex_unlock(&jq_mu);
 
 		pthread_mutex_lock(&p->mu);
 		released = p->released;
@@ -416,12 +398,12 @@ workers_started(void)
 {
 	bool		ok;
 
-	pthread_mutex_lock(&jq_mu);
-	while (nworkers < PAGER_WORKERS && !jq_stopping &&
+	pthread_mutex_lock(&workers_mu);
+	while (nworkers < PAGER_WORKERS && !jobq_stopping(&jobs) &&
 		   pthread_create(&workers[nworkers], NULL, pager_worker, NULL) == 0)
 		nworkers++;
-	ok = nworkers > 0 && !jq_stopping;
-	pthread_mutex_unlock(&jq_mu);
+	ok = nworkers > 0 && !jobq_stopping(&jobs);
+	pthread_mutex_unlock(&workers_mu);
 	if (!ok)
 		log_error("paged read: no page worker thread");
 	return ok;
@@ -432,12 +414,9 @@ pager_shutdown(void)
 {
 	Pager	   *queued;
 
-	pthread_mutex_lock(&jq_mu);
-	jq_stopping = true;
-	queued = jq_head;
-	jq_head = jq_tail = NULL;
-	pthread_cond_broadcast(&jq_cond);
-	pthread_mutex_unlock(&jq_mu);
+	pthread_mutex_lock(&workers_mu);
+	queued = jobq_stop_take(&jobs);
+	pthread_mutex_unlock(&workers_mu);
 	/* queued reads end here: their connections are resumed to close */
 	while (queued != NULL)
 	{

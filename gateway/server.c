@@ -9,6 +9,7 @@
 #include "http.h"
 #include "http_loop.h"
 #include "import.h"
+#include "job_queue.h"
 #include "log.h"
 #include "metrics.h"
 #include "push.h"
@@ -257,11 +258,7 @@ static _Thread_local Request *offloaded;	/* the request an offload thread serves
 #define OFFLOAD_BODY ((size_t) 1024 * 1024)
 #define OFFLOAD_THREADS 2
 
-static pthread_mutex_t offload_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t offload_cv = PTHREAD_COND_INITIALIZER;
-static Request *offload_head,
-		   *offload_tail;
-static bool offload_stopping;
+static JobQueue offload_jobs = JOBQ_INIT(Request, offload_next);
 static pthread_t offload_threads[OFFLOAD_THREADS];
 static int	offload_started;
 static _Atomic int offload_busy;	/* queued or running */
@@ -325,6 +322,23 @@ run_request(void *arg)
 	http_resume(r->conn);
 }
 
+/* A large request, outside any coroutine (an offload thread's job). */
+static void
+serve_offloaded(Request *r)
+{
+	ReqCtx	   *saved = reqctx_current();
+
+	offloaded = r;
+	reqctx_enter(&r->ctx);
+	run_request(r);
+	if (saved != NULL)
+		reqctx_enter(saved);
+	else
+		reqctx_leave();
+	offloaded = NULL;
+	atomic_fetch_sub(&offload_busy, 1);
+}
+
 static enum MHD_Result
 serve_in_coroutine(struct MHD_Connection *c, Request *r, const char *url, const char *method)
 {
@@ -350,15 +364,13 @@ serve_in_coroutine(struct MHD_Connection *c, Request *r, const char *url, const 
 		r->cap.armed = true;
 		MHD_suspend_connection(c);
 		atomic_fetch_add(&offload_busy, 1);
-		pthread_mutex_lock(&offload_mu);
-		r->offload_next = NULL;
-		if (offload_tail != NULL)
-			offload_tail->offload_next = r;
-		else
-			offload_head = r;
-		offload_tail = r;
-		pthread_cond_signal(&offload_cv);
-		pthread_mutex_unlock(&offload_mu);
+		if (!jobq_push(&offload_jobs, r))
+		{
+			/* offload_stop runs only after the loop ended, so this is a
+			 * broken shutdown order: serve it here rather than never */
+			log_error("offload queue stopped while the HTTP loop runs; serving a large request on the loop");
+			serve_offloaded(r);
+		}
 		return MHD_YES;
 	}
 	if (coro_spawn(run_request, r, r))
@@ -372,32 +384,12 @@ serve_in_coroutine(struct MHD_Connection *c, Request *r, const char *url, const 
 static void *
 offload_main(void *arg)
 {
+	Request    *r;
+
 	(void) arg;
-	for (;;)
-	{
-		Request    *r;
-
-		pthread_mutex_lock(&offload_mu);
-		while (offload_head == NULL && !offload_stopping)
-			pthread_cond_wait(&offload_cv, &offload_mu);
-		r = offload_head;
-		if (r == NULL)
-		{
-			pthread_mutex_unlock(&offload_mu);
-			return NULL;
-		}
-		offload_head = r->offload_next;
-		if (offload_head == NULL)
-			offload_tail = NULL;
-		pthread_mutex_unlock(&offload_mu);
-
-		offloaded = r;
-		reqctx_enter(&r->ctx);
-		run_request(r);
-		reqctx_leave();
-		offloaded = NULL;
-		atomic_fetch_sub(&offload_busy, 1);
-	}
+	while ((r = jobq_pop(&offload_jobs)) != NULL)
+		serve_offloaded(r);
+	return NULL;
 }
 
 static void
@@ -418,10 +410,7 @@ offload_start(void)
 static void
 offload_stop(void)
 {
-	pthread_mutex_lock(&offload_mu);
-	offload_stopping = true;
-	pthread_cond_broadcast(&offload_cv);
-	pthread_mutex_unlock(&offload_mu);
+	jobq_stop(&offload_jobs);
 	for (int i = 0; i < offload_started; i++)
 		pthread_join(offload_threads[i], NULL);
 	offload_started = 0;

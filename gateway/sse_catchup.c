@@ -8,6 +8,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include "job_queue.h"
 #include "log.h"
 #include "pool.h"
 #include "pokes.h"
@@ -37,13 +38,12 @@ typedef struct CatchRow
 	size_t		stream_len;
 } CatchRow;
 
-static pthread_mutex_t jq_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t jq_cond = PTHREAD_COND_INITIALIZER;
-static pthread_cond_t hb_cond = PTHREAD_COND_INITIALIZER;
-static Sub *jq_head,
-		   *jq_tail;
-static bool stopping;
+static JobQueue jobs = JOBQ_INIT(Sub, job_next);
 static pthread_t workers[CATCHUP_WORKERS];
+/* The heartbeat thread sleeps on hb_cond until the next beat or the stop. */
+static pthread_mutex_t hb_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hb_cond = PTHREAD_COND_INITIALIZER;
+static bool hb_stopping;
 static int nworkers;
 static pthread_t heartbeat_thread;
 static bool heartbeat_started;
@@ -54,22 +54,11 @@ catchup_enqueue(Sub *s)
 	sub_ref(s);
 	s->job_from = s->tracker;
 	s->job_barrier = s->awaiting_barrier;
-	pthread_mutex_lock(&jq_mu);
-	if (stopping)
+	if (!jobq_push(&jobs, s))
 	{
 		/* Nobody will run it: the stream is ending anyway. */
 		s->refs--;
-		pthread_mutex_unlock(&jq_mu);
-		return;
 	}
-	s->job_next = NULL;
-	if (jq_tail)
-		jq_tail->job_next = s;
-	else
-		jq_head = s;
-	jq_tail = s;
-	pthread_cond_signal(&jq_cond);
-	pthread_mutex_unlock(&jq_mu);
 }
 
 static void
@@ -401,9 +390,13 @@ run_group(Sub **group, size_t n)
 	rows_free(rows, nrows);
 }
 
+/* Under the job queue's lock (see job_from in sse_sub.h). */
 static bool
-same_query(const Sub *a, const Sub *b)
+same_query(const void *head, const void *item)
 {
+	const Sub  *a = head;
+	const Sub  *b = item;
+
 	return !a->job_barrier && !b->job_barrier &&
 		a->fe.kind == b->fe.kind && a->job_from == b->job_from &&
 		a->fe.member == b->fe.member && a->fe.size == b->fe.size &&
@@ -414,61 +407,54 @@ same_query(const Sub *a, const Sub *b)
 		  memcmp(a->fe.name, b->fe.name, a->fe.name_len) == 0));
 }
 
+/* The jobs one query answers (grows, kept across jobs). */
+typedef struct Group
+{
+	Sub		  **subs;
+	size_t		n;
+	size_t		cap;
+} Group;
+
+/* Under the job queue's lock, like same_query. */
+static void
+group_add(void *item, void *arg)
+{
+	Group	   *g = arg;
+
+	if (g->n == g->cap)
+	{
+		Sub		  **ng;
+
+		g->cap = g->cap ? g->cap * 2 : 16;
+		ng = realloc(g->subs, g->cap * sizeof(Sub *));
+		if (ng == NULL)
+			abort();
+		g->subs = ng;
+	}
+	g->subs[g->n++] = item;
+}
+
 static void *
 worker_main(void *arg)
 {
-	Sub		  **group = NULL;
-	size_t		cap = 0;
+	Group		g = {NULL, 0, 0};
+	bool		stop;
 
 	(void) arg;
 	for (;;)
 	{
-		Sub		   *s;
-		size_t		n = 0;
-		bool		stop;
-
-		pthread_mutex_lock(&jq_mu);
-		while (jq_head == NULL && !stopping)
-			pthread_cond_wait(&jq_cond, &jq_mu);
-		if (jq_head == NULL)
-		{
-			pthread_mutex_unlock(&jq_mu);
-			free(group);
-			return NULL;
-		}
-		/* Take the head and every queued job sharing its query. */
-		for (Sub **pp = &jq_head; (s = *pp) != NULL;)
-		{
-			if (n > 0 && !same_query(group[0], s))
-			{
-				pp = &s->job_next;
-				continue;
-			}
-			if (n == cap)
-			{
-				Sub		  **ng;
-
-				cap = cap ? cap * 2 : 16;
-				ng = realloc(group, cap * sizeof(Sub *));
-				if (ng == NULL)
-					abort();
-				group = ng;
-			}
-			group[n++] = s;
-			*pp = s->job_next;
-			if (n == 1 && s->job_barrier)
-				break;
-		}
-		jq_tail = NULL;
-		for (Sub *t = jq_head; t; t = t->job_next)
-			jq_tail = t;
-		stop = stopping;
-		pthread_mutex_unlock(&jq_mu);
+		/* the head and every queued job sharing its query (none shares a
+		 * barrier's) */
+		g.n = 0;
+		if (jobq_pop_alike(&jobs, same_query, group_add, &g, &stop) == 0)
+			break;
 		if (!stop)
-			run_group(group, n);
-		for (size_t i = 0; i < n; i++)
-			sub_unref(group[i]);
+			run_group(g.subs, g.n);
+		for (size_t i = 0; i < g.n; i++)
+			sub_unref(g.subs[i]);
 	}
+	free(g.subs);
+	return NULL;
 }
 
 static void
@@ -492,29 +478,39 @@ static void *
 heartbeat_main(void *arg)
 {
 	(void) arg;
-	pthread_mutex_lock(&jq_mu);
-	while (!stopping)
+	pthread_mutex_lock(&hb_mu);
+	while (!hb_stopping)
 	{
 		struct timespec until;
 
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += HEARTBEAT_SECONDS;
-		while (!stopping && pthread_cond_timedwait(&hb_cond, &jq_mu, &until) == 0)
+		while (!hb_stopping && pthread_cond_timedwait(&hb_cond, &hb_mu, &until) == 0)
 			;
-		if (stopping)
+		if (hb_stopping)
 			break;
-		pthread_mutex_unlock(&jq_mu);
+		pthread_mutex_unlock(&hb_mu);
 		fanout_foreach(NULL, 0, ping_one, NULL);
-		pthread_mutex_lock(&jq_mu);
+		pthread_mutex_lock(&hb_mu);
 	}
-	pthread_mutex_unlock(&jq_mu);
+	pthread_mutex_unlock(&hb_mu);
 	return NULL;
+}
+
+static void
+heartbeat_set_stopping(bool stop)
+{
+	pthread_mutex_lock(&hb_mu);
+	hb_stopping = stop;
+	pthread_cond_broadcast(&hb_cond);
+	pthread_mutex_unlock(&hb_mu);
 }
 
 bool
 catchup_start(void)
 {
-	stopping = false;
+	jobq_reopen(&jobs);
+	heartbeat_set_stopping(false);
 	for (nworkers = 0; nworkers < CATCHUP_WORKERS; nworkers++)
 		if (pthread_create(&workers[nworkers], NULL, worker_main, NULL) != 0)
 		{
@@ -533,11 +529,8 @@ catchup_start(void)
 void
 catchup_stop(void)
 {
-	pthread_mutex_lock(&jq_mu);
-	stopping = true;
-	pthread_cond_broadcast(&jq_cond);
-	pthread_cond_broadcast(&hb_cond);
-	pthread_mutex_unlock(&jq_mu);
+	jobq_stop(&jobs);
+	heartbeat_set_stopping(true);
 	for (int i = 0; i < nworkers; i++)
 		pthread_join(workers[i], NULL);
 	nworkers = 0;
