@@ -52,6 +52,13 @@ bool		read_category_direct(FunctionCallInfo fcinfo, Datum category, int64 positi
 								 int64 horizon, int64 limit, uint64 *rows);
 
 /*
+ * max(position) of the stream in message_store.messages under a fresh
+ * snapshot into *version (-1: no message), by the same index; false when
+ * the SQL must read it (as above).
+ */
+bool		read_version_direct(Datum stream, int64 *version);
+
+/*
  * The same for dynamic SQL (a `condition`), planned for these very
  * parameter values every time, as PL/pgSQL's EXECUTE does: a generic plan
  * (plan_cache_mode = force_generic_plan) could not know how rare the

@@ -87,6 +87,8 @@ typedef struct DirectRead
 	bool		has_type;		/* only rows of this type */
 	Datum		type;
 	Snapshot	snapshot;		/* NULL: a fresh one */
+	int64	   *position;		/* set: no result set; the first row's
+								 * position goes here (untouched if none) */
 } DirectRead;
 
 /* Per-backend lookups; valid until an invalidation resets them. */
@@ -244,13 +246,14 @@ type_matches(TupleTableSlot *slot, Relation table, Datum type)
 }
 
 /*
- * Runs r into the calling SRF's result (materialize mode); false, having
- * done nothing, when it cannot serve this caller. *rows: rows returned.
+ * Runs r into the calling SRF's result (materialize mode), or into
+ * r->position; false, having done nothing, when it cannot serve this
+ * caller. *rows: rows read.
  */
 static bool
 read_direct(FunctionCallInfo fcinfo, const DirectRead *r, uint64 *rows)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ReturnSetInfo *rsinfo = fcinfo ? (ReturnSetInfo *) fcinfo->resultinfo : NULL;
 	Relation	table,
 				index;
 	Snapshot	snapshot;
@@ -276,7 +279,8 @@ read_direct(FunctionCallInfo fcinfo, const DirectRead *r, uint64 *rows)
 		return false;
 	}
 
-	InitMaterializedSRF(fcinfo, 0);
+	if (r->position == NULL)
+		InitMaterializedSRF(fcinfo, 0);
 	if (r->snapshot != NULL)
 		snapshot = r->snapshot;
 	else
@@ -298,7 +302,16 @@ read_direct(FunctionCallInfo fcinfo, const DirectRead *r, uint64 *rows)
 	{
 		if (r->has_type && !type_matches(slot, table, r->type))
 			continue;
-		put_message(rsinfo, slot);
+		if (r->position != NULL)
+		{
+			bool		isnull;
+			Datum		v = slot_getattr(slot, COL_POSITION, &isnull);
+
+			if (!isnull)
+				*r->position = DatumGetInt64(v);
+		}
+		else
+			put_message(rsinfo, slot);
 		n++;
 	}
 	index_endscan(scan);
@@ -364,4 +377,21 @@ read_category_direct(FunctionCallInfo fcinfo, Datum category, int64 position, in
 	};
 
 	return read_direct(fcinfo, &r, rows);
+}
+
+bool
+read_version_direct(Datum stream, int64 *version)
+{
+	DirectRead	r = {
+		.index = INDEX_STREAM,
+		.keys = {{1, BTEqualStrategyNumber, F_TEXTEQ, stream}},
+		.nkeys = 1,
+		.dir = BackwardScanDirection,
+		.limit = 1,
+		.position = version,
+	};
+	uint64		rows;
+
+	*version = -1;
+	return read_direct(NULL, &r, &rows);
 }
