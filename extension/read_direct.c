@@ -39,6 +39,7 @@
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
 #include "utils/rls.h"
@@ -261,6 +262,7 @@ read_direct(FunctionCallInfo fcinfo, const DirectRead *r, uint64 *rows)
 	TupleTableSlot *slot;
 	ScanKeyData keys[MAX_KEYS];
 	uint64		n = 0;
+	MemoryContext rowcxt = NULL;
 
 	if (!lookup_relations() || !OidIsValid(cache.index[r->index]) || cache.shape[r->index] < 0)
 		return false;
@@ -280,7 +282,17 @@ read_direct(FunctionCallInfo fcinfo, const DirectRead *r, uint64 *rows)
 	}
 
 	if (r->position == NULL)
+	{
 		InitMaterializedSRF(fcinfo, 0);
+
+		/*
+		 * A row's text forms die once the tuplestore has copied them, as the
+		 * executor's per-tuple memory does: a whole batch of them would
+		 * grow the call's memory to fresh pages from the kernel every call.
+		 */
+		rowcxt = AllocSetContextCreate(CurrentMemoryContext, "eventodb direct read row",
+									   ALLOCSET_DEFAULT_SIZES);
+	}
 	if (r->snapshot != NULL)
 		snapshot = r->snapshot;
 	else
@@ -311,11 +323,19 @@ read_direct(FunctionCallInfo fcinfo, const DirectRead *r, uint64 *rows)
 				*r->position = DatumGetInt64(v);
 		}
 		else
+		{
+			MemoryContext old = MemoryContextSwitchTo(rowcxt);
+
 			put_message(rsinfo, slot);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(rowcxt);
+		}
 		n++;
 	}
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
+	if (rowcxt != NULL)
+		MemoryContextDelete(rowcxt);
 	if (r->snapshot == NULL)
 		UnregisterSnapshot(snapshot);
 	/* locks are kept to transaction end, as the executor keeps them */
