@@ -33,11 +33,30 @@ void		read_into_result_active(FunctionCallInfo fcinfo, SPIPlanPtr plan,
 									const ReadParam *params, int nparams);
 
 /*
- * get_last_stream_message's row of a non-NULL stream (of the type, when
- * has_type) by a direct index scan (read_last.c). False, having done
- * nothing, when it cannot serve this caller; the SQL must then.
+ * Message DB's plain reads by a direct index scan (read_direct.c), into the
+ * calling SRF's result; *rows: how many. False, having done nothing, when
+ * they cannot serve this caller; the SQL must then.
+ *
+ * read_last_direct: get_last_stream_message's row of a non-NULL stream (of
+ * the type, when has_type). read_stream_direct: get_stream_messages'
+ * rows from position on, at most limit (-1: all); both under a fresh
+ * snapshot. read_category_direct: get_category_messages' rows of the
+ * category from position on and below horizon, at most limit (-1: all),
+ * under the active snapshot (horizon_push_read_snapshot).
  */
-bool		read_last_direct(FunctionCallInfo fcinfo, Datum stream, bool has_type, Datum type);
+bool		read_last_direct(FunctionCallInfo fcinfo, Datum stream, bool has_type, Datum type,
+							 uint64 *rows);
+bool		read_stream_direct(FunctionCallInfo fcinfo, Datum stream, int64 position,
+							   int64 limit, uint64 *rows);
+bool		read_category_direct(FunctionCallInfo fcinfo, Datum category, int64 position,
+								 int64 horizon, int64 limit, uint64 *rows);
+
+/*
+ * max(position) of the stream in message_store.messages under a fresh
+ * snapshot into *version (-1: no message), by the same index; false when
+ * the SQL must read it (as above).
+ */
+bool		read_version_direct(Datum stream, int64 *version);
 
 /*
  * The same for dynamic SQL (a `condition`), planned for these very

@@ -1,7 +1,8 @@
 /*
  * Message DB's get_category_messages (docs/sql-api.md#get_category_messages): validation in its
- * exact order, then one of four saved plans (correlation and consumer group
- * each on or off) of the category read the gateway runs too
+ * exact order, then a direct scan of the category index for the plain read
+ * (read_direct.c), else one of four saved plans (correlation and consumer
+ * group each on or off) of the category read the gateway runs too
  * (category_query.h), or dynamic SQL when a `condition` is given. The
  * consumer group filter is one C call per row (common/consumer_group.c).
  *
@@ -23,6 +24,7 @@
 #include "msgdb_settings.h"
 #include "names.h"
 #include "read.h"
+#include "stats.h"
 #include "store.h"
 
 PG_FUNCTION_INFO_V1(msgdb_get_category_messages);
@@ -177,6 +179,7 @@ msgdb_get_category_messages(PG_FUNCTION_ARGS)
 	Oid			types[NPARAMS];
 	char	   *sql;
 	SPIPlanPtr	plan;
+	uint64		rows;
 
 	a.category = opt_text(fcinfo, 0);
 	a.position = PG_ARGISNULL(1) ? 1 : PG_GETARG_INT64(1);
@@ -191,8 +194,6 @@ msgdb_get_category_messages(PG_FUNCTION_ARGS)
 	validate(&a);
 	if (msgdb_debug_enabled("message_store.debug_get"))
 		notices(&a, msgdb_sql(&a, false));
-	sql = a.condition == NULL ?
-		msgdb_category_sql(a.correlation != NULL, !a.member_null) : msgdb_sql(&a, true);
 
 	/* Message DB passes the size as consumer_group_size::smallint when it
 	 * runs the query - after the notices (docs/sql-api.md#get_category_messages quirks). */
@@ -211,20 +212,31 @@ msgdb_get_category_messages(PG_FUNCTION_ARGS)
 	for (int i = 0; i < NPARAMS; i++)
 		types[i] = params[i].type;
 
-	SPI_connect();
 	if (a.category != NULL)
 		params[6].value = Int64GetDatum(horizon_for_category(store_message_store.schema,
 															 a.category, strlen(a.category)));
 	horizon_push_read_snapshot();
-	if (a.condition == NULL)
-	{
-		plan = plan_for(store_message_store.schema,
-						keys[a.correlation != NULL][!a.member_null], sql, NPARAMS, types);
-		read_into_result_active(fcinfo, plan, params, NPARAMS);
-	}
+	/* The plain read scans the index itself; below -1 the SQL's LIMIT raises the error. */
+	if (a.category != NULL && a.correlation == NULL && a.member_null && a.condition == NULL &&
+		a.batch >= -1 &&
+		read_category_direct(fcinfo, PG_GETARG_DATUM(0), a.position,
+							 DatumGetInt64(params[6].value), a.batch, &rows))
+		stats_read(store_message_store.schema, rows);
 	else
-		read_dynamic_into_result(fcinfo, sql, params, NPARAMS, true);
+	{
+		sql = a.condition == NULL ?
+			msgdb_category_sql(a.correlation != NULL, !a.member_null) : msgdb_sql(&a, true);
+		SPI_connect();
+		if (a.condition == NULL)
+		{
+			plan = plan_for(store_message_store.schema,
+							keys[a.correlation != NULL][!a.member_null], sql, NPARAMS, types);
+			read_into_result_active(fcinfo, plan, params, NPARAMS);
+		}
+		else
+			read_dynamic_into_result(fcinfo, sql, params, NPARAMS, true);
+		SPI_finish();
+	}
 	PopActiveSnapshot();
-	SPI_finish();
 	return (Datum) 0;
 }

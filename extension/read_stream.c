@@ -1,6 +1,7 @@
 /*
  * Message DB stream readers (docs/sql-api.md#get_stream_messages, #get_last_stream_message, #stream_version, #message_store_version). The
- * common cases run saved plans; only a user `condition` needs dynamic SQL,
+ * common cases scan the index directly (read_direct.c) or, when that
+ * declines, run saved plans; only a user `condition` needs dynamic SQL,
  * evaluated against the table under the name `messages` (docs/sql-api.md#search-path).
  */
 #include "postgres.h"
@@ -48,6 +49,7 @@ msgdb_get_stream_messages(PG_FUNCTION_ARGS)
 	const char *sql = stream_sql;
 	ReadParam	params[3];
 	SPIPlanPtr	plan;
+	uint64		rows;
 
 	if (stream == NULL || names_is_category(VARDATA_ANY(stream), VARSIZE_ANY_EXHDR(stream)))
 		ereport(ERROR,
@@ -72,6 +74,14 @@ msgdb_get_stream_messages(PG_FUNCTION_ARGS)
 		ereport(NOTICE, (errmsg_internal("batch_size ($3): %s", int8_text(batch))));
 		ereport(NOTICE, (errmsg_internal("condition ($4): %s", msgdb_or_null(condition))));
 		ereport(NOTICE, (errmsg_internal("Generated Command: %s", sql)));
+	}
+
+	/* Below -1 the SQL's LIMIT raises the error. */
+	if (condition == NULL && batch >= -1 &&
+		read_stream_direct(fcinfo, PointerGetDatum(stream), position, batch, &rows))
+	{
+		stats_read(store_message_store.schema, rows);
+		return (Datum) 0;
 	}
 
 	params[0] = (ReadParam) {TEXTOID, PointerGetDatum(stream), false};
@@ -103,6 +113,7 @@ msgdb_get_last_stream_message(PG_FUNCTION_ARGS)
 	ReadParam	params[2];
 	const char *sql;
 	SPIPlanPtr	plan;
+	uint64		rows;
 
 	params[0] = (ReadParam) {TEXTOID, PG_GETARG_DATUM(0), PG_ARGISNULL(0)};
 	params[1] = (ReadParam) {TEXTOID, PG_GETARG_DATUM(1), PG_ARGISNULL(1)};
@@ -120,10 +131,9 @@ msgdb_get_last_stream_message(PG_FUNCTION_ARGS)
 	}
 
 	if (!PG_ARGISNULL(0) &&
-		read_last_direct(fcinfo, PG_GETARG_DATUM(0), !PG_ARGISNULL(1), PG_GETARG_DATUM(1)))
+		read_last_direct(fcinfo, PG_GETARG_DATUM(0), !PG_ARGISNULL(1), PG_GETARG_DATUM(1), &rows))
 	{
-		stats_read(store_message_store.schema,
-				   tuplestore_tuple_count(((ReturnSetInfo *) fcinfo->resultinfo)->setResult));
+		stats_read(store_message_store.schema, rows);
 		return (Datum) 0;
 	}
 	SPI_connect();

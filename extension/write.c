@@ -23,6 +23,7 @@
 #include "msgdb_settings.h"
 #include "names.h"
 #include "poke_queue.h"
+#include "read.h"
 #include "stats.h"
 #include "store.h"
 
@@ -135,6 +136,12 @@ store_stream_version(const StoreRef *s, const char *stream)
 	Datum		values[1];
 	bool		isnull;
 	Datum		v;
+	int64		version;
+
+	/* The Message DB face's table by a direct scan of its stream index. */
+	if (strcmp(s->schema, store_message_store.schema) == 0 &&
+		read_version_direct(CStringGetTextDatum(stream), &version))
+		return version >= 0 ? version : lifecycle_version_floor(s, stream);
 
 	plan = plan_for(s->schema, "stream_version",
 					"SELECT pg_catalog.max(position) FROM @S.messages WHERE stream_name = $1",

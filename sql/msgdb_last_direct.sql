@@ -1,4 +1,4 @@
--- get_last_stream_message reads by a direct index scan (extension/read_last.c):
+-- get_last_stream_message reads by a direct index scan (extension/read_direct.c):
 -- every column as the SQL query would give it, long (compressed) values,
 -- the transaction's own writes, and the SQL path for callers the scan must
 -- not serve (no SELECT on the table, row-level security).
