@@ -20,11 +20,16 @@
 
 /*
  * Writes in flight by default. Fewer slots make larger groups, more let
- * more transactions overlap their commits. On this 2-core class, six
- * alternating runs each: 2 slots gave the lowest database CPU per write
- * and the highest median throughput at 10 and at 40 clients (docs/benchmarks.md#gateway-overhead); 4 rarely grouped at all.
+ * more transactions overlap their commits. With a thread per request
+ * (threads mode), six alternating runs each on this 2-core class: 2 slots
+ * gave the lowest database CPU per write and the highest median
+ * throughput at 10 and at 40 clients (docs/benchmarks.md#gateway-overhead);
+ * 4 rarely grouped at all. The HTTP loop answers a group's writers without
+ * waking threads, and there 1 slot won: +19 % ops/s and -24 % database CPU
+ * per write on the reference load (docs/benchmarks.md#the-http-loop).
  */
-#define DEFAULT_LEADERS 2
+#define DEFAULT_LEADERS_THREADS 2
+#define DEFAULT_LEADERS_LOOP 1
 /*
  * A write that waited this long for a slot runs (with whatever waits with
  * it) even though none is free: the slots may be held by writes waiting for
@@ -80,7 +85,7 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static Pending *head,
 		   *tail;
 static int	in_flight;
-static int	max_in_flight = DEFAULT_LEADERS;
+static int	max_in_flight = DEFAULT_LEADERS_THREADS;
 static unsigned long groups_run,
 			writes_run,
 			groups_replayed;
@@ -147,6 +152,7 @@ group_commit_init(void)
 	if (max_entered_per_ns < 1)
 		max_entered_per_ns = 1;
 
+	max_in_flight = g_config.http_threads ? DEFAULT_LEADERS_THREADS : DEFAULT_LEADERS_LOOP;
 	if (g_config.write_leaders >= 0)
 		max_in_flight = g_config.write_leaders;
 	else if (g_config.bad_write_leaders != NULL)
