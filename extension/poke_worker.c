@@ -380,6 +380,22 @@ restore_pending(void)
 	backup_valid = false;
 }
 
+/*
+ * DROP EXTENSION locks the registry and then every namespace's tables; a
+ * round that held a namespace's table and then waited for the registry
+ * (release_namespace reads it) would deadlock with it. So a round takes
+ * the registry first, without waiting, and leaves every namespace to a
+ * later round while DDL holds it.
+ */
+static bool
+registry_lock(void)
+{
+	Oid			nsp = get_namespace_oid("eventodb", true);
+	Oid			reg = OidIsValid(nsp) ? get_relname_relid("namespaces", nsp) : InvalidOid;
+
+	return OidIsValid(reg) && ConditionalLockRelationOid(reg, AccessShareLock);
+}
+
 /* One round; returns whether more work is ready right away, and in
  * *progress whether it took or sent anything. */
 static bool
@@ -390,6 +406,7 @@ poke_round(bool *progress)
 	uint64		tail_before = db->tail;
 	int			n;
 	int			nbars_before;
+	bool		registry_ok;
 
 	*progress = false;
 	drain();
@@ -407,6 +424,7 @@ poke_round(bool *progress)
 	SPI_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, "poking");
+	registry_ok = registry_lock();
 	for (int i = 0; i < nns; i++)
 		nss[i].tried = nss[i].have_h = false;
 	for (int i = 0; i < npend; i++)
@@ -429,7 +447,7 @@ poke_round(bool *progress)
 		}
 		/* A namespace locked by DDL (delete, clear) waits for a later
 		 * round; the others' pokes go on. */
-		if (!ConditionalLockRelationOid(table, AccessShareLock) ||
+		if (!registry_ok || !ConditionalLockRelationOid(table, AccessShareLock) ||
 			!ConditionalLockRelationOid(hns.seq, AccessShareLock))
 			continue;
 		ns->h = horizon_read(&hns, true, 0);
