@@ -207,7 +207,9 @@ start_etcd() {
     --log-level warn
   local t=0
   until etcd_healthy; do
-    [ -n "$(running_pid "$DIR/etcd.pid" etcd)" ] || { tail -20 "$DIR/etcd.log" >&2; die "etcd exited"; }
+    # (a second look after a moment: the pid file may name the launcher that just exec'd)
+    [ -n "$(running_pid "$DIR/etcd.pid" etcd)" ] || { sleep 1; [ -n "$(running_pid "$DIR/etcd.pid" etcd)" ]; } ||
+      { tail -20 "$DIR/etcd.log" >&2; die "etcd exited (log: $DIR/etcd.log)"; }
     t=$((t + 1)); [ $t -lt 100 ] || die "etcd not healthy after 20 s"
     sleep 0.2
   done

@@ -133,7 +133,8 @@ def cluster():
             print("HA cluster did not come up, retrying on other ports:", first)
             ha("destroy")
             HA_ENV.update(ports_env())
-            ha("up")
+            # a slow machine (late in a full suite) may need longer the second time
+            ha("up", timeout=300)
         yield
     finally:
         ha("destroy", check=False)
