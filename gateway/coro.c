@@ -363,6 +363,51 @@ coro_park(int64_t deadline_ms)
 	return co->wait_result == 1;
 }
 
+struct CoroWaiter
+{
+	Coro	   *co;
+	CoroWaiter *next;
+};
+
+int
+coro_cond_timedwait(CoroCond *c, pthread_mutex_t *mu, clockid_t clock,
+					const struct timespec *abstime)
+{
+	struct timespec now;
+	CoroWaiter	me;
+	int64_t		left;
+	bool		woken;
+
+	if (!coro_active())
+		return pthread_cond_timedwait(c->cv, mu, abstime);
+	clock_gettime(clock, &now);
+	left = (int64_t) (abstime->tv_sec - now.tv_sec) * 1000 +
+		(abstime->tv_nsec - now.tv_nsec) / 1000000;
+	if (left <= 0)
+		return ETIMEDOUT;
+	me.co = current;
+	me.next = c->waiters;
+	c->waiters = &me;
+	pthread_mutex_unlock(mu);
+	woken = coro_park(coro_now_ms() + left);
+	pthread_mutex_lock(mu);
+	for (CoroWaiter **w = &c->waiters; *w != NULL; w = &(*w)->next)
+		if (*w == &me)
+		{
+			*w = me.next;
+			break;
+		}
+	return woken ? 0 : ETIMEDOUT;
+}
+
+void
+coro_cond_broadcast(CoroCond *c)
+{
+	pthread_cond_broadcast(c->cv);
+	for (CoroWaiter *w = c->waiters; w != NULL; w = w->next)
+		coro_wake(w->co);
+}
+
 void
 coro_sleep_ms(int64_t ms)
 {

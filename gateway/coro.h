@@ -13,8 +13,10 @@
 #ifndef GW_CORO_H
 #define GW_CORO_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 typedef struct Coro Coro;
 
@@ -52,6 +54,24 @@ Coro	   *coro_self(void);
 
 /* Wakes a parked coroutine; any thread may call it. */
 void		coro_wake(Coro *co);
+
+/*
+ * A condition both threads and coroutines wait on: a thread waits on cv,
+ * a coroutine parks in the waiter list (the loop goes on meanwhile). Both
+ * are guarded by the caller's mutex mu, held around either call.
+ * coro_cond_timedwait returns 0 when woken, ETIMEDOUT at abstime (on
+ * `clock`, cv's clock).
+ */
+typedef struct CoroWaiter CoroWaiter;
+typedef struct CoroCond
+{
+	pthread_cond_t *cv;
+	CoroWaiter *waiters;
+} CoroCond;
+
+int			coro_cond_timedwait(CoroCond *c, pthread_mutex_t *mu, clockid_t clock,
+								const struct timespec *abstime);
+void		coro_cond_broadcast(CoroCond *c);
 
 /* Sleeps the coroutine for ms milliseconds. */
 void		coro_sleep_ms(int64_t ms);

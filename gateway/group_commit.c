@@ -102,14 +102,8 @@ init_wake_attr(void)
 	pthread_cond_init(&gate_changed, &wake_attr);
 }
 
-/* Gate waiters that are coroutines (loop mode, coro.h). */
-typedef struct GateWaiter
-{
-	Coro	   *co;
-	struct GateWaiter *next;
-} GateWaiter;
-
-static GateWaiter *gate_waiters;
+/* The gate's waiters: threads on gate_changed, coroutines parked (coro.h). */
+static CoroCond gate_waiters = {.cv = &gate_changed};
 
 static int64_t
 mono_ms(const struct timespec *t)
@@ -419,21 +413,7 @@ gate_enter(Entered *me)
 			until.tv_sec++;
 			until.tv_nsec -= 1000000000L;
 		}
-		if (coro_active())
-		{
-			GateWaiter	me = {.co = coro_self(), .next = gate_waiters};
-
-			gate_waiters = &me;
-			wait_locked(&gate_changed, me.co, &until);
-			for (GateWaiter **w = &gate_waiters; *w != NULL; w = &(*w)->next)
-				if (*w == &me)
-				{
-					*w = me.next;
-					break;
-				}
-		}
-		else
-			pthread_cond_timedwait(&gate_changed, &mu, &until);
+		coro_cond_timedwait(&gate_waiters, &mu, CLOCK_MONOTONIC, &until);
 	}
 }
 
@@ -446,9 +426,7 @@ gate_leave(Entered *me)
 			*p = me->next;
 			break;
 		}
-	pthread_cond_broadcast(&gate_changed);
-	for (GateWaiter *w = gate_waiters; w != NULL; w = w->next)
-		coro_wake(w->co);
+	coro_cond_broadcast(&gate_waiters);
 }
 
 static void

@@ -46,19 +46,14 @@ typedef struct Pool
 	int64_t		backoff_ms;
 	char	   *last_connect_error;
 	int			waiting;		/* requests in acquire()'s wait for a slot */
-	struct CoWaiter *co_waiters;	/* coroutines waiting on `changed` */
+	CoroCond	waiters;		/* threads on `changed`, coroutines parked (coro.h) */
 } Pool;
 
-/* A coroutine waiting for the pool to change (loop mode: coro.h). */
-typedef struct CoWaiter
-{
-	Coro	   *co;
-	struct CoWaiter *next;
-} CoWaiter;
-
 /* The primary's pool, and the optional one of --read-db-url (pool_read_*). */
-static Pool main_pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER, .state = POOL_UNINIT};
-static Pool read_pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER, .state = POOL_UNINIT};
+static Pool main_pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER,
+.state = POOL_UNINIT, .waiters = {.cv = &main_pool.changed}};
+static Pool read_pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER,
+.state = POOL_UNINIT, .waiters = {.cv = &read_pool.changed}};
 
 static int64_t
 now_ms(void)
@@ -73,42 +68,14 @@ now_ms(void)
 static void
 changed(Pool *p)
 {
-	pthread_cond_broadcast(&p->changed);
-	for (CoWaiter *w = p->co_waiters; w != NULL; w = w->next)
-		coro_wake(w->co);
+	coro_cond_broadcast(&p->waiters);
 }
 
-/*
- * pthread_cond_timedwait on p->changed (dl on CLOCK_REALTIME); a coroutine
- * parks instead, so that the loop thread goes on serving meanwhile.
- */
+/* A wait on p's change (dl on CLOCK_REALTIME); p->lock held. */
 static int
 wait_changed(Pool *p, const struct timespec *dl)
 {
-	struct timespec now;
-	CoWaiter	me;
-	int64_t		left;
-	bool		woken;
-
-	if (!coro_active())
-		return pthread_cond_timedwait(&p->changed, &p->lock, dl);
-	clock_gettime(CLOCK_REALTIME, &now);
-	left = (int64_t) (dl->tv_sec - now.tv_sec) * 1000 + (dl->tv_nsec - now.tv_nsec) / 1000000;
-	if (left <= 0)
-		return ETIMEDOUT;
-	me.co = coro_self();
-	me.next = p->co_waiters;
-	p->co_waiters = &me;
-	pthread_mutex_unlock(&p->lock);
-	woken = coro_park(coro_now_ms() + left);
-	pthread_mutex_lock(&p->lock);
-	for (CoWaiter **w = &p->co_waiters; *w != NULL; w = &(*w)->next)
-		if (*w == &me)
-		{
-			*w = me.next;
-			break;
-		}
-	return woken ? 0 : ETIMEDOUT;
+	return coro_cond_timedwait(&p->waiters, &p->lock, CLOCK_REALTIME, dl);
 }
 
 /* libpq messages end in a newline and may span lines; logs want one line. */
