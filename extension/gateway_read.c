@@ -1,7 +1,9 @@
 /*
  * The gateway's read methods (docs/http-api.md#stream-methods, #category-reads): stream_get,
  * stream_last, stream_version, category_get. Each runs one saved plan over
- * the Message DB indexes and renders the response JSON from the rows.
+ * the Message DB indexes and renders the response JSON from the rows; the
+ * plain stream reads of the default namespace scan the index directly
+ * instead (read_direct.c).
  *
  * They differ from Message DB's readers on purpose (docs/sql-api.md#the-gateway-face-eventodb):
  * names without '-' are ordinary streams, '' is the whole namespace, a
@@ -25,8 +27,10 @@
 #include "horizon.h"
 #include "names.h"
 #include "namespace.h"
+#include "read.h"
 #include "render.h"
 #include "stats.h"
+#include "store.h"
 
 PG_FUNCTION_INFO_V1(ev_stream_get);
 PG_FUNCTION_INFO_V1(ev_stream_last);
@@ -48,44 +52,75 @@ PG_FUNCTION_INFO_V1(ev_category_positions);
 #define POSITION_COLUMNS \
 	"SELECT stream_name, position, global_position FROM @S.messages"
 
-enum
-{
-	COL_ID = 1, COL_STREAM, COL_TYPE, COL_POSITION, COL_GPOS,
-	COL_DATA, COL_METADATA, COL_TIME
-};
-
 /*
  * One message array: [id, type, position, globalPosition, data, metadata,
- * time], with streamName after id for category messages (docs/http-api.md#the-rpc-envelope).
+ * time], with streamName after id for category messages (docs/http-api.md#the-rpc-envelope),
+ * from a row in read.h's MessageCol order.
  */
 static void
-render_message(StringInfo buf, HeapTuple row, TupleDesc td, bool with_stream)
+render_message(StringInfo buf, const Datum *v, const bool *isnull, bool with_stream)
 {
-	bool		isnull;
-	Datum		d;
-
 	appendStringInfoChar(buf, '[');
-	render_uuid(buf, DatumGetUUIDP(SPI_getbinval(row, td, COL_ID, &isnull)));
+	render_uuid(buf, DatumGetUUIDP(v[MSG_ID - 1]));
 	if (with_stream)
 	{
 		appendStringInfoChar(buf, ',');
-		render_text(buf, DatumGetTextPP(SPI_getbinval(row, td, COL_STREAM, &isnull)));
+		render_text(buf, DatumGetTextPP(v[MSG_STREAM - 1]));
 	}
 	appendStringInfoChar(buf, ',');
-	render_text(buf, DatumGetTextPP(SPI_getbinval(row, td, COL_TYPE, &isnull)));
+	render_text(buf, DatumGetTextPP(v[MSG_TYPE - 1]));
 	appendStringInfoChar(buf, ',');
-	render_int64(buf, DatumGetInt64(SPI_getbinval(row, td, COL_POSITION, &isnull)));
+	render_int64(buf, DatumGetInt64(v[MSG_POSITION - 1]));
 	appendStringInfoChar(buf, ',');
-	render_int64(buf, DatumGetInt64(SPI_getbinval(row, td, COL_GPOS, &isnull)));
+	render_int64(buf, DatumGetInt64(v[MSG_GPOS - 1]));
 	appendStringInfoChar(buf, ',');
-	d = SPI_getbinval(row, td, COL_DATA, &isnull);
-	render_jsonb_datum(buf, d, isnull);
+	render_jsonb_datum(buf, v[MSG_DATA - 1], isnull[MSG_DATA - 1]);
 	appendStringInfoChar(buf, ',');
-	d = SPI_getbinval(row, td, COL_METADATA, &isnull);
-	render_jsonb_datum(buf, d, isnull);
+	render_jsonb_datum(buf, v[MSG_METADATA - 1], isnull[MSG_METADATA - 1]);
 	appendStringInfoChar(buf, ',');
-	render_time(buf, DatumGetTimestamp(SPI_getbinval(row, td, COL_TIME, &isnull)), true);
+	render_time(buf, DatumGetTimestamp(v[MSG_TIME - 1]), true);
 	appendStringInfoChar(buf, ']');
+}
+
+/* A MESSAGE_COLUMNS row of SPI, rendered. */
+static void
+render_spi_message(StringInfo buf, HeapTuple row, TupleDesc td, bool with_stream)
+{
+	Datum		v[MSG_NCOLS];
+	bool		isnull[MSG_NCOLS];
+
+	for (int c = 0; c < MSG_NCOLS; c++)
+		v[c] = SPI_getbinval(row, td, c + 1, &isnull[c]);
+	render_message(buf, v, isnull, with_stream);
+}
+
+/* Where a direct read (read.h) renders its rows: a JSON array's elements. */
+typedef struct RenderTo
+{
+	StringInfo	buf;
+	bool		first;
+} RenderTo;
+
+static void
+render_row(void *arg, const Datum *values, const bool *nulls)
+{
+	RenderTo   *to = arg;
+
+	if (!to->first)
+		appendStringInfoChar(to->buf, ',');
+	to->first = false;
+	render_message(to->buf, values, nulls, false);
+}
+
+/*
+ * The default namespace's table is message_store.messages, which the
+ * direct scans of read_direct.c serve without SPI and the executor; a read
+ * they decline (permissions, a changed table) runs the saved plan.
+ */
+static bool
+is_message_store(const StoreRef *ref)
+{
+	return strcmp(ref->schema, store_message_store.schema) == 0;
 }
 
 /*
@@ -119,7 +154,7 @@ render_messages(StringInfo buf, SPIPlanPtr plan, Datum *values, const char *null
 			if (!first)
 				appendStringInfoChar(buf, ',');
 			first = false;
-			render_message(buf, SPI_tuptable->vals[i], SPI_tuptable->tupdesc, with_stream);
+			render_spi_message(buf, SPI_tuptable->vals[i], SPI_tuptable->tupdesc, with_stream);
 		}
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(chunk_cxt);
@@ -194,6 +229,23 @@ stream_read(FunctionCallInfo fcinfo, StringInfo buf)
 
 	SPI_connect();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
+	if (!positions && PG_ARGISNULL(3) && !PG_ARGISNULL(1) && batch >= -1 &&
+		is_message_store(&ref))
+	{
+		RenderTo	to = {buf, true};
+		uint64		rows;
+
+		appendStringInfoChar(buf, '[');
+		if (read_stream_each(PG_GETARG_DATUM(1), PG_ARGISNULL(2) ? 0 : PG_GETARG_INT64(2),
+							 batch, render_row, &to, &rows))
+		{
+			appendStringInfoChar(buf, ']');
+			stats_read(ref.schema, rows);
+			SPI_finish();
+			return;
+		}
+		resetStringInfo(buf);
+	}
 	values[0] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
 	nulls[0] = PG_ARGISNULL(1) ? 'n' : ' ';
 	if (PG_ARGISNULL(3))
@@ -263,6 +315,22 @@ ev_stream_last(PG_FUNCTION_ARGS)
 	initStringInfo(&buf);
 	SPI_connect();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
+	if (!PG_ARGISNULL(1) && is_message_store(&ref))
+	{
+		RenderTo	to = {&buf, true};
+		uint64		rows;
+
+		if (read_last_each(PG_GETARG_DATUM(1), !PG_ARGISNULL(2),
+						   PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2),
+						   render_row, &to, &rows))
+		{
+			if (rows == 0)
+				appendStringInfoString(&buf, "null");
+			stats_read(ref.schema, rows);
+			SPI_finish();
+			PG_RETURN_TEXT_P(result_text(&buf));
+		}
+	}
 	if (PG_ARGISNULL(2))
 		plan = plan_for(ref.schema, "gw_stream_last",
 						MESSAGE_COLUMNS
@@ -285,7 +353,7 @@ ev_stream_last(PG_FUNCTION_ARGS)
 	if (SPI_processed == 0)
 		appendStringInfoString(&buf, "null");
 	else
-		render_message(&buf, SPI_tuptable->vals[0], SPI_tuptable->tupdesc, false);
+		render_spi_message(&buf, SPI_tuptable->vals[0], SPI_tuptable->tupdesc, false);
 	SPI_finish();
 	PG_RETURN_TEXT_P(result_text(&buf));
 }

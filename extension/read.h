@@ -52,6 +52,31 @@ bool		read_category_direct(FunctionCallInfo fcinfo, Datum category, int64 positi
 								 int64 horizon, int64 limit, uint64 *rows);
 
 /*
+ * A message row in the gateway's column order (gateway_read.h's
+ * MESSAGE_COLUMNS): values[MSG_ID - 1] ... values[MSG_TIME - 1].
+ */
+typedef enum MessageCol
+{
+	MSG_ID = 1, MSG_STREAM, MSG_TYPE, MSG_POSITION, MSG_GPOS,
+	MSG_DATA, MSG_METADATA, MSG_TIME, MSG_NCOLS = MSG_TIME
+} MessageCol;
+
+/* Gets each row of a direct read; values may be toasted and live until it returns. */
+typedef void (*DirectRowFn) (void *arg, const Datum *values, const bool *nulls);
+
+/*
+ * The gateway's reads of the default namespace's table (message_store), by
+ * the same scans under the active snapshot (SPI read-only mode): the last
+ * message of a non-NULL stream (of the type, when has_type), or its
+ * messages from position on, at most limit (-1: all). Each row goes to
+ * visit(arg, ...); false, having done nothing, as above.
+ */
+bool		read_last_each(Datum stream, bool has_type, Datum type, DirectRowFn visit,
+						   void *arg, uint64 *rows);
+bool		read_stream_each(Datum stream, int64 position, int64 limit, DirectRowFn visit,
+							 void *arg, uint64 *rows);
+
+/*
  * max(position) of the stream in message_store.messages under a fresh
  * snapshot into *version (-1: no message), by the same index; false when
  * the SQL must read it (as above).

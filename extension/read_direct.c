@@ -2,6 +2,8 @@
  * Message DB's plain readers without the executor (docs/sql-api.md#get_stream_messages,
  * #get_category_messages, #get_last_stream_message): one scan of an index of
  * message_store.messages, each row turned into a message_store.message row.
+ * The gateway's stream_get and stream_last of the default namespace (whose
+ * table this is) take the same scans and render each row themselves.
  *
  * Each is the query its saved plan would run - an index scan under a LIMIT -
  * minus what the plan costs per call besides the rows: SPI, the plan cache
@@ -90,6 +92,8 @@ typedef struct DirectRead
 	Snapshot	snapshot;		/* NULL: a fresh one */
 	int64	   *position;		/* set: no result set; the first row's
 								 * position goes here (untouched if none) */
+	DirectRowFn visit;			/* set: no result set; each row goes here */
+	void	   *visit_arg;
 } DirectRead;
 
 /* Per-backend lookups; valid until an invalidation resets them. */
@@ -234,6 +238,26 @@ put_message(ReturnSetInfo *rsinfo, TupleTableSlot *slot)
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
+/* A row in the gateway's column order (read.h's MessageCol), to r->visit. */
+static void
+visit_message(const DirectRead *r, TupleTableSlot *slot)
+{
+	static const AttrNumber attno[MSG_NCOLS] = {
+		COL_ID, COL_STREAM_NAME, COL_TYPE, COL_POSITION, COL_GLOBAL_POSITION,
+		COL_DATA, COL_METADATA, COL_TIME,
+	};
+	Datum		values[MSG_NCOLS];
+	bool		nulls[MSG_NCOLS];
+
+	slot_getallattrs(slot);
+	for (int c = 0; c < MSG_NCOLS; c++)
+	{
+		values[c] = slot->tts_values[attno[c] - 1];
+		nulls[c] = slot->tts_isnull[attno[c] - 1];
+	}
+	r->visit(r->visit_arg, values, nulls);
+}
+
 static bool
 type_matches(TupleTableSlot *slot, Relation table, Datum type)
 {
@@ -281,7 +305,10 @@ read_direct(FunctionCallInfo fcinfo, const DirectRead *r, uint64 *rows)
 		return false;
 	}
 
-	if (r->position == NULL)
+	if (r->visit != NULL)
+		rowcxt = AllocSetContextCreate(CurrentMemoryContext, "eventodb direct read row",
+									   ALLOCSET_DEFAULT_SIZES);
+	else if (r->position == NULL)
 	{
 		InitMaterializedSRF(fcinfo, 0);
 
@@ -321,6 +348,14 @@ read_direct(FunctionCallInfo fcinfo, const DirectRead *r, uint64 *rows)
 
 			if (!isnull)
 				*r->position = DatumGetInt64(v);
+		}
+		else if (r->visit != NULL)
+		{
+			MemoryContext old = MemoryContextSwitchTo(rowcxt);
+
+			visit_message(r, slot);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(rowcxt);
 		}
 		else
 		{
@@ -397,6 +432,47 @@ read_category_direct(FunctionCallInfo fcinfo, Datum category, int64 position, in
 	};
 
 	return read_direct(fcinfo, &r, rows);
+}
+
+bool
+read_last_each(Datum stream, bool has_type, Datum type, DirectRowFn visit, void *arg,
+			   uint64 *rows)
+{
+	DirectRead	r = {
+		.index = INDEX_STREAM,
+		.keys = {{1, BTEqualStrategyNumber, F_TEXTEQ, stream}},
+		.nkeys = 1,
+		.dir = BackwardScanDirection,
+		.limit = 1,
+		.has_type = has_type,
+		.type = type,
+		.snapshot = GetActiveSnapshot(),
+		.visit = visit,
+		.visit_arg = arg,
+	};
+
+	return read_direct(NULL, &r, rows);
+}
+
+bool
+read_stream_each(Datum stream, int64 position, int64 limit, DirectRowFn visit, void *arg,
+				 uint64 *rows)
+{
+	DirectRead	r = {
+		.index = INDEX_STREAM,
+		.keys = {
+			{1, BTEqualStrategyNumber, F_TEXTEQ, stream},
+			{2, BTGreaterEqualStrategyNumber, F_INT8GE, Int64GetDatum(position)},
+		},
+		.nkeys = 2,
+		.dir = ForwardScanDirection,
+		.limit = limit,
+		.snapshot = GetActiveSnapshot(),
+		.visit = visit,
+		.visit_arg = arg,
+	};
+
+	return read_direct(NULL, &r, rows);
 }
 
 bool
