@@ -39,6 +39,8 @@
 #define CANARY 0x5eedf00dcafe5eedULL
 #define STACKS_KEPT 64			/* freed stacks kept for the next coroutines */
 #define EVENTS_PER_ROUND 64
+/* Passes over coroutines woken during one round (coro_loop_once). */
+#define READY_PASSES 4
 
 struct Coro
 {
@@ -525,17 +527,27 @@ coro_loop_once(bool fds)
 			co->parked = false;	/* a park or a sleep that timed out */
 			make_ready_locked(co, 0);
 		}
-	run = ready_head;
-	ready_head = ready_tail = NULL;
-	for (Coro *co = run; co != NULL; co = co->next_ready)
-		co->queued = false;
-	pthread_mutex_unlock(&mu);
-	while (run != NULL)
+	/*
+	 * Coroutines woken by the ones run here run in this round too, up to
+	 * a few passes: a group commit's next leader then sends its group at
+	 * once instead of after the next pass of libmicrohttpd.
+	 */
+	for (int pass = 0; pass < READY_PASSES && ready_head != NULL; pass++)
 	{
-		Coro	   *co = run;
+		run = ready_head;
+		ready_head = ready_tail = NULL;
+		for (Coro *co = run; co != NULL; co = co->next_ready)
+			co->queued = false;
+		pthread_mutex_unlock(&mu);
+		while (run != NULL)
+		{
+			Coro	   *co = run;
 
-		run = co->next_ready;
-		waiting_remove(co);
-		switch_into(co);
+			run = co->next_ready;
+			waiting_remove(co);
+			switch_into(co);
+		}
+		pthread_mutex_lock(&mu);
 	}
+	pthread_mutex_unlock(&mu);
 }

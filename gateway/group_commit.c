@@ -26,7 +26,9 @@
  * throughput at 10 and at 40 clients (docs/benchmarks.md#gateway-overhead);
  * 4 rarely grouped at all. The HTTP loop answers a group's writers without
  * waking threads, and there 1 slot won: +19 % ops/s and -24 % database CPU
- * per write on the reference load (docs/benchmarks.md#the-http-loop).
+ * per write on the reference load (docs/benchmarks.md#the-http-loop). Two
+ * groups in flight on one connection (libpq's pipeline mode, so the
+ * database never idles between groups) did no better than one.
  */
 #define DEFAULT_LEADERS_THREADS 2
 #define DEFAULT_LEADERS_LOOP 1
@@ -512,14 +514,19 @@ write_grouped(const GcWrite *w, GcResult *out)
 
 		pthread_mutex_lock(&mu);
 		in_flight--;
+		/*
+		 * The next leader first: in loop mode it then sends the next group
+		 * before the loop answers this one's writers, so the database is
+		 * not left idle while their responses go out.
+		 */
+		if (head != NULL)
+			wake_pending(head);
 		for (int i = 0; i < n; i++)
 		{
 			group[i]->done = true;
 			if (group[i] != &me)
 				wake_pending(group[i]);
 		}
-		if (head != NULL)
-			wake_pending(head);
 	}
 	pthread_mutex_unlock(&mu);
 	pthread_cond_destroy(&me.wake);
