@@ -189,6 +189,17 @@ unauthorized(struct MHD_Connection *c, enum MHD_Result *ret, const char *ns, siz
 	return r;
 }
 
+static EVP_MD *sha256;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+/* Fetched once: EVP_sha256() makes OpenSSL 3 look the algorithm up again
+ * on every call, which cost more than hashing a token. */
+static void
+fetch_sha256(void)
+{
+	sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 /*
  * Production-mode check that the token's hash is the one registered for
  * its namespace. Returns 1 verified, 0 not, -1 lookup failed (*why set).
@@ -202,7 +213,8 @@ verify(const char *token, size_t len, const char *ns, size_t ns_len, char **why)
 	PGresult   *res;
 	int			verdict;
 
-	if (EVP_Digest(token, len, digest, &dlen, EVP_sha256(), NULL) != 1 || dlen != 32)
+	pthread_once(&sha256_once, fetch_sha256);
+	if (sha256 == NULL || EVP_Digest(token, len, digest, &dlen, sha256, NULL) != 1 || dlen != 32)
 	{
 		*why = strdup("SHA-256 unavailable");
 		return -1;
