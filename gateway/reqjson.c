@@ -115,6 +115,48 @@ parse_string(Parser *p, StrBuf *out)
 	return lexed(p, jl_scan_string(p->s, p->len, &p->pos, out));
 }
 
+/*
+ * A string at p->pos whose raw form is already what jw_string writes -
+ * printable ASCII with no escape and none of the characters it escapes,
+ * as most keys and values of an event are - is copied to text as it
+ * stands; the decoding and re-escaping were a third of a write's parse.
+ * False, having consumed nothing, for any other string.
+ */
+static bool
+copy_plain_string(Parser *p, StrBuf *text)
+{
+	for (size_t i = p->pos + 1; i < p->len; i++)
+	{
+		unsigned char c = (unsigned char) p->s[i];
+
+		if (c == '"')
+		{
+			sb_append(text, p->s + p->pos, i + 1 - p->pos);
+			p->pos = i + 1;
+			return true;
+		}
+		if (c < 0x20 || c >= 0x80 || c == '\\' || c == '<' || c == '>' || c == '&')
+			return false;
+	}
+	return false;
+}
+
+/* A string in text mode: copied when plain, else decoded and re-escaped. */
+static bool
+text_string(Parser *p, StrBuf *text)
+{
+	StrBuf		s = STRBUF_INIT;
+	bool		ok;
+
+	if (copy_plain_string(p, text))
+		return true;
+	ok = parse_string(p, &s);
+	if (ok)
+		jw_string(text, s.data ? s.data : "", s.len);
+	sb_free(&s);
+	return ok;
+}
+
 static bool
 parse_number(Parser *p, Mode mode, struct json_object **out, StrBuf *text)
 {
@@ -126,6 +168,17 @@ parse_number(Parser *p, Mode mode, struct json_object **out, StrBuf *text)
 	if (!lexed(p, jl_scan_number(p->s, p->len, &p->pos, &integral)))
 		return false;
 	n = p->pos - start;
+	/*
+	 * Not built, and too short to overflow a double without an exponent:
+	 * nothing to convert (the range check below needs strtod).
+	 */
+	if (mode != MODE_BUILD && n <= 300 && memchr(p->s + start, 'e', n) == NULL &&
+		memchr(p->s + start, 'E', n) == NULL)
+	{
+		if (mode == MODE_TEXT)
+			sb_append(text, p->s + start, n);
+		return true;
+	}
 	copy = strndup(p->s + start, n);
 	if (copy == NULL)
 		abort();
@@ -271,7 +324,15 @@ parse_object(Parser *p, int level, Mode mode, struct json_object **out, StrBuf *
 			goto done;
 		}
 		sb_reset(&key);
-		if (!parse_string(p, self == MODE_SKIP ? NULL : &key))
+		if (self == MODE_TEXT)
+		{
+			/* the key's text goes out as it is read */
+			if (!first)
+				sb_putc(t, ',');
+			if (!text_string(p, t))
+				goto done;
+		}
+		else if (!parse_string(p, self == MODE_SKIP ? NULL : &key))
 			goto done;
 		skip_ws(p);
 		if (p->pos >= p->len)
@@ -287,12 +348,7 @@ parse_object(Parser *p, int level, Mode mode, struct json_object **out, StrBuf *
 		p->pos++;
 		skip_ws(p);
 		if (self == MODE_TEXT)
-		{
-			if (!first)
-				sb_putc(t, ',');
-			jw_string(t, key.data ? key.data : "", key.len);
 			sb_putc(t, ':');
-		}
 		first = false;
 		wanted = (self == MODE_BUILD) &&
 			memchr(key.data ? key.data : "", '\0', key.len) == NULL &&
@@ -430,14 +486,14 @@ parse_value(Parser *p, int level, Mode mode, struct json_object **out, StrBuf *t
 		case '"':
 			if (mode == MODE_SKIP)
 				return parse_string(p, NULL);
+			else if (mode == MODE_TEXT)
+				return text_string(p, text);
 			else
 			{
 				StrBuf		s = STRBUF_INIT;
 				bool		ok = parse_string(p, &s);
 
-				if (ok && mode == MODE_TEXT)
-					jw_string(text, s.data ? s.data : "", s.len);
-				else if (ok)
+				if (ok)
 					*out = json_object_new_string_len(s.data ? s.data : "", (int) s.len);
 				sb_free(&s);
 				return ok;
