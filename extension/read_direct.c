@@ -380,8 +380,9 @@ read_direct(FunctionCallInfo fcinfo, const DirectRead *r, uint64 *rows)
 	return true;
 }
 
-bool
-read_last_direct(FunctionCallInfo fcinfo, Datum stream, bool has_type, Datum type, uint64 *rows)
+/* The last row of a stream (of the type, when has_type): by its index, backwards. */
+static DirectRead
+last_of_stream(Datum stream, bool has_type, Datum type)
 {
 	DirectRead	r = {
 		.index = INDEX_STREAM,
@@ -393,12 +394,12 @@ read_last_direct(FunctionCallInfo fcinfo, Datum stream, bool has_type, Datum typ
 		.type = type,
 	};
 
-	return read_direct(fcinfo, &r, rows);
+	return r;
 }
 
-bool
-read_stream_direct(FunctionCallInfo fcinfo, Datum stream, int64 position, int64 limit,
-				   uint64 *rows)
+/* A stream's rows from position on, at most limit (-1: all). */
+static DirectRead
+stream_from(Datum stream, int64 position, int64 limit)
 {
 	DirectRead	r = {
 		.index = INDEX_STREAM,
@@ -410,6 +411,33 @@ read_stream_direct(FunctionCallInfo fcinfo, Datum stream, int64 position, int64 
 		.dir = ForwardScanDirection,
 		.limit = limit,
 	};
+
+	return r;
+}
+
+/* Runs r under the active snapshot, each row to visit(arg, ...). */
+static bool
+visit_rows(DirectRead *r, DirectRowFn visit, void *arg, uint64 *rows)
+{
+	r->snapshot = GetActiveSnapshot();
+	r->visit = visit;
+	r->visit_arg = arg;
+	return read_direct(NULL, r, rows);
+}
+
+bool
+read_last_direct(FunctionCallInfo fcinfo, Datum stream, bool has_type, Datum type, uint64 *rows)
+{
+	DirectRead	r = last_of_stream(stream, has_type, type);
+
+	return read_direct(fcinfo, &r, rows);
+}
+
+bool
+read_stream_direct(FunctionCallInfo fcinfo, Datum stream, int64 position, int64 limit,
+				   uint64 *rows)
+{
+	DirectRead	r = stream_from(stream, position, limit);
 
 	return read_direct(fcinfo, &r, rows);
 }
@@ -438,56 +466,27 @@ bool
 read_last_each(Datum stream, bool has_type, Datum type, DirectRowFn visit, void *arg,
 			   uint64 *rows)
 {
-	DirectRead	r = {
-		.index = INDEX_STREAM,
-		.keys = {{1, BTEqualStrategyNumber, F_TEXTEQ, stream}},
-		.nkeys = 1,
-		.dir = BackwardScanDirection,
-		.limit = 1,
-		.has_type = has_type,
-		.type = type,
-		.snapshot = GetActiveSnapshot(),
-		.visit = visit,
-		.visit_arg = arg,
-	};
+	DirectRead	r = last_of_stream(stream, has_type, type);
 
-	return read_direct(NULL, &r, rows);
+	return visit_rows(&r, visit, arg, rows);
 }
 
 bool
 read_stream_each(Datum stream, int64 position, int64 limit, DirectRowFn visit, void *arg,
 				 uint64 *rows)
 {
-	DirectRead	r = {
-		.index = INDEX_STREAM,
-		.keys = {
-			{1, BTEqualStrategyNumber, F_TEXTEQ, stream},
-			{2, BTGreaterEqualStrategyNumber, F_INT8GE, Int64GetDatum(position)},
-		},
-		.nkeys = 2,
-		.dir = ForwardScanDirection,
-		.limit = limit,
-		.snapshot = GetActiveSnapshot(),
-		.visit = visit,
-		.visit_arg = arg,
-	};
+	DirectRead	r = stream_from(stream, position, limit);
 
-	return read_direct(NULL, &r, rows);
+	return visit_rows(&r, visit, arg, rows);
 }
 
 bool
 read_version_direct(Datum stream, int64 *version)
 {
-	DirectRead	r = {
-		.index = INDEX_STREAM,
-		.keys = {{1, BTEqualStrategyNumber, F_TEXTEQ, stream}},
-		.nkeys = 1,
-		.dir = BackwardScanDirection,
-		.limit = 1,
-		.position = version,
-	};
+	DirectRead	r = last_of_stream(stream, false, (Datum) 0);
 	uint64		rows;
 
+	r.position = version;
 	*version = -1;
 	return read_direct(NULL, &r, &rows);
 }

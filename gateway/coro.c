@@ -17,8 +17,9 @@
 #include <unistd.h>
 
 #if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
+#if __has_include(<valgrind/valgrind.h>) && __has_include(<valgrind/memcheck.h>)
 #include <valgrind/valgrind.h>
+#include <valgrind/memcheck.h>
 #define HAVE_VALGRIND 1
 #endif
 #endif
@@ -195,6 +196,11 @@ stack_get(void)
 static void
 stack_put(char *s)
 {
+#ifdef HAVE_VALGRIND
+	/* a coroutine that ran deeper left the word below valgrind's idea of
+	 * its stack pointer, which valgrind then calls unaddressable */
+	VALGRIND_MAKE_MEM_DEFINED(canary_of(s), sizeof(uint64_t));
+#endif
 	if (nfree_stacks < STACKS_KEPT && *canary_of(s) == CANARY)
 		free_stacks[nfree_stacks++] = s;
 	else

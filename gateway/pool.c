@@ -1,7 +1,8 @@
 /* See pool.h. One slot per HTTP worker thread, so a request never queues
  * behind another for a connection in the steady state; connections open
- * lazily and are checked for a server-side close before every use, so a
- * PostgreSQL restart costs no failed request once it is back. */
+ * lazily and are checked for a server-side close before use (unless just
+ * used, FRESH_MS), so a PostgreSQL restart costs no failed request once it
+ * is back. */
 #include "pool.h"
 
 #include "coro.h"
