@@ -210,47 +210,47 @@ result_text(StringInfo buf)
 }
 
 /*
- * stream_get(ns, stream_name, position, global_position, batch_size):
- * global_position NULL reads by stream position (batch -1 unlimited, 0
- * empty, below -1 LIMIT's own 2201W); otherwise by global position with
- * batch <= 0 unlimited. Renders into buf, or returns positions when buf is
- * NULL (stream_positions).
+ * stream_get by position of the default namespace by a direct scan
+ * (read.h), rendered into buf; false, buf untouched, when the saved plan
+ * must run: another namespace, the global-position path, a NULL stream,
+ * a batch below -1 (LIMIT's own error), or a caller the scan declines.
  */
-static void
-stream_read(FunctionCallInfo fcinfo, StringInfo buf)
+static bool
+stream_read_direct(FunctionCallInfo fcinfo, const StoreRef *ref, int64 batch, StringInfo buf,
+				   uint64 *rows)
+{
+	RenderTo	to = {buf, true};
+	int			start = buf->len;
+
+	if (!PG_ARGISNULL(3) || PG_ARGISNULL(1) || batch < -1 || !is_message_store(ref))
+		return false;
+	appendStringInfoChar(buf, '[');
+	if (!read_stream_each(PG_GETARG_DATUM(1), PG_ARGISNULL(2) ? 0 : PG_GETARG_INT64(2),
+						  batch, render_row, &to, rows))
+	{
+		buf->len = start;
+		buf->data[start] = '\0';
+		return false;
+	}
+	appendStringInfoChar(buf, ']');
+	return true;
+}
+
+/* stream_read's rows by the saved plan (into buf, or positions); returns how many. */
+static uint64
+stream_by_plan(FunctionCallInfo fcinfo, const StoreRef *ref, int64 batch, StringInfo buf)
 {
 	static Oid	argtypes[3] = {TEXTOID, INT8OID, INT8OID};
-	StoreRef	ref;
 	SPIPlanPtr	plan;
 	Datum		values[3];
 	char		nulls[3] = {' ', ' ', ' '};
-	int64		batch = PG_ARGISNULL(4) ? DEFAULT_BATCH : PG_GETARG_INT64(4);
 	bool		positions = buf == NULL;
 
-	SPI_connect();
-	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
-	if (!positions && PG_ARGISNULL(3) && !PG_ARGISNULL(1) && batch >= -1 &&
-		is_message_store(&ref))
-	{
-		RenderTo	to = {buf, true};
-		uint64		rows;
-
-		appendStringInfoChar(buf, '[');
-		if (read_stream_each(PG_GETARG_DATUM(1), PG_ARGISNULL(2) ? 0 : PG_GETARG_INT64(2),
-							 batch, render_row, &to, &rows))
-		{
-			appendStringInfoChar(buf, ']');
-			stats_read(ref.schema, rows);
-			SPI_finish();
-			return;
-		}
-		resetStringInfo(buf);
-	}
 	values[0] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
 	nulls[0] = PG_ARGISNULL(1) ? 'n' : ' ';
 	if (PG_ARGISNULL(3))
 	{
-		plan = plan_for(ref.schema, positions ? "gw_stream_pos" : "gw_stream_get",
+		plan = plan_for(ref->schema, positions ? "gw_stream_pos" : "gw_stream_get",
 						positions ?
 						POSITION_COLUMNS
 						" WHERE stream_name = $1 AND position >= $2"
@@ -265,7 +265,7 @@ stream_read(FunctionCallInfo fcinfo, StringInfo buf)
 	}
 	else
 	{
-		plan = plan_for(ref.schema, positions ? "gw_stream_pos_global" : "gw_stream_get_global",
+		plan = plan_for(ref->schema, positions ? "gw_stream_pos_global" : "gw_stream_get_global",
 						positions ?
 						POSITION_COLUMNS
 						" WHERE stream_name = $1 AND global_position >= $2"
@@ -278,7 +278,28 @@ stream_read(FunctionCallInfo fcinfo, StringInfo buf)
 		values[2] = Int64GetDatum(batch);
 		nulls[2] = batch <= 0 ? 'n' : ' ';
 	}
-	stats_read(ref.schema, read_rows(fcinfo, buf, plan, values, nulls, false));
+	return read_rows(fcinfo, buf, plan, values, nulls, false);
+}
+
+/*
+ * stream_get(ns, stream_name, position, global_position, batch_size):
+ * global_position NULL reads by stream position (batch -1 unlimited, 0
+ * empty, below -1 LIMIT's own 2201W); otherwise by global position with
+ * batch <= 0 unlimited. Renders into buf, or returns positions when buf is
+ * NULL (stream_positions).
+ */
+static void
+stream_read(FunctionCallInfo fcinfo, StringInfo buf)
+{
+	StoreRef	ref;
+	int64		batch = PG_ARGISNULL(4) ? DEFAULT_BATCH : PG_GETARG_INT64(4);
+	uint64		rows;
+
+	SPI_connect();
+	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
+	if (buf == NULL || !stream_read_direct(fcinfo, &ref, batch, buf, &rows))
+		rows = stream_by_plan(fcinfo, &ref, batch, buf);
+	stats_read(ref.schema, rows);
 	SPI_finish();
 }
 
@@ -301,44 +322,23 @@ ev_stream_positions(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-/* stream_last(ns, stream_name, type) -> one message array, or null. */
-Datum
-ev_stream_last(PG_FUNCTION_ARGS)
+/* stream_last's row by the saved plan, rendered into buf; returns rows (0 or 1). */
+static uint64
+last_by_plan(FunctionCallInfo fcinfo, const StoreRef *ref, StringInfo buf)
 {
 	static Oid	argtypes[2] = {TEXTOID, TEXTOID};
-	StringInfoData buf;
-	StoreRef	ref;
 	SPIPlanPtr	plan;
 	Datum		values[2];
 	char		nulls[2] = {' ', ' '};
 
-	initStringInfo(&buf);
-	SPI_connect();
-	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
-	if (!PG_ARGISNULL(1) && is_message_store(&ref))
-	{
-		RenderTo	to = {&buf, true};
-		uint64		rows;
-
-		if (read_last_each(PG_GETARG_DATUM(1), !PG_ARGISNULL(2),
-						   PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2),
-						   render_row, &to, &rows))
-		{
-			if (rows == 0)
-				appendStringInfoString(&buf, "null");
-			stats_read(ref.schema, rows);
-			SPI_finish();
-			PG_RETURN_TEXT_P(result_text(&buf));
-		}
-	}
 	if (PG_ARGISNULL(2))
-		plan = plan_for(ref.schema, "gw_stream_last",
+		plan = plan_for(ref->schema, "gw_stream_last",
 						MESSAGE_COLUMNS
 						" WHERE stream_name = $1"
 						" ORDER BY position DESC LIMIT 1",
 						2, argtypes);
 	else
-		plan = plan_for(ref.schema, "gw_stream_last_type",
+		plan = plan_for(ref->schema, "gw_stream_last_type",
 						MESSAGE_COLUMNS
 						" WHERE stream_name = $1 AND type = $2"
 						" ORDER BY position DESC LIMIT 1",
@@ -349,11 +349,32 @@ ev_stream_last(PG_FUNCTION_ARGS)
 	nulls[1] = PG_ARGISNULL(2) ? 'n' : ' ';
 	if (SPI_execute_plan(plan, values, nulls, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "eventodb: stream_last query failed");
-	stats_read(ref.schema, SPI_processed);
-	if (SPI_processed == 0)
+	if (SPI_processed > 0)
+		render_spi_message(buf, SPI_tuptable->vals[0], SPI_tuptable->tupdesc, false);
+	return SPI_processed;
+}
+
+/* stream_last(ns, stream_name, type) -> one message array, or null. */
+Datum
+ev_stream_last(PG_FUNCTION_ARGS)
+{
+	StringInfoData buf;
+	StoreRef	ref;
+	RenderTo	to = {&buf, true};
+	uint64		rows;
+
+	initStringInfo(&buf);
+	SPI_connect();
+	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
+	/* the default namespace by a direct scan (read.h), unless it declines */
+	if (PG_ARGISNULL(1) || !is_message_store(&ref) ||
+		!read_last_each(PG_GETARG_DATUM(1), !PG_ARGISNULL(2),
+						PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2),
+						render_row, &to, &rows))
+		rows = last_by_plan(fcinfo, &ref, &buf);
+	stats_read(ref.schema, rows);
+	if (rows == 0)
 		appendStringInfoString(&buf, "null");
-	else
-		render_spi_message(&buf, SPI_tuptable->vals[0], SPI_tuptable->tupdesc, false);
 	SPI_finish();
 	PG_RETURN_TEXT_P(result_text(&buf));
 }
