@@ -5,7 +5,7 @@
  * registers with subwait.h; pokes of its source, changes through this
  * gateway and a timer resume it, and the resumed request fetches again on
  * the HTTP thread. The timer refetches at least every LONGPOLL_REFRESH_MS
- * (and every ackTimeoutMs / 2, so the waiting consumer stays active).
+ * (and every ackTimeoutMs / 3, so the waiting consumer stays active).
  */
 #ifndef GW_LONGPOLL_H
 #define GW_LONGPOLL_H

@@ -94,9 +94,10 @@ subsql_state_is(const PGresult *res, const char *state)
 int
 subsql_refresh_ms(int ack, int cap_ms)
 {
-	/* fetch again well before the consumer's activity ends: half of it,
-	 * less the tick that may delay the fetch */
-	int			ms = ack / 2 - SUBWAIT_TICK_MS;
+	/* fetch again well before the consumer's activity ends: a third of
+	 * it, less the tick that may delay the fetch, so a stalled round or
+	 * a slow fetch still leaves it active (no churn of stream owners) */
+	int			ms = ack / 3 - SUBWAIT_TICK_MS;
 
 	if (ack <= 0 || ms >= cap_ms)
 		return cap_ms;

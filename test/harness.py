@@ -49,6 +49,17 @@ def free_port():
     return port
 
 
+def wait_until(pred, timeout):
+    """True once pred() holds; False if it still fails after timeout seconds.
+    For conditions that must come true eventually, not within a time."""
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def dumps(value):
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 

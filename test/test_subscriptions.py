@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from harness import check_error, go_json, token_for
+from harness import check_error, go_json, token_for, wait_until
 
 NAME_RULE = "name must be 1-100 characters of [A-Za-z0-9._:-]"
 CONSUMER_RULE = "consumerId must be 1-100 printable ASCII characters"
@@ -560,17 +560,23 @@ def test_fetch_wait_of_a_client_that_left_takes_nothing(gw, tok):
 
 
 def test_waiting_fetch_keeps_its_consumer_active(gw, tok):
-    ok(gw, tok, "create", "s", "acct", {"ackTimeoutMs": 200})
-    th = threading.Thread(target=lambda: fetch(gw, tok, "s", "w", waitMs=1500))
+    # The wait lasts three leases; the consumer must stay listed throughout.
+    # A lease of 1 s leaves the refetch room for a stalled machine.
+    ok(gw, tok, "create", "s", "acct", {"ackTimeoutMs": 1000})
+    th = threading.Thread(target=lambda: fetch(gw, tok, "s", "w", waitMs=3000))
     th.start()
+
+    def consumers():
+        return [c["consumerId"] for c in ok(gw, tok, "get", "s")["consumers"]]
+
     try:
-        for _ in range(5):
-            time.sleep(0.23)
-            assert [c["consumerId"] for c in ok(gw, tok, "get", "s")["consumers"]] == ["w"]
+        assert wait_until(lambda: consumers() == ["w"], 5)
+        for _ in range(10):
+            time.sleep(0.25)
+            assert consumers() == ["w"]
     finally:
-        th.join(5)
-    time.sleep(0.3)
-    assert ok(gw, tok, "get", "s")["consumers"] == []
+        th.join(10)
+    assert wait_until(lambda: consumers() == [], 5)
 
 
 def test_sigterm_answers_waiting_fetches(spawn, gw, tok, prod_db):
