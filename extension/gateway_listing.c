@@ -19,6 +19,60 @@ PG_FUNCTION_INFO_V1(ev_ns_categories);
 
 #define DEFAULT_LIMIT 100
 
+typedef void (*RowFields) (StringInfo buf, HeapTuple row, TupleDesc td);
+
+/*
+ * The rows of the query just run as a JSON array of objects, whose fields
+ * fields() writes; ends SPI. buf was made before SPI_connect, so it and
+ * the text outlive SPI's memory.
+ */
+static Datum
+rows_json(StringInfo buf, RowFields fields)
+{
+	SPITupleTable *tt = SPI_tuptable;
+	text	   *out;
+
+	appendStringInfoChar(buf, '[');
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		if (i > 0)
+			appendStringInfoChar(buf, ',');
+		appendStringInfoChar(buf, '{');
+		fields(buf, tt->vals[i], tt->tupdesc);
+		appendStringInfoChar(buf, '}');
+	}
+	appendStringInfoChar(buf, ']');
+	SPI_finish();
+	out = cstring_to_text_with_len(buf->data, buf->len);
+	PG_RETURN_TEXT_P(out);
+}
+
+static void
+stream_fields(StringInfo buf, HeapTuple row, TupleDesc td)
+{
+	bool		isnull;
+
+	appendStringInfoString(buf, "\"lastActivity\":");
+	render_time(buf, DatumGetTimestamp(SPI_getbinval(row, td, 3, &isnull)), false);
+	appendStringInfoString(buf, ",\"stream\":");
+	render_text(buf, DatumGetTextPP(SPI_getbinval(row, td, 1, &isnull)));
+	appendStringInfoString(buf, ",\"version\":");
+	render_int64(buf, DatumGetInt64(SPI_getbinval(row, td, 2, &isnull)));
+}
+
+static void
+category_fields(StringInfo buf, HeapTuple row, TupleDesc td)
+{
+	bool		isnull;
+
+	appendStringInfoString(buf, "\"category\":");
+	render_text(buf, DatumGetTextPP(SPI_getbinval(row, td, 1, &isnull)));
+	appendStringInfoString(buf, ",\"messageCount\":");
+	render_int64(buf, DatumGetInt64(SPI_getbinval(row, td, 2, &isnull)));
+	appendStringInfoString(buf, ",\"streamCount\":");
+	render_int64(buf, DatumGetInt64(SPI_getbinval(row, td, 3, &isnull)));
+}
+
 /* ns_streams(ns, prefix, cursor, lim) -> [{"lastActivity","stream","version"}] */
 Datum
 ev_ns_streams(PG_FUNCTION_ARGS)
@@ -28,7 +82,6 @@ ev_ns_streams(PG_FUNCTION_ARGS)
 	StoreRef	ref;
 	SPIPlanPtr	plan;
 	Datum		values[3];
-	SPITupleTable *tt;
 
 	initStringInfo(&buf);
 	SPI_connect();
@@ -46,26 +99,7 @@ ev_ns_streams(PG_FUNCTION_ARGS)
 	values[2] = Int64GetDatum(PG_ARGISNULL(3) ? DEFAULT_LIMIT : (int64) PG_GETARG_INT32(3));
 	if (SPI_execute_plan(plan, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "eventodb: ns_streams query failed");
-	tt = SPI_tuptable;
-	appendStringInfoChar(&buf, '[');
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	row = tt->vals[i];
-		bool		isnull;
-
-		if (i > 0)
-			appendStringInfoChar(&buf, ',');
-		appendStringInfoString(&buf, "{\"lastActivity\":");
-		render_time(&buf, DatumGetTimestamp(SPI_getbinval(row, tt->tupdesc, 3, &isnull)), false);
-		appendStringInfoString(&buf, ",\"stream\":");
-		render_text(&buf, DatumGetTextPP(SPI_getbinval(row, tt->tupdesc, 1, &isnull)));
-		appendStringInfoString(&buf, ",\"version\":");
-		render_int64(&buf, DatumGetInt64(SPI_getbinval(row, tt->tupdesc, 2, &isnull)));
-		appendStringInfoChar(&buf, '}');
-	}
-	appendStringInfoChar(&buf, ']');
-	SPI_finish();
-	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
+	return rows_json(&buf, stream_fields);
 }
 
 /* ns_categories(ns) -> [{"category","messageCount","streamCount"}] */
@@ -75,7 +109,6 @@ ev_ns_categories(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 	StoreRef	ref;
 	SPIPlanPtr	plan;
-	SPITupleTable *tt;
 
 	initStringInfo(&buf);
 	SPI_connect();
@@ -87,24 +120,5 @@ ev_ns_categories(PG_FUNCTION_ARGS)
 					0, NULL);
 	if (SPI_execute_plan(plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "eventodb: ns_categories query failed");
-	tt = SPI_tuptable;
-	appendStringInfoChar(&buf, '[');
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	row = tt->vals[i];
-		bool		isnull;
-
-		if (i > 0)
-			appendStringInfoChar(&buf, ',');
-		appendStringInfoString(&buf, "{\"category\":");
-		render_text(&buf, DatumGetTextPP(SPI_getbinval(row, tt->tupdesc, 1, &isnull)));
-		appendStringInfoString(&buf, ",\"messageCount\":");
-		render_int64(&buf, DatumGetInt64(SPI_getbinval(row, tt->tupdesc, 2, &isnull)));
-		appendStringInfoString(&buf, ",\"streamCount\":");
-		render_int64(&buf, DatumGetInt64(SPI_getbinval(row, tt->tupdesc, 3, &isnull)));
-		appendStringInfoChar(&buf, '}');
-	}
-	appendStringInfoChar(&buf, ']');
-	SPI_finish();
-	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
+	return rows_json(&buf, category_fields);
 }

@@ -40,7 +40,6 @@ PG_FUNCTION_INFO_V1(ev_in_consumer_group);
 PG_FUNCTION_INFO_V1(ev_stream_positions);
 PG_FUNCTION_INFO_V1(ev_category_positions);
 
-#define DEFAULT_BATCH 1000
 
 
 /*
@@ -403,6 +402,48 @@ text_has_dash(text *t)
 	return memchr(VARDATA_ANY(t), '-', VARSIZE_ANY_EXHDR(t)) != NULL;
 }
 
+void
+category_args(FunctionCallInfo fcinfo, CategoryArgs *a)
+{
+	a->by_category = !PG_ARGISNULL(1) && VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(1)) > 0;
+	a->by_correlation = !PG_ARGISNULL(4);
+	a->by_group = !PG_ARGISNULL(5) && !PG_ARGISNULL(6);
+	a->batch = PG_ARGISNULL(3) ? DEFAULT_BATCH : PG_GETARG_INT64(3);
+}
+
+bool
+category_args_check(FunctionCallInfo fcinfo, const CategoryArgs *a)
+{
+	if (a->by_group && PG_GETARG_INT64(6) <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("consumer group size must be positive")));
+	return !((a->by_category && text_has_dash(PG_GETARG_TEXT_PP(1))) ||
+			 (a->by_correlation && text_has_dash(PG_GETARG_TEXT_PP(4))));
+}
+
+void
+category_params(FunctionCallInfo fcinfo, const char *schema, const CategoryArgs *a,
+				Datum *values, char *nulls)
+{
+	text	   *c = a->by_category ? PG_GETARG_TEXT_PP(1) : NULL;
+
+	values[0] = Int64GetDatum(PG_ARGISNULL(2) ? 1 : PG_GETARG_INT64(2));
+	values[1] = a->by_category ? PointerGetDatum(c) : (Datum) 0;
+	nulls[1] = a->by_category ? ' ' : 'n';
+	values[2] = a->by_correlation ? PG_GETARG_DATUM(4) : (Datum) 0;
+	nulls[2] = a->by_correlation ? ' ' : 'n';
+	values[3] = a->by_group ? PG_GETARG_DATUM(5) : (Datum) 0;
+	nulls[3] = a->by_group ? ' ' : 'n';
+	values[4] = a->by_group ? PG_GETARG_DATUM(6) : (Datum) 0;
+	nulls[4] = a->by_group ? ' ' : 'n';
+	values[5] = Int64GetDatum(a->batch);
+	nulls[5] = a->batch == -1 ? 'n' : ' ';
+	values[6] = Int64GetDatum(c != NULL
+							  ? horizon_for_category(schema, VARDATA_ANY(c), VARSIZE_ANY_EXHDR(c))
+							  : horizon_for_category(schema, NULL, 0));
+}
+
 /*
  * One statement per combination of filters (category_query.h), stopping
  * after the batch or at the commit horizon $7 (horizon.h): the category
@@ -482,24 +523,14 @@ static void
 category_read(FunctionCallInfo fcinfo, StringInfo buf)
 {
 	StoreRef	ref;
-	bool		by_category = !PG_ARGISNULL(1) && VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(1)) > 0;
-	bool		by_correlation = !PG_ARGISNULL(4);
-	bool		by_group = !PG_ARGISNULL(5) && !PG_ARGISNULL(6);
-	int64		batch = PG_ARGISNULL(3) ? DEFAULT_BATCH : PG_GETARG_INT64(3);
+	CategoryArgs a;
 	Datum		values[7];
 	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
 
+	category_args(fcinfo, &a);
 	SPI_connect();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
-	if (by_group && PG_GETARG_INT64(6) <= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("consumer group size must be positive")));
-
-	/* A category never contains '-', so such a name or correlation matches
-	 * nothing (no error, unlike Message DB). */
-	if ((by_category && text_has_dash(PG_GETARG_TEXT_PP(1))) ||
-		(by_correlation && text_has_dash(PG_GETARG_TEXT_PP(4))))
+	if (!category_args_check(fcinfo, &a))
 	{
 		if (buf)
 			appendStringInfoString(buf, "[]");
@@ -508,32 +539,13 @@ category_read(FunctionCallInfo fcinfo, StringInfo buf)
 	}
 	else
 	{
-		values[0] = Int64GetDatum(PG_ARGISNULL(2) ? 1 : PG_GETARG_INT64(2));
-		values[1] = by_category ? PG_GETARG_DATUM(1) : (Datum) 0;
-		nulls[1] = by_category ? ' ' : 'n';
-		values[2] = by_correlation ? PG_GETARG_DATUM(4) : (Datum) 0;
-		nulls[2] = by_correlation ? ' ' : 'n';
-		values[3] = by_group ? PG_GETARG_DATUM(5) : (Datum) 0;
-		nulls[3] = by_group ? ' ' : 'n';
-		values[4] = by_group ? PG_GETARG_DATUM(6) : (Datum) 0;
-		nulls[4] = by_group ? ' ' : 'n';
-		values[5] = Int64GetDatum(batch);
-		nulls[5] = batch == -1 ? 'n' : ' ';
-		if (by_category)
-		{
-			text	   *c = PG_GETARG_TEXT_PP(1);
-
-			values[6] = Int64GetDatum(horizon_for_category(ref.schema, VARDATA_ANY(c),
-														   VARSIZE_ANY_EXHDR(c)));
-		}
-		else
-			values[6] = Int64GetDatum(horizon_for_category(ref.schema, NULL, 0));
+		category_params(fcinfo, ref.schema, &a, values, nulls);
 		/* Invariant 1 (docs/architecture.md#invariants): the snapshot is taken after the horizon. */
 		horizon_push_read_snapshot();
 		stats_read(ref.schema,
 				   read_rows(fcinfo, buf,
-							 category_plan(ref.schema, by_category, by_correlation, by_group,
-										   buf == NULL),
+							 category_plan(ref.schema, a.by_category, a.by_correlation,
+										   a.by_group, buf == NULL),
 							 values, nulls, true));
 		PopActiveSnapshot();
 	}

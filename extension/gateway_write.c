@@ -20,8 +20,10 @@
 #include "namespace.h"
 #include "render.h"
 #include "stats.h"
+#include "write_idempotent.h"
 
 PG_FUNCTION_INFO_V1(ev_stream_write);
+PG_FUNCTION_INFO_V1(ev_stream_write_idempotent);
 
 /*
  * The spellings the original accepts (docs/http-api.md#streamwrite): 8-4-4-4-12 in any case, the
@@ -92,21 +94,23 @@ write_uuid_v7(pg_uuid_t *u)
 
 /*
  * stream_write(ns, stream_name, type, data, metadata, id, expected_version)
- * -> {"globalPosition":G,"position":P}
+ * -> {"globalPosition":G,"position":P}; stream_write_idempotent the same,
+ * except that a repeat of a stored message answers its positions
+ * (write_idempotent.h).
  */
-Datum
-ev_stream_write(PG_FUNCTION_ARGS)
+static Datum
+stream_write(FunctionCallInfo fcinfo, bool idempotent)
 {
 	pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
 	char	   *stream = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
 	char	   *type = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	bool		client_id = write_id_arg(fcinfo, id);
 	StoreRef	ref;
 	StoreWrite	w = {false, InvalidOid};
 	int64		next;
 	int64		gpos;
 	StringInfoData buf;
 
-	(void) write_id_arg(fcinfo, id);
 	SPI_connect();
 
 	/*
@@ -120,12 +124,27 @@ ev_stream_write(PG_FUNCTION_ARGS)
 	if (stream != NULL && !PG_ARGISNULL(0))
 		store_write_lock(&w, text_to_cstring(PG_GETARG_TEXT_PP(0)), stream, strlen(stream));
 	ref = ns_resolve_arg(fcinfo, 0, RowExclusiveLock);
-	gpos = write_locked(fcinfo, &w, &ref, stream, type, id, &next);
+	/* a generated id is new by construction: nothing to look up */
+	if (!(idempotent && client_id && stream != NULL && type != NULL && !PG_ARGISNULL(3) &&
+		  write_find_replay(&ref, id, stream, type, PG_GETARG_DATUM(3), &next, &gpos)))
+		gpos = write_locked(fcinfo, &w, &ref, stream, type, id, &next);
 	SPI_finish();
 
 	initStringInfo(&buf);
 	write_render_result(&buf, gpos, next);
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
+}
+
+Datum
+ev_stream_write(PG_FUNCTION_ARGS)
+{
+	return stream_write(fcinfo, false);
+}
+
+Datum
+ev_stream_write_idempotent(PG_FUNCTION_ARGS)
+{
+	return stream_write(fcinfo, true);
 }
 
 bool

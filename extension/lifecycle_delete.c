@@ -74,13 +74,23 @@ record_delete(const StoreRef *ref, const char *stream, int64 version, bool hard)
 		elog(ERROR, "eventodb: recording the stream's delete failed");
 }
 
-static void
-render_version(StringInfo buf, int64 version)
+/* The fields that end both answers, streamName and version (null when
+ * the stream has none); the text. */
+static Datum
+stream_json_end(StringInfo buf, const char *stream, int64 version)
 {
+	text	   *out;
+
+	appendStringInfoString(buf, ",\"streamName\":");
+	render_cstring(buf, stream);
+	appendStringInfoString(buf, ",\"version\":");
 	if (version < 0)
 		appendStringInfoString(buf, "null");
 	else
 		render_int64(buf, version);
+	appendStringInfoChar(buf, '}');
+	out = cstring_to_text_with_len(buf->data, buf->len);
+	PG_RETURN_TEXT_P(out);
 }
 
 /*
@@ -116,12 +126,7 @@ ev_stream_delete(PG_FUNCTION_ARGS)
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "{\"deleted\":\"%s\",\"messagesRemoved\":", hard ? "hard" : "soft");
 	render_int64(&buf, removed);
-	appendStringInfoString(&buf, ",\"streamName\":");
-	render_cstring(&buf, stream);
-	appendStringInfoString(&buf, ",\"version\":");
-	render_version(&buf, version);
-	appendStringInfoChar(&buf, '}');
-	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
+	return stream_json_end(&buf, stream, version);
 }
 
 /*
@@ -178,10 +183,5 @@ ev_stream_info(PG_FUNCTION_ARGS)
 		appendStringInfoString(&buf, "null");
 	else
 		render_time(&buf, at, true);
-	appendStringInfoString(&buf, ",\"streamName\":");
-	render_cstring(&buf, stream);
-	appendStringInfoString(&buf, ",\"version\":");
-	render_version(&buf, version);
-	appendStringInfoChar(&buf, '}');
-	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
+	return stream_json_end(&buf, stream, version);
 }

@@ -16,7 +16,6 @@
 
 PG_FUNCTION_INFO_V1(ev_stream_get_backward);
 
-#define DEFAULT_BATCH 1000
 
 /*
  * stream_get_backward(ns, stream_name, position, batch_size): messages with

@@ -35,7 +35,6 @@ PG_FUNCTION_INFO_V1(ev_category_get_types);
 PG_FUNCTION_INFO_V1(ev_type_index_create);
 PG_FUNCTION_INFO_V1(ev_type_index_drop);
 
-#define DEFAULT_BATCH 1000
 #define TYPES_MAX 100
 
 /*
@@ -131,12 +130,6 @@ type_index_exists(const char *schema)
 	return OidIsValid(nsp) && OidIsValid(get_relname_relid(TYPE_INDEX_NAME, nsp));
 }
 
-static bool
-text_has_dash(text *t)
-{
-	return memchr(VARDATA_ANY(t), '-', VARSIZE_ANY_EXHDR(t)) != NULL;
-}
-
 /*
  * category_get_types(ns, category, position, batch_size, correlation,
  * member, size, types text[]): category_get's answer keeping the messages
@@ -147,10 +140,7 @@ ev_category_get_types(PG_FUNCTION_ARGS)
 {
 	StringInfoData buf;
 	StoreRef	ref;
-	bool		by_category = !PG_ARGISNULL(1) && VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(1)) > 0;
-	bool		by_correlation = !PG_ARGISNULL(4);
-	bool		by_group = !PG_ARGISNULL(5) && !PG_ARGISNULL(6);
-	int64		batch = PG_ARGISNULL(3) ? DEFAULT_BATCH : PG_GETARG_INT64(3);
+	CategoryArgs a;
 	ArrayType  *types = PG_ARGISNULL(7) ? NULL : PG_GETARG_ARRAYTYPE_P(7);
 	int			ntypes = types ? ArrayGetNItems(ARR_NDIM(types), ARR_DIMS(types)) : 0;
 	Datum		values[8];
@@ -164,42 +154,23 @@ ev_category_get_types(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("types must not contain NULL")));
+	category_args(fcinfo, &a);
 	initStringInfo(&buf);
 	SPI_connect();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
-	if (by_group && PG_GETARG_INT64(6) <= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("consumer group size must be positive")));
-	if ((by_category && text_has_dash(PG_GETARG_TEXT_PP(1))) ||
-		(by_correlation && text_has_dash(PG_GETARG_TEXT_PP(4))))
+	if (!category_args_check(fcinfo, &a))
 		appendStringInfoString(&buf, "[]");
 	else
 	{
-		text	   *c = by_category ? PG_GETARG_TEXT_PP(1) : NULL;
-
-		values[0] = Int64GetDatum(PG_ARGISNULL(2) ? 1 : PG_GETARG_INT64(2));
-		values[1] = by_category ? PointerGetDatum(c) : (Datum) 0;
-		nulls[1] = by_category ? ' ' : 'n';
-		values[2] = by_correlation ? PG_GETARG_DATUM(4) : (Datum) 0;
-		nulls[2] = by_correlation ? ' ' : 'n';
-		values[3] = by_group ? PG_GETARG_DATUM(5) : (Datum) 0;
-		nulls[3] = by_group ? ' ' : 'n';
-		values[4] = by_group ? PG_GETARG_DATUM(6) : (Datum) 0;
-		nulls[4] = by_group ? ' ' : 'n';
-		values[5] = Int64GetDatum(batch);
-		nulls[5] = batch == -1 ? 'n' : ' ';
-		values[6] = Int64GetDatum(by_category
-								  ? horizon_for_category(ref.schema, VARDATA_ANY(c), VARSIZE_ANY_EXHDR(c))
-								  : horizon_for_category(ref.schema, NULL, 0));
+		category_params(fcinfo, ref.schema, &a, values, nulls);
 		values[7] = types ? PointerGetDatum(types) : (Datum) 0;
 		nulls[7] = types ? ' ' : 'n';
 		/* Invariant 1 (docs/architecture.md#invariants): the snapshot is taken after the horizon. */
 		horizon_push_read_snapshot();
 		stats_read(ref.schema,
 				   render_messages(&buf,
-								   types_plan(ref.schema, by_category, by_correlation, by_group,
-											  ntypes, by_category && type_index_exists(ref.schema)),
+								   types_plan(ref.schema, a.by_category, a.by_correlation, a.by_group,
+											  ntypes, a.by_category && type_index_exists(ref.schema)),
 								   values, nulls, true));
 		PopActiveSnapshot();
 	}

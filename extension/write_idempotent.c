@@ -1,5 +1,6 @@
 /*
- * stream_write_idempotent: stream.write with {"idempotent":true}
+ * The replay lookup of stream_write_idempotent (gateway_write.c) and
+ * stream_write_many: stream.write with {"idempotent":true}
  * (docs/writes-and-reads.md). A client that retries a write whose answer it
  * lost (timeout, dropped connection) gets the positions the first attempt
  * got, not a duplicate-key error - and never a second copy.
@@ -24,8 +25,6 @@
 #include "render.h"
 #include "stats.h"
 #include "write_idempotent.h"
-
-PG_FUNCTION_INFO_V1(ev_stream_write_idempotent);
 
 bool
 write_find_replay(const StoreRef *ref, const pg_uuid_t *id,
@@ -83,50 +82,4 @@ write_find_replay(const StoreRef *ref, const pg_uuid_t *id,
 				 errdetail_internal("%s", detail.data)));
 	}
 	return true;
-}
-
-/*
- * stream_write_idempotent(ns, stream_name, type, data, metadata, id,
- * expected_version) -> {"globalPosition":G,"position":P}: stream_write,
- * except that a repeat of a stored message answers its positions.
- */
-Datum
-ev_stream_write_idempotent(PG_FUNCTION_ARGS)
-{
-	pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));
-	bool		client_id;
-	char	   *stream = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
-	char	   *type = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
-	StoreRef	ref;
-	StoreWrite	w = {false, InvalidOid};
-	int64		next;
-	int64		gpos;
-	StringInfoData buf;
-
-	/* the id rules and their order are stream_write's */
-	client_id = write_id_arg(fcinfo, id);
-
-	SPI_connect();
-	/* lock before the table, as stream_write (see there) */
-	if (stream != NULL && !PG_ARGISNULL(0))
-		store_write_lock(&w, text_to_cstring(PG_GETARG_TEXT_PP(0)), stream, strlen(stream));
-	ref = ns_resolve_arg(fcinfo, 0, RowExclusiveLock);
-
-	/* a generated id is new by construction: nothing to look up */
-	if (client_id && stream != NULL && type != NULL && !PG_ARGISNULL(3) &&
-		write_find_replay(&ref, id, stream, type, PG_GETARG_DATUM(3),
-						  &next, &gpos))
-	{
-		SPI_finish();
-		initStringInfo(&buf);
-		write_render_result(&buf, gpos, next);
-		PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
-	}
-
-	gpos = write_locked(fcinfo, &w, &ref, stream, type, id, &next);
-	SPI_finish();
-
-	initStringInfo(&buf);
-	write_render_result(&buf, gpos, next);
-	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
 }

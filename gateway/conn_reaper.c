@@ -3,9 +3,9 @@
 
 #include "config.h"
 #include "deadline.h"
+#include "http.h"
 #include "log.h"
 
-#include <errno.h>
 #include <linux/tcp.h>			/* struct tcp_info with tcpi_bytes_received */
 #include <netinet/in.h>
 #include <pthread.h>
@@ -180,10 +180,8 @@ sweep(void)
 	while (i < nwatched)
 	{
 		ReaperEntry *e = watched[i];
-		char		b;
-		ssize_t		n = recv(e->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
 
-		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+		if (http_peer_closed(e->fd))
 		{
 			if (e->eof_seen)
 			{

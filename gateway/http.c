@@ -8,8 +8,10 @@
 #include "reqctx.h"
 #include "strbuf.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/socket.h>
 
 enum MHD_Result
 http_reply(struct MHD_Connection *c, unsigned status, const char *content_type,
@@ -186,4 +188,13 @@ http_event_stream_headers(struct MHD_Response *resp)
 	/* docs/http-api.md#frames, #bulk-import-import name the header; MHD omits it for HTTP/1.1 unless asked. */
 	MHD_set_response_options(resp, MHD_RF_SEND_KEEP_ALIVE_HEADER, MHD_RO_END);
 	MHD_add_response_header(resp, "Connection", "keep-alive");
+}
+
+bool
+http_peer_closed(int fd)
+{
+	char		b;
+	ssize_t		n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }

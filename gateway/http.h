@@ -53,6 +53,10 @@ typedef struct HttpCapture
 	struct MHD_Response *resp;
 } HttpCapture;
 
+/* The client closed its side of the socket fd, or the socket failed;
+ * unread request bytes are left where they are. */
+bool		http_peer_closed(int fd);
+
 enum MHD_Result http_queue(struct MHD_Connection *c, unsigned status,
 						   struct MHD_Response *resp);
 void		http_suspend(struct MHD_Connection *c);

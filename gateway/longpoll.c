@@ -8,11 +8,9 @@
 #include "sub_sql.h"
 #include "subwait.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 /* After a fetch that delivered nothing, wake-ups within this many ms wait
  * for a timer round at the end of the gap (subwait_due_at): under a stream
@@ -54,16 +52,6 @@ longpoll_free(LongPoll *lp)
 	free(lp);
 }
 
-/* The client closed its side (or the socket failed). */
-static bool
-peer_closed(int fd)
-{
-	char		b;
-	ssize_t		n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-
-	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
-}
-
 /* SubWake: runs under the registry lock. */
 static void
 longpoll_wake(SubWaiter *w, SubWakeKind why, const SubChange *change, int64_t now)
@@ -75,7 +63,7 @@ longpoll_wake(SubWaiter *w, SubWakeKind why, const SubChange *change, int64_t no
 	switch (why)
 	{
 		case SUBWAKE_TICK:
-			if (lp->suspended && lp->fd >= 0 && peer_closed(lp->fd))
+			if (lp->suspended && lp->fd >= 0 && http_peer_closed(lp->fd))
 			{
 				/* no fetch for it: what it got would wait for its lease */
 				lp->gone = true;
@@ -126,8 +114,7 @@ reply_fetch(struct MHD_Connection *c, PGresult *res, char *err)
 		StrBuf		b = STRBUF_INIT;
 
 		subsql_json_array(&b, res, 1);
-		r = rpc_reply_json(&call, b.data, b.len);
-		sb_free(&b);
+		r = rpc_reply_buf(&call, &b);
 	}
 	PQclear(res);
 	free(err);

@@ -78,21 +78,55 @@ log_group_commit(void)
 				 writes, groups, (double) writes / (double) groups, replayed);
 }
 
+/*
+ * Serves until SIGINT or SIGTERM, then stops in the order that answers
+ * waiting clients first: push and long-poll waiters and SSE streams end
+ * before the HTTP server, the pool after it (docs/configuration.md#start-up).
+ */
+static void
+run_until_signal(const sigset_t *signals)
+{
+	int			sig = wait_for_signal(signals);
+
+	log_info("shutdown signal received (%s)", strsignal(sig));
+	log_group_commit();
+	push_shutdown();
+	subwait_shutdown();
+	sse_shutdown();
+	pager_shutdown();
+	pokes_stop();
+	server_stop();
+	push_stop();
+	pool_shutdown();
+}
+
+/* Event streams, subscription waiters and then the HTTP server; 0 or the
+ * exit code of a failure (logged). */
 static int
-serve_private(const sigset_t *signals)
+start_serving(void)
 {
 	char	   *err = NULL;
-	char	   *url = NULL;
-	int			sig;
 
-	metrics_init();
-	pool_mark_starting();
 	if (!sse_init())
 		return fatal("cannot start", strdup("SSE initialisation failed"));
 	if (!subwait_start() || !push_init())
 		return fatal("cannot start", strdup("persistent subscriptions could not start"));
 	if (!server_start(g_config.port, g_config.threads, &err))
 		return fatal("cannot start the HTTP server", err);
+	return 0;
+}
+
+static int
+serve_private(const sigset_t *signals)
+{
+	char	   *err = NULL;
+	char	   *url = NULL;
+	int			rc;
+
+	metrics_init();
+	pool_mark_starting();
+	if ((rc = start_serving()) != 0)
+		return rc;
 	log_info("EventoDB server listening on port %d (version %s, test mode, private PostgreSQL)",
 			 server_port(), EVENTODB_VERSION);
 	if (!testdb_start(&url, &err) ||
@@ -107,17 +141,7 @@ serve_private(const sigset_t *signals)
 	}
 	if (!pokes_start(url, &sse_poke_hooks))
 		log_warn("pokes: LISTEN connection not started; subscriptions get catch-up only until it is");
-	sig = wait_for_signal(signals);
-	log_info("shutdown signal received (%s)", strsignal(sig));
-	log_group_commit();
-	push_shutdown();
-	subwait_shutdown();
-	sse_shutdown();
-	pager_shutdown();
-	pokes_stop();
-	server_stop();
-	push_stop();
-	pool_shutdown();
+	run_until_signal(signals);
 	testdb_stop();
 	free(url);
 	log_info("server stopped");
@@ -128,8 +152,8 @@ static int
 serve_database(const sigset_t *signals)
 {
 	char	   *err = NULL;
-	int			sig;
 	bool		reset = g_config.test_mode && g_config.test_reset;
+	int			rc;
 
 	metrics_init();
 	if (!bootstrap_database(g_config.db_url, g_config.token, reset, &err))
@@ -139,27 +163,13 @@ serve_database(const sigset_t *signals)
 	if (g_config.read_db_url != NULL &&
 		!pool_read_init(g_config.read_db_url, g_config.threads + POOL_EXTRA, &err))
 		return fatal("failed to connect to the read database (--read-db-url)", err);
-	if (!sse_init())
-		return fatal("cannot start", strdup("SSE initialisation failed"));
-	if (!subwait_start() || !push_init())
-		return fatal("cannot start", strdup("persistent subscriptions could not start"));
-	if (!server_start(g_config.port, g_config.threads, &err))
-		return fatal("cannot start the HTTP server", err);
+	if ((rc = start_serving()) != 0)
+		return rc;
 	if (!pokes_start(g_config.db_url, &sse_poke_hooks))
 		log_warn("pokes: LISTEN connection not started; subscriptions get catch-up only until it is");
 	log_info("EventoDB server listening on port %d (version %s%s)", server_port(),
 			 EVENTODB_VERSION, g_config.test_mode ? ", test mode" : "");
-	sig = wait_for_signal(signals);
-	log_info("shutdown signal received (%s)", strsignal(sig));
-	log_group_commit();
-	push_shutdown();
-	subwait_shutdown();
-	sse_shutdown();
-	pager_shutdown();
-	pokes_stop();
-	server_stop();
-	push_stop();
-	pool_shutdown();
+	run_until_signal(signals);
 	log_info("server stopped");
 	return 0;
 }

@@ -677,36 +677,44 @@ static atomic_bool no_poke_barrier;
 /* An extension before 1.1 has no barrier of one namespace: all of them. */
 static atomic_bool no_ns_barrier;
 
+/*
+ * One form of the barrier, unless an older extension was seen to lack it
+ * (*missing). True when *res is the answer (a result or a failure); false
+ * when the form is missing, now or before, and the next one is to be tried.
+ */
+static bool
+try_barrier(atomic_bool *missing, const char *stmt, const char *sql, int nparams,
+			const char *const *values, char **err, PGresult **res)
+{
+	const char *state;
+
+	if (atomic_load(missing))
+		return false;
+	*res = pool_exec(stmt, sql, nparams, values, err);
+	if (*res == NULL || PQresultStatus(*res) == PGRES_TUPLES_OK)
+		return true;
+	state = PQresultErrorField(*res, PG_DIAG_SQLSTATE);
+	if (state == NULL || strcmp(state, SQLSTATE_UNDEFINED_FUNCTION) != 0)
+		return true;
+	PQclear(*res);
+	*res = NULL;
+	atomic_store(missing, true);
+	return false;
+}
+
 static PGresult *
 notify_barrier(const char *const *values, char **err)
 {
 	PGresult   *res;
-	const char *state;
 
-	if (values[2] != NULL && !atomic_load(&no_ns_barrier))
-	{
-		res = pool_exec("pokes_barrier_ns",
-						"SELECT eventodb.poke_barrier($1::text, $2::text, $3::text)", 3, values, err);
-		if (res == NULL || PQresultStatus(res) == PGRES_TUPLES_OK)
-			return res;
-		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-		if (state == NULL || strcmp(state, SQLSTATE_UNDEFINED_FUNCTION) != 0)
-			return res;
-		PQclear(res);
-		atomic_store(&no_ns_barrier, true);
-	}
-	if (!atomic_load(&no_poke_barrier))
-	{
-		res = pool_exec("pokes_barrier",
-						"SELECT eventodb.poke_barrier($1::text, $2::text)", 2, values, err);
-		if (res == NULL || PQresultStatus(res) == PGRES_TUPLES_OK)
-			return res;
-		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-		if (state == NULL || strcmp(state, SQLSTATE_UNDEFINED_FUNCTION) != 0)
-			return res;
-		PQclear(res);
-		atomic_store(&no_poke_barrier, true);
-	}
+	if (values[2] != NULL &&
+		try_barrier(&no_ns_barrier, "pokes_barrier_ns",
+					"SELECT eventodb.poke_barrier($1::text, $2::text, $3::text)",
+					3, values, err, &res))
+		return res;
+	if (try_barrier(&no_poke_barrier, "pokes_barrier",
+					"SELECT eventodb.poke_barrier($1::text, $2::text)", 2, values, err, &res))
+		return res;
 	return pool_exec("pokes_barrier_notify", "SELECT pg_notify($1::text, $2::text)",
 					 2, values, err);
 }

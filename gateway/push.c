@@ -24,12 +24,10 @@
 #include "sub_sql.h"
 #include "subwait.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 
 #define PUSH_WORKERS 2
@@ -400,16 +398,6 @@ worker_main(void *arg)
 
 /* ---- wake-ups (subwait.h): run under the registry lock ---- */
 
-/* The client closed its side (or the socket failed). */
-static bool
-peer_closed(int fd)
-{
-	char		b;
-	ssize_t		n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-
-	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
-}
-
 static void
 push_wake(SubWaiter *w, SubWakeKind why, const SubChange *change, int64_t now)
 {
@@ -426,7 +414,7 @@ push_wake(SubWaiter *w, SubWakeKind why, const SubChange *change, int64_t now)
 			enqueue(pc);
 			break;
 		case SUBWAKE_TICK:
-			if (!pc->closed && !pc->gone && pc->fd >= 0 && peer_closed(pc->fd))
+			if (!pc->closed && !pc->gone && pc->fd >= 0 && http_peer_closed(pc->fd))
 			{
 				/* docs/subscriptions.md#over-http: release within 1 s, without waiting for a heartbeat */
 				pc->gone = true;

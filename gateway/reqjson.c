@@ -235,19 +235,33 @@ key_wanted(const char *const *keys, const char *k, size_t len)
 	return false;
 }
 
-/* Opens an object or array at p->pos; false past Go's depth limit. */
-static bool
-enter(Parser *p)
+/*
+ * Opens the object or array at p->pos (text mode writes its opening byte):
+ * 1 when a member follows, 0 when it is empty (the closing byte consumed
+ * too), -1 past Go's depth limit - after_value's answers, so one loop
+ * reads a container. The depth counts up either way; the caller counts it
+ * down.
+ */
+static int
+enter(Parser *p, Mode self, StrBuf *text, char open, char close)
 {
 	if (++p->depth > MAX_DEPTH)
 	{
 		sb_reset(p->err);
 		sb_puts(p->err, "exceeded max depth");
 		p->failed = true;
-		return false;
+		return -1;
 	}
 	p->pos++;
-	return true;
+	if (self == MODE_TEXT)
+		sb_putc(text, open);
+	skip_ws(p);
+	if (p->pos < p->len && p->s[p->pos] == close)
+	{
+		p->pos++;
+		return 0;
+	}
+	return 1;
 }
 
 /* After a member or element: 1 on ',', 0 on the closing byte (consumed
@@ -281,6 +295,7 @@ parse_object(Parser *p, int level, Mode mode, struct json_object **out, StrBuf *
 	struct json_object *obj = NULL;
 	bool		first = true;
 	bool		ok = false;
+	int			more;
 
 	if (mode == MODE_BUILD)
 	{
@@ -294,23 +309,12 @@ parse_object(Parser *p, int level, Mode mode, struct json_object **out, StrBuf *
 		else
 			self = MODE_SKIP;
 	}
-	if (!enter(p))
-		goto done;
-	if (self == MODE_TEXT)
-		sb_putc(t, '{');
-	skip_ws(p);
-	if (p->pos < p->len && p->s[p->pos] == '}')
-	{
-		p->pos++;
-		ok = true;
-		goto close;
-	}
-	for (;;)
+	for (more = enter(p, self, t, '{', '}'); more > 0;
+		 more = after_value(p, '}', "after object key:value pair"))
 	{
 		struct json_object *val = NULL;
 		bool		wanted;
 		Mode		vmode;
-		int			sep;
 
 		skip_ws(p);
 		if (p->pos >= p->len)
@@ -359,16 +363,10 @@ parse_object(Parser *p, int level, Mode mode, struct json_object **out, StrBuf *
 			goto done;
 		if (wanted)
 			json_object_object_add(obj, key.data, val);
-		sep = after_value(p, '}', "after object key:value pair");
-		if (sep < 0)
-			goto done;
-		if (sep == 0)
-		{
-			ok = true;
-			break;
-		}
 	}
-close:
+	if (more < 0)
+		goto done;
+	ok = true;
 	if (self == MODE_TEXT)
 		sb_putc(t, '}');
 	if (mode == MODE_BUILD)
@@ -398,6 +396,7 @@ parse_array(Parser *p, int level, Mode mode, struct json_object **out, StrBuf *t
 	Mode		self = mode;
 	size_t		idx = 0;
 	bool		ok = false;
+	int			more;
 
 	bool		keep = level <= 1 || (level == 2 && p->list_value);
 
@@ -411,22 +410,11 @@ parse_array(Parser *p, int level, Mode mode, struct json_object **out, StrBuf *t
 		else
 			self = MODE_SKIP;
 	}
-	if (!enter(p))
-		goto done;
-	if (self == MODE_TEXT)
-		sb_putc(text, '[');
-	skip_ws(p);
-	if (p->pos < p->len && p->s[p->pos] == ']')
-	{
-		p->pos++;
-		ok = true;
-		goto close;
-	}
-	for (;;)
+	for (more = enter(p, self, text, '[', ']'); more > 0;
+		 more = after_value(p, ']', "after array element"))
 	{
 		struct json_object *val = NULL;
 		Mode		vmode = self;
-		int			sep;
 
 		if (self == MODE_BUILD && idx >= (level == 0 ? REQ_MAX_ELEMENTS : REQ_MAX_LIST))
 			vmode = MODE_SKIP;
@@ -438,16 +426,10 @@ parse_array(Parser *p, int level, Mode mode, struct json_object **out, StrBuf *t
 		if (vmode == MODE_BUILD)
 			json_object_array_add(arr, val);
 		idx++;
-		sep = after_value(p, ']', "after array element");
-		if (sep < 0)
-			goto done;
-		if (sep == 0)
-		{
-			ok = true;
-			break;
-		}
 	}
-close:
+	if (more < 0)
+		goto done;
+	ok = true;
 	if (self == MODE_TEXT)
 		sb_putc(text, ']');
 	if (mode == MODE_BUILD)

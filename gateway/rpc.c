@@ -151,6 +151,17 @@ rpc_reply_json(RpcCall *call, const char *json, size_t len)
 }
 
 enum MHD_Result
+rpc_reply_buf(RpcCall *call, StrBuf *b)
+{
+	enum MHD_Result r;
+
+	sb_putc(b, '\n');
+	r = http_reply(call->c, 200, "application/json", b->data, b->len);
+	sb_free(b);
+	return r;
+}
+
+enum MHD_Result
 rpc_forbidden(RpcCall *call, const char *ns, size_t len)
 {
 	StrBuf		id = STRBUF_INIT;
@@ -228,6 +239,18 @@ bool
 rpc_has_nul(const char *s, size_t len)
 {
 	return s != NULL && memchr(s, '\0', len) != NULL;
+}
+
+bool
+rpc_options_at(RpcCall *call, size_t i, struct json_object **opts)
+{
+	*opts = NULL;
+	if (call->nargs <= i)
+		return true;
+	if (req_kind(call->args[i]) != REQ_OBJECT)
+		return false;
+	*opts = call->args[i];
+	return true;
 }
 
 const char *

@@ -7,6 +7,7 @@
 
 #include "auth.h"
 #include "errors.h"
+#include "strbuf.h"
 
 #include <json-c/json.h>
 #include <libpq-fe.h>
@@ -48,6 +49,8 @@ enum MHD_Result rpc_handle_deferrable(struct MHD_Connection *c, const AuthResult
 /* ---- replies ---- */
 enum MHD_Result rpc_invalid(RpcCall *call, const char *message);
 enum MHD_Result rpc_reply_json(RpcCall *call, const char *json, size_t len);
+/* The same with the JSON built in b, which it frees. */
+enum MHD_Result rpc_reply_buf(RpcCall *call, StrBuf *b);
 /* 403 of the secure-by-default namespace administration (docs/http-api.md#namespace-methods) */
 enum MHD_Result rpc_forbidden(RpcCall *call, const char *ns, size_t len);
 /* Replies with the single text value of res (NULL → "null"), or its error. */
@@ -64,6 +67,8 @@ ArgStatus	rpc_opt_string(struct json_object *obj, const char *key,
 ArgStatus	rpc_opt_value(struct json_object *obj, const char *key, struct json_object **v);
 bool		rpc_string(struct json_object *v, const char **s, size_t *len);
 bool		rpc_has_nul(const char *s, size_t len);
+/* The options argument at index i: absent (*opts NULL) or an object. */
+bool		rpc_options_at(RpcCall *call, size_t i, struct json_object **opts);
 
 /* The namespace of the token for data calls; NULL when it cannot exist. */
 const char *rpc_namespace(RpcCall *call);

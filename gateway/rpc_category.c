@@ -44,12 +44,8 @@ rpc_category_get(RpcCall *call)
 	/* the empty string is allowed: it reads the whole namespace */
 	if (!rpc_string(call->args[0], &category, &category_len))
 		return rpc_invalid(call, "categoryName must be a string");
-	if (call->nargs > 1)
-	{
-		if (req_kind(call->args[1]) != REQ_OBJECT)
-			return rpc_invalid(call, "options must be an object");
-		opts = call->args[1];
-	}
+	if (!rpc_options_at(call, 1, &opts))
+		return rpc_invalid(call, "options must be an object");
 	if ((bad = rpc_read_options(opts, &ro)) != NULL)
 		return rpc_invalid(call, bad);
 	if (rpc_opt_string(opts, "correlation", &correlation, &correlation_len) == ARG_BAD)

@@ -28,19 +28,6 @@ name_arg(RpcCall *call, const char *what, const char **s, size_t *len)
 	return NULL;
 }
 
-/* Options argument at index i: absent (NULL) or an object. */
-static bool
-options_at(RpcCall *call, size_t i, struct json_object **opts)
-{
-	*opts = NULL;
-	if (call->nargs <= i)
-		return true;
-	if (req_kind(call->args[i]) != REQ_OBJECT)
-		return false;
-	*opts = call->args[i];
-	return true;
-}
-
 /*
  * An optional limit: absent or null leaves it unset (*text NULL); else an
  * integer of at least min, written as text into buf.
@@ -129,7 +116,7 @@ rpc_stream_delete(RpcCall *call)
 		return rpc_invalid(call, "stream.delete requires at least 1 argument: streamName");
 	if (name_arg(call, "", &stream, &len) != NULL)
 		return rpc_invalid(call, "streamName must be a non-empty string");
-	if (!options_at(call, 1, &opts))
+	if (!rpc_options_at(call, 1, &opts))
 		return rpc_invalid(call, "options must be an object");
 	if (rpc_opt_value(opts, "hard", &hard) == ARG_OK && hard != NULL && req_kind(hard) != REQ_BOOL)
 		return rpc_invalid(call, "options.hard must be a boolean");
@@ -173,7 +160,7 @@ rpc_stream_set_retention(RpcCall *call)
 		return rpc_invalid(call, "stream.setRetention requires 2 arguments: streamName and retention");
 	if (name_arg(call, "", &stream, &len) != NULL)
 		return rpc_invalid(call, "streamName must be a non-empty string");
-	if (!options_at(call, 1, &opts))
+	if (!rpc_options_at(call, 1, &opts))
 		return rpc_invalid(call, "retention must be an object");
 	if ((why = age_and_count(opts, abuf, cbuf, &age, &count)) != NULL)
 		return rpc_invalid(call, why);
@@ -225,7 +212,7 @@ rpc_category_set_retention(RpcCall *call)
 		return rpc_invalid(call, "category.setRetention requires 2 arguments: categoryName and retention");
 	if (!category_arg(call, &category, &len))
 		return rpc_invalid(call, "categoryName must be a non-empty string without '-'");
-	if (!options_at(call, 1, &opts))
+	if (!rpc_options_at(call, 1, &opts))
 		return rpc_invalid(call, "retention must be an object");
 	if ((why = age_and_count(opts, abuf, cbuf, &age, &count)) != NULL)
 		return rpc_invalid(call, why);
@@ -267,7 +254,7 @@ rpc_message_redact(RpcCall *call)
 		return rpc_invalid(call, "message.redact requires 2 arguments: globalPosition and options");
 	if (req_kind(call->args[0]) != REQ_NUMBER || !req_int64(call->args[0], &gpos) || gpos < 1)
 		return rpc_invalid(call, "globalPosition must be a positive number");
-	if (!options_at(call, 1, &opts) || opts == NULL)
+	if (!rpc_options_at(call, 1, &opts) || opts == NULL)
 		return rpc_invalid(call, "options must be an object");
 	if (rpc_opt_string(opts, "reason", &reason, &reason_len) != ARG_OK || reason_len == 0)
 		return rpc_invalid(call, "options.reason must be a non-empty string");

@@ -102,12 +102,8 @@ rpc_ns_create(RpcCall *call)
 		return rpc_invalid(call, "ns.create requires at least 1 argument: namespace ID");
 	if (!namespace_id(call, &id, &id_len))
 		return rpc_invalid(call, "namespace ID must be a non-empty string");
-	if (call->nargs > 1)
-	{
-		if (req_kind(call->args[1]) != REQ_OBJECT)
-			return rpc_invalid(call, "options must be an object");
-		opts = call->args[1];
-	}
+	if (!rpc_options_at(call, 1, &opts))
+		return rpc_invalid(call, "options must be an object");
 	if (rpc_opt_string(opts, "description", &description, &description_len) == ARG_BAD)
 		return rpc_invalid(call, "options.description must be a string");
 	if (rpc_opt_string(opts, "token", &token, &token_len) == ARG_BAD)
@@ -180,8 +176,7 @@ rpc_ns_create(RpcCall *call)
 		sb_puts(&b, ",\"token\":");
 		jw_string(&b, PQgetvalue(res, 0, 0), (size_t) PQgetlength(res, 0, 0));
 		sb_putc(&b, '}');
-		r = rpc_reply_json(call, b.data, b.len);
-		sb_free(&b);
+		r = rpc_reply_buf(call, &b);
 	}
 	PQclear(res);
 	free(err);
@@ -221,6 +216,18 @@ target_checked(RpcCall *call, const char *method, SqlContext *ctx,
 	return false;
 }
 
+/* target_checked, then the method's SQL call on the namespace (*res). */
+static bool
+target_call(RpcCall *call, const char *method, SqlContext *ctx, const char *stmt,
+			const char *sql, const char **id, size_t *id_len, PGresult **res, char **err,
+			enum MHD_Result *reply)
+{
+	if (!target_checked(call, method, ctx, id, id_len, reply))
+		return false;
+	*res = pool_exec(stmt, sql, 1, id, err);
+	return true;
+}
+
 enum MHD_Result
 rpc_ns_delete(RpcCall *call)
 {
@@ -231,9 +238,9 @@ rpc_ns_delete(RpcCall *call)
 	PGresult   *res;
 	enum MHD_Result r;
 
-	if (!target_checked(call, "ns.delete", &ctx, &id, &id_len, &r))
+	if (!target_call(call, "ns.delete", &ctx, "namespace_delete",
+					 "SELECT eventodb.namespace_delete($1::text)", &id, &id_len, &res, &err, &r))
 		return r;
-	res = pool_exec("namespace_delete", "SELECT eventodb.namespace_delete($1::text)", 1, &id, &err);
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
 		r = errors_reply_sql(call->c, &ctx, res, err);
 	else
@@ -249,8 +256,7 @@ rpc_ns_delete(RpcCall *call)
 		sb_puts(&b, ",\"namespace\":");
 		jw_string(&b, id, id_len);
 		sb_putc(&b, '}');
-		r = rpc_reply_json(call, b.data, b.len);
-		sb_free(&b);
+		r = rpc_reply_buf(call, &b);
 	}
 	PQclear(res);
 	free(err);
@@ -279,9 +285,9 @@ rpc_ns_info(RpcCall *call)
 	PGresult   *res;
 	enum MHD_Result r;
 
-	if (!target_checked(call, "ns.info", &ctx, &id, &id_len, &r))
+	if (!target_call(call, "ns.info", &ctx, "namespace_info",
+					 "SELECT eventodb.namespace_info($1::text)", &id, &id_len, &res, &err, &r))
 		return r;
-	res = pool_exec("namespace_info", "SELECT eventodb.namespace_info($1::text)", 1, &id, &err);
 	return rpc_reply_value(call, &ctx, res, err);
 }
 
@@ -300,12 +306,8 @@ rpc_ns_streams(RpcCall *call)
 	PGresult   *res;
 
 	/* the options object is the first argument here (docs/http-api.md#nsstreams) */
-	if (call->nargs > 0)
-	{
-		if (req_kind(call->args[0]) != REQ_OBJECT)
-			return rpc_invalid(call, "options must be an object");
-		opts = call->args[0];
-	}
+	if (!rpc_options_at(call, 0, &opts))
+		return rpc_invalid(call, "options must be an object");
 	if (rpc_opt_string(opts, "prefix", &prefix, &prefix_len) == ARG_BAD)
 		return rpc_invalid(call, "prefix must be a string");
 	if (rpc_opt_string(opts, "cursor", &cursor, &cursor_len) == ARG_BAD)

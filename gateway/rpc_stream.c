@@ -34,19 +34,6 @@ stream_name(RpcCall *call, const char **s, size_t *len)
 	return rpc_string(call->args[0], s, len) && *len > 0;
 }
 
-/* Options argument at index i: absent (NULL) or an object. */
-static bool
-options_at(RpcCall *call, size_t i, struct json_object **opts)
-{
-	*opts = NULL;
-	if (call->nargs <= i)
-		return true;
-	if (req_kind(call->args[i]) != REQ_OBJECT)
-		return false;
-	*opts = call->args[i];
-	return true;
-}
-
 enum MHD_Result
 rpc_stream_write(RpcCall *call)
 {
@@ -88,7 +75,7 @@ rpc_stream_write(RpcCall *call)
 			return rpc_invalid(call, "message.metadata must be an object");
 		meta_text = req_object_text(meta, &meta_len);
 	}
-	if (!options_at(call, 2, &opts))
+	if (!rpc_options_at(call, 2, &opts))
 		return rpc_invalid(call, "options must be an object");
 	if (rpc_opt_string(opts, "id", &id, &id_len) == ARG_BAD)
 		return rpc_invalid(call, "options.id must be a string");
@@ -181,7 +168,7 @@ rpc_stream_get(RpcCall *call)
 		return rpc_invalid(call, "stream.get requires at least 1 argument: streamName");
 	if (!stream_name(call, &stream, &stream_len))
 		return rpc_invalid(call, "streamName must be a non-empty string");
-	if (!options_at(call, 1, &opts))
+	if (!rpc_options_at(call, 1, &opts))
 		return rpc_invalid(call, "options must be an object");
 	if ((bad = rpc_read_options(opts, &ro)) != NULL)
 		return rpc_invalid(call, bad);
@@ -241,7 +228,7 @@ rpc_stream_last(RpcCall *call)
 		return rpc_invalid(call, "stream.last requires at least 1 argument: streamName");
 	if (!stream_name(call, &stream, &stream_len))
 		return rpc_invalid(call, "streamName must be a non-empty string");
-	if (!options_at(call, 1, &opts))
+	if (!rpc_options_at(call, 1, &opts))
 		return rpc_invalid(call, "options must be an object");
 	if (rpc_opt_string(opts, "type", &type, &type_len) == ARG_BAD)
 		return rpc_invalid(call, "options.type must be a string");

@@ -58,19 +58,6 @@ name_arg(RpcCall *call, size_t i, const char **s, size_t *len)
 	return call->nargs > i && rpc_string(call->args[i], s, len) && sub_name_valid(*s, *len);
 }
 
-/* Options at index i: absent (NULL) or an object. */
-static bool
-options_at(RpcCall *call, size_t i, struct json_object **opts)
-{
-	*opts = NULL;
-	if (call->nargs <= i)
-		return true;
-	if (req_kind(call->args[i]) != REQ_OBJECT)
-		return false;
-	*opts = call->args[i];
-	return true;
-}
-
 /* deliveryIds: an array of 1-1000 non-empty strings, as a text[] literal. */
 static bool
 delivery_ids(struct json_object *v, StrBuf *literal, bool *has_nul)
@@ -244,8 +231,7 @@ reply_count(RpcCall *call, const SqlContext *ctx, PGresult *res, char *err, cons
 
 		sb_printf(&b, "{\"%s\":%s}", key,
 				  PQgetisnull(res, 0, 0) ? "0" : PQgetvalue(res, 0, 0));
-		r = rpc_reply_json(call, b.data, b.len);
-		sb_free(&b);
+		r = rpc_reply_buf(call, &b);
 	}
 	PQclear(res);
 	free(err);
@@ -264,8 +250,7 @@ reply_rows(RpcCall *call, const SqlContext *ctx, PGresult *res, char *err)
 		StrBuf		b = STRBUF_INIT;
 
 		subsql_json_array(&b, res, 0);
-		r = rpc_reply_json(call, b.data, b.len);
-		sb_free(&b);
+		r = rpc_reply_buf(call, &b);
 	}
 	PQclear(res);
 	free(err);
@@ -301,7 +286,7 @@ rpc_subscription_create(RpcCall *call)
 		return rpc_invalid(call, "category must be a string");
 	if (memchr(category, '-', category_len) != NULL)
 		return rpc_invalid(call, "category must not contain '-'");
-	if (!options_at(call, 2, &opts))
+	if (!rpc_options_at(call, 2, &opts))
 		return rpc_invalid(call, OPTIONS_RULE);
 
 	if ((ns = rpc_namespace(call)) == NULL)
@@ -338,7 +323,7 @@ rpc_subscription_update(RpcCall *call)
 		return rpc_invalid(call, "subscription.update requires 2 arguments: name and options");
 	if (!name_arg(call, 0, &name, &name_len))
 		return rpc_invalid(call, NAME_RULE);
-	if (!options_at(call, 1, &opts))
+	if (!rpc_options_at(call, 1, &opts))
 		return rpc_invalid(call, OPTIONS_RULE);
 	if (rpc_opt_value(opts, "category", &v) == ARG_OK)
 		return rpc_invalid(call, "options.category cannot be changed");
@@ -462,7 +447,7 @@ rpc_subscription_fetch(RpcCall *call)
 	if (!rpc_string(call->args[1], &consumer, &consumer_len) ||
 		!sub_consumer_valid(consumer, consumer_len))
 		return rpc_invalid(call, CONSUMER_RULE);
-	if (!options_at(call, 2, &opts))
+	if (!rpc_options_at(call, 2, &opts))
 		return rpc_invalid(call, OPTIONS_RULE);
 	if ((bad = number_option(opts, "max", 1, 1000, &max, &msg)) != NULL ||
 		(bad = number_option(opts, "waitMs", 0, 60000, &wait_ms, &msg)) != NULL)
@@ -478,10 +463,46 @@ rpc_subscription_fetch(RpcCall *call)
 	return longpoll_fetch(call, ns, name, consumer, max, wait_ms);
 }
 
+/* The first two arguments of ack and nack; NULL when valid, else the 400 message. */
+static const char *
+settle_args(RpcCall *call, const char *usage, const char **name, size_t *name_len,
+			StrBuf *ids, bool *has_nul)
+{
+	if (call->nargs < 2)
+		return usage;
+	if (!name_arg(call, 0, name, name_len))
+		return NAME_RULE;
+	if (!delivery_ids(call->args[1], ids, has_nul))
+		return IDS_RULE;
+	return NULL;
+}
+
+/* ack's or nack's SQL call; settled deliveries free capacity and may make
+ * messages deliverable, so the waiters on the subscription are woken. */
+static PGresult *
+settle(RpcCall *call, const char *name, size_t name_len, const char *stmt, const char *sql,
+	   int nparams, const char *const *params, char **err)
+{
+	PGresult   *res = pool_exec(stmt, sql, nparams, params, err);
+
+	if (succeeded(res))
+	{
+		IdList		l;
+		SubChange	ch;
+
+		id_list(call->args[1], &l);
+		ch = (SubChange) {.ids = l.ids, .id_lens = l.lens, .nids = l.n};
+		subwait_changed(params[0], call->auth->ns_len, name, name_len, &ch);
+		id_list_free(&l);
+	}
+	return res;
+}
+
 enum MHD_Result
 rpc_subscription_ack(RpcCall *call)
 {
 	const char *name,
+			   *bad,
 			   *ns;
 	size_t		name_len;
 	StrBuf		ids = STRBUF_INIT;
@@ -489,14 +510,11 @@ rpc_subscription_ack(RpcCall *call)
 	char	   *err = NULL;
 	PGresult   *res;
 
-	if (call->nargs < 2)
-		return rpc_invalid(call, "subscription.ack requires 2 arguments: name and deliveryIds");
-	if (!name_arg(call, 0, &name, &name_len))
-		return rpc_invalid(call, NAME_RULE);
-	if (!delivery_ids(call->args[1], &ids, &has_nul))
+	if ((bad = settle_args(call, "subscription.ack requires 2 arguments: name and deliveryIds",
+						   &name, &name_len, &ids, &has_nul)) != NULL)
 	{
 		sb_free(&ids);
-		return rpc_invalid(call, IDS_RULE);
+		return rpc_invalid(call, bad);
 	}
 
 	if ((ns = rpc_namespace(call)) == NULL || has_nul)
@@ -507,22 +525,12 @@ rpc_subscription_ack(RpcCall *call)
 	{
 		const char *params[3] = {ns, name, ids.data};
 
-		res = pool_exec("subscription_ack",
-						"SELECT eventodb.subscription_ack($1::text, $2::text, $3::text[])",
-						3, params, &err);
-		metrics_sub_acked(res);
+		res = settle(call, name, name_len, "subscription_ack",
+					 "SELECT eventodb.subscription_ack($1::text, $2::text, $3::text[])",
+					 3, params, &err);
 	}
 	sb_free(&ids);
-	if (succeeded(res))
-	{
-		IdList		l;
-		SubChange	ch;
-
-		id_list(call->args[1], &l);
-		ch = (SubChange) {.ids = l.ids, .id_lens = l.lens, .nids = l.n};
-		subwait_changed(ns, call->auth->ns_len, name, name_len, &ch);
-		id_list_free(&l);
-	}
+	metrics_sub_acked(res);
 	return reply_count(call, &ack_ctx, res, err, "acked");
 }
 
@@ -532,6 +540,7 @@ rpc_subscription_nack(RpcCall *call)
 	const char *name,
 			   *action = "retry",
 			   *reason = NULL,
+			   *bad,
 			   *ns;
 	size_t		name_len,
 				action_len = 5,
@@ -543,16 +552,13 @@ rpc_subscription_nack(RpcCall *call)
 	char	   *err = NULL;
 	PGresult   *res;
 
-	if (call->nargs < 2)
-		return rpc_invalid(call, "subscription.nack requires at least 2 arguments: name and deliveryIds");
-	if (!name_arg(call, 0, &name, &name_len))
-		return rpc_invalid(call, NAME_RULE);
-	if (!delivery_ids(call->args[1], &ids, &has_nul))
+	if ((bad = settle_args(call, "subscription.nack requires at least 2 arguments: name and deliveryIds",
+						   &name, &name_len, &ids, &has_nul)) != NULL)
 	{
 		sb_free(&ids);
-		return rpc_invalid(call, IDS_RULE);
+		return rpc_invalid(call, bad);
 	}
-	if (!options_at(call, 2, &opts))
+	if (!rpc_options_at(call, 2, &opts))
 	{
 		sb_free(&ids);
 		return rpc_invalid(call, OPTIONS_RULE);
@@ -580,22 +586,12 @@ rpc_subscription_nack(RpcCall *call)
 	{
 		const char *params[5] = {ns, name, ids.data, action, reason};
 
-		res = pool_exec("subscription_nack",
-						"SELECT eventodb.subscription_nack($1::text, $2::text, $3::text[], $4::text, $5::text)",
-						5, params, &err);
-		metrics_sub_nacked(res, action, action_len);
+		res = settle(call, name, name_len, "subscription_nack",
+					 "SELECT eventodb.subscription_nack($1::text, $2::text, $3::text[], $4::text, $5::text)",
+					 5, params, &err);
 	}
 	sb_free(&ids);
-	if (succeeded(res))
-	{
-		IdList		l;
-		SubChange	ch;
-
-		id_list(call->args[1], &l);
-		ch = (SubChange) {.ids = l.ids, .id_lens = l.lens, .nids = l.n};
-		subwait_changed(ns, call->auth->ns_len, name, name_len, &ch);
-		id_list_free(&l);
-	}
+	metrics_sub_nacked(res, action, action_len);
 	return reply_count(call, &nack_ctx, res, err, "nacked");
 }
 
@@ -619,7 +615,7 @@ rpc_subscription_parked(RpcCall *call)
 		return rpc_invalid(call, "subscription.parked requires at least 1 argument: name");
 	if (!name_arg(call, 0, &name, &name_len))
 		return rpc_invalid(call, NAME_RULE);
-	if (!options_at(call, 1, &opts))
+	if (!rpc_options_at(call, 1, &opts))
 		return rpc_invalid(call, OPTIONS_RULE);
 	if (rpc_opt_number(opts, "position", &position) == ARG_BAD)
 		return rpc_invalid(call, "options.position must be a number");
@@ -661,7 +657,7 @@ rpc_subscription_replay_parked(RpcCall *call)
 		return rpc_invalid(call, "subscription.replayParked requires at least 1 argument: name");
 	if (!name_arg(call, 0, &name, &name_len))
 		return rpc_invalid(call, NAME_RULE);
-	if (!options_at(call, 1, &opts))
+	if (!rpc_options_at(call, 1, &opts))
 		return rpc_invalid(call, OPTIONS_RULE);
 	has_list = rpc_opt_value(opts, "globalPositions", &list) == ARG_OK;
 	if (has_list)

@@ -20,7 +20,6 @@ rpc_sys_health(RpcCall *call)
 
 	sb_printf(&b, "{\"backend\":\"postgres\",\"connections\":%d,\"status\":\"ok\"}",
 			  pool_open_count());
-	r = rpc_reply_json(call, b.data, b.len);
-	sb_free(&b);
+	r = rpc_reply_buf(call, &b);
 	return r;
 }
