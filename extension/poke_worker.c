@@ -540,12 +540,11 @@ publish_marks(void)
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, "storing read marks");
 		/*
-		 * No wait for the WAL flush (nor, under synchronous replication, for
-		 * a standby): the pokes must not queue behind it, and a mark lost in
-		 * a crash only leaves an older, lower - still safe - one in place.
+		 * Committed without waiting for the WAL flush (the worker runs with
+		 * synchronous_commit off, see eventodb_poke_worker_main): the pokes must not
+		 * queue behind it, and a mark lost in a crash only leaves an older,
+		 * lower - still safe - one in place.
 		 */
-		if (SPI_execute("SET LOCAL synchronous_commit = off", false, 0) != SPI_OK_UTILITY)
-			elog(ERROR, "eventodb: could not turn off synchronous commit for the read marks");
 		/* Before the 1.1 update there is no table: nothing to store. */
 		if (read_horizon_table_exists())
 			for (int i = 0; i < nns; i++)

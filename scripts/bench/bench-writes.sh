@@ -58,7 +58,7 @@ psql -X -q -d postgres -c "CREATE DATABASE bw"
 psql -X -q -v ON_ERROR_STOP=1 -c "CREATE EXTENSION eventodb" \
   -c "SELECT eventodb.namespace_create('default', '', 'ns_ZGVmYXVsdA_' || repeat('0', 64))" >/dev/null
 psql -X -q -v ON_ERROR_STOP=1 -v messages="$MESSAGES" -v streams="$STREAMS" -v categories="$CATEGORIES" \
-  -f "$BENCH_DIR/seed.sql" >/dev/null
+  -v compact=false -f "$BENCH_DIR/seed.sql" >/dev/null
 psql -X -q -v ON_ERROR_STOP=1 -f "$BENCH_DIR/bare-schema.sql" >/dev/null
 psql -X -q -c "VACUUM ANALYZE"
 

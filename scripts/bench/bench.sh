@@ -12,8 +12,12 @@
 #   BENCH_ONLY=REGEX                only workloads whose id matches (e.g. 'write|version')
 #   BENCH_MESSAGES=100000 BENCH_STREAMS=1000 BENCH_CATEGORIES=10   seed size
 #   BENCH_LARGE=1                   the large store: 10,000,000 messages, 10,000 streams
-#                                   (opt-in; seeding takes tens of minutes and ~15 GB;
-#                                   databases eventodb_bench_large*, kept with BENCH_KEEP)
+#                                   with compact data (opt-in; seeding takes about ten
+#                                   minutes and ~8 GB; databases eventodb_bench_large*,
+#                                   kept with BENCH_KEEP)
+#   BENCH_COMPACT=true|false        data of three fields instead of ~500 bytes (default:
+#                                   true for the large store, so both copies stay in the
+#                                   page cache and reads measure code, not disk)
 #   BENCH_NO_MESSAGEDB=1            skip the Message DB column
 #   BENCH_KEEP=1                    reuse the seeded databases of the previous run
 #
@@ -33,6 +37,7 @@ if [ -n "${BENCH_LARGE:-}" ]; then
   STREAMS="${BENCH_STREAMS:-10000}"
   DB=eventodb_bench_large
   MDB=eventodb_bench_large_mdb
+  COMPACT="${BENCH_COMPACT:-true}"
 else
   MESSAGES="${BENCH_MESSAGES:-100000}"
   STREAMS="${BENCH_STREAMS:-1000}"
@@ -40,6 +45,8 @@ else
   MDB=eventodb_bench_mdb
 fi
 CATEGORIES="${BENCH_CATEGORIES:-10}"
+COMPACT="${COMPACT:-${BENCH_COMPACT:-false}}"
+case "$COMPACT" in true|false) ;; *) echo "bench: BENCH_COMPACT must be true or false" >&2; exit 2 ;; esac
 
 # id | section | what | clients | our script | limit script | Message DB runs our script too
 WORKLOADS=(
@@ -58,6 +65,7 @@ WORKLOADS=(
   "gw_stream_version|gateway|eventodb.stream_version|1 10|gw-stream-version|bare-version|no"
   "write_1cat|write|write_message, one category|10|msgdb-write|bare-write-stream-locked|yes"
   "write_10cat|write|write_message, 10 categories|10|msgdb-write-10cat|bare-write-stream-locked-10cat|yes"
+  "write_own_stream|write|write_message, one category, a stream per client (against the INSERT without lock)|10|msgdb-write-own|bare-write-unlocked|yes"
   "gw_stream_write|write|eventodb.stream_write, one category|10|gw-stream-write|bare-write-stream-locked|no"
   "ref_insert_unlocked|write|reference: INSERT without lock|10|-|bare-write-unlocked|no"
   "ref_insert_category_lock|write|reference: INSERT under one category lock held to commit (Message DB's design)|10|-|bare-write-locked|no"
@@ -82,8 +90,11 @@ setup_ours() {
   psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
   "$ROOT/scripts/cluster.sh" createdb "$DB" >&2
   "${PSQL[@]}" -d "$DB" -v messages="$MESSAGES" -v streams="$STREAMS" -v categories="$CATEGORIES" \
-    -f "$BENCH_DIR/seed.sql" >/dev/null
+    -v compact="$COMPACT" -f "$BENCH_DIR/seed.sql" >/dev/null
   "${PSQL[@]}" -d "$DB" -v messages="$MESSAGES" -f "$BENCH_DIR/seed-rare.sql" >/dev/null
+  # The bare copy's indexes are built in one pass; ours grew row by row while the seed
+  # loaded (half again as large at 10 M): rebuilt, both copies read equally dense indexes.
+  "${PSQL[@]}" -d "$DB" -c "REINDEX TABLE message_store.messages" >/dev/null
   "${PSQL[@]}" -d "$DB" -f "$BENCH_DIR/bare-schema.sql" >/dev/null
   # The gateway creates `default` at start-up; the bench talks to SQL directly.
   "${PSQL[@]}" -d "$DB" -c "DO \$\$ BEGIN
@@ -120,7 +131,8 @@ setup_messagedb() {
   # Its functions call each other unqualified (docs/sql-api.md#search-path).
   "${PSQL[@]}" -d postgres -c "ALTER DATABASE $MDB SET search_path = message_store, public"
   "${PSQL[@]}" -d "$MDB" -v messages="$MESSAGES" -v streams="$STREAMS" -v categories="$CATEGORIES" \
-    -f "$BENCH_DIR/seed.sql" >/dev/null
+    -v compact="$COMPACT" -f "$BENCH_DIR/seed.sql" >/dev/null
+  "${PSQL[@]}" -d "$MDB" -c "REINDEX TABLE message_store.messages" >/dev/null
   "${PSQL[@]}" -d "$MDB" -v messages="$MESSAGES" -f "$BENCH_DIR/seed-rare.sql" >/dev/null
   "${PSQL[@]}" -d "$MDB" -c "VACUUM ANALYZE" >/dev/null
 }
@@ -177,9 +189,30 @@ for w in "${ORDERED[@]}"; do
 done
 log "bench: $total cells x $RUNS runs x ${SECS}s per implementation (Message DB: $HAVE_MDB)"
 
+# Reads measure the code, not the disk: before each read workload both copies are read
+# into the page cache (pg_prewarm, a contrib module of the server package), so that no cell
+# depends on what the cells before it left cached. A no-op for pages already cached.
+PREWARM_SQL="SELECT pg_catalog.sum(pg_prewarm(c.oid::regclass, 'read')) FROM pg_catalog.pg_class c
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname IN ('message_store', 'bare') AND c.relkind IN ('r', 'i', 't')"
+PREWARM_DBS=("$DB")
+[ "$HAVE_MDB" = yes ] && PREWARM_DBS+=("$MDB")
+for db in "${PREWARM_DBS[@]}"; do
+  "${PSQL[@]}" -d "$db" -c "CREATE EXTENSION IF NOT EXISTS pg_prewarm" >/dev/null 2>&1 \
+    || { PREWARM_DBS=(); log "bench: pg_prewarm unavailable; read cells start with whatever is cached"; break; }
+done
+prewarm() {
+  local db blocks
+  for db in "${PREWARM_DBS[@]}"; do
+    blocks="$(psql -X -Atd "$db" -c "$PREWARM_SQL" 2>/dev/null)" || { log "bench: prewarm of $db failed"; continue; }
+    log "bench: prewarmed $blocks blocks of $db"
+  done
+}
+
 n=0
 for w in "${ORDERED[@]}"; do
   IFS='|' read -r id section what clients_list ours limit mdb <<<"$w"
+  [ "$section" = write ] || prewarm
   for clients in $clients_list; do
     n=$((n + 1))
     for run in $(seq 1 "$RUNS"); do
@@ -203,7 +236,7 @@ done
   echo "# make bench — $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo
   echo "Machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo), $(psql -X -Atd "$DB" -c 'SHOW server_version' | cut -d' ' -f1) (fsync $(psql -X -Atd "$DB" -c 'SHOW fsync'), synchronous_commit $(psql -X -Atd "$DB" -c 'SHOW synchronous_commit')), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')."
-  echo "Seed: $MESSAGES messages, $STREAMS streams, $CATEGORIES categories, and 5 messages of category 'rare' after them. pgbench -M prepared, median of $RUNS x ${SECS}s, runs interleaved; pgbench runs on the same machine."
+  echo "Seed: $MESSAGES messages, $STREAMS streams, $CATEGORIES categories$([ "$COMPACT" = true ] && echo ', compact data'), and 5 messages of category 'rare' after them. pgbench -M prepared, median of $RUNS x ${SECS}s, runs interleaved; pgbench runs on the same machine."
   echo
   /usr/bin/python3 "$ROOT/scripts/bench/report.py" "$CSV"
   echo
