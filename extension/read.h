@@ -41,15 +41,17 @@ void		read_into_result_active(FunctionCallInfo fcinfo, SPIPlanPtr plan,
  * the type, when has_type). read_stream_direct: get_stream_messages'
  * rows from position on, at most limit (-1: all); both under a fresh
  * snapshot. read_category_direct: get_category_messages' rows of the
- * category from position on and below horizon, at most limit (-1: all),
- * under the active snapshot (horizon_push_read_snapshot).
+ * category from position on and below horizon (with has_correlation, only
+ * those whose correlation stream's category is correlation), at most
+ * limit (-1: all), under the active snapshot (horizon_push_read_snapshot).
  */
 bool		read_last_direct(FunctionCallInfo fcinfo, Datum stream, bool has_type, Datum type,
 							 uint64 *rows);
 bool		read_stream_direct(FunctionCallInfo fcinfo, Datum stream, int64 position,
 							   int64 limit, uint64 *rows);
 bool		read_category_direct(FunctionCallInfo fcinfo, Datum category, int64 position,
-								 int64 horizon, int64 limit, uint64 *rows);
+								 int64 horizon, bool has_correlation, Datum correlation,
+								 int64 limit, uint64 *rows);
 
 /*
  * A message row in the gateway's column order (gateway_read.h's

@@ -1,8 +1,8 @@
 /*
  * Message DB's get_category_messages (docs/sql-api.md#get_category_messages): validation in its
- * exact order, then a direct scan of the category index for the plain read
- * (read_direct.c), else one of four saved plans (correlation and consumer
- * group each on or off) of the category read the gateway runs too
+ * exact order, then a direct scan of the category index for the plain and
+ * the correlation read (read_direct.c), else one of four saved plans
+ * (correlation and consumer group each on or off) of the category read the gateway runs too
  * (category_query.h), or dynamic SQL when a `condition` is given. The
  * consumer group filter is one C call per row (common/consumer_group.c).
  *
@@ -217,10 +217,10 @@ msgdb_get_category_messages(PG_FUNCTION_ARGS)
 															 a.category, strlen(a.category)));
 	horizon_push_read_snapshot();
 	/* The plain read scans the index itself; below -1 the SQL's LIMIT raises the error. */
-	if (a.category != NULL && a.correlation == NULL && a.member_null && a.condition == NULL &&
-		a.batch >= -1 &&
+	if (a.category != NULL && a.member_null && a.condition == NULL && a.batch >= -1 &&
 		read_category_direct(fcinfo, PG_GETARG_DATUM(0), a.position,
-							 DatumGetInt64(params[6].value), a.batch, &rows))
+							 DatumGetInt64(params[6].value), a.correlation != NULL,
+							 PG_GETARG_DATUM(3), a.batch, &rows))
 		stats_read(store_message_store.schema, rows);
 	else
 	{

@@ -1,6 +1,7 @@
 /*
- * Message DB's plain readers without the executor (docs/sql-api.md#get_stream_messages,
- * #get_category_messages, #get_last_stream_message): one scan of an index of
+ * Message DB's plain readers, and its category read by correlation, without
+ * the executor (docs/sql-api.md#get_stream_messages, #get_category_messages,
+ * #get_last_stream_message): one scan of an index of
  * message_store.messages, each row turned into a message_store.message row.
  * The gateway's stream_get and stream_last of the default namespace (whose
  * table this is) take the same scans and render each row themselves.
@@ -64,12 +65,16 @@ typedef enum DirectIndex
 	INDEX_STREAM,				/* messages_stream (stream_name, position) */
 	INDEX_CATEGORY,				/* messages_category (category(stream_name),
 								 * global_position, ...) */
+	INDEX_CORRELATION,			/* the same index, whose third column must be
+								 * category(metadata->>'correlationStreamName') */
 	NUM_INDEXES
 } DirectIndex;
 
-static const char *const index_names[NUM_INDEXES] = {"messages_stream", "messages_category"};
+static const char *const index_names[NUM_INDEXES] = {
+	"messages_stream", "messages_category", "messages_category"
+};
 
-#define MAX_KEYS 3
+#define MAX_KEYS 4
 
 /* One condition of the scan, on an index column. */
 typedef struct DirectKey
@@ -111,9 +116,11 @@ forget_relations(Datum arg, Oid relid)
 {
 	if (!cache.valid)
 		return;
-	if (relid == InvalidOid || relid == cache.table ||
-		relid == cache.index[INDEX_STREAM] || relid == cache.index[INDEX_CATEGORY])
+	if (relid == InvalidOid || relid == cache.table)
 		cache.valid = false;
+	for (int i = 0; i < NUM_INDEXES; i++)
+		if (relid == cache.index[i])
+			cache.valid = false;
 }
 
 static void
@@ -149,27 +156,58 @@ lookup_relations(void)
 	return OidIsValid(cache.table);
 }
 
-/* Whether an index expression is message_store.category(stream_name). */
-static bool
-is_category_of_stream_name(Node *expr)
+/* The argument of a call of message_store.category(), or NULL when expr is none. */
+static Node *
+category_argument(Node *expr)
 {
 	FuncExpr   *f;
 	Node	   *arg;
 	char	   *name;
 
 	if (!IsA(expr, FuncExpr))
-		return false;
+		return NULL;
 	f = (FuncExpr *) expr;
 	if (list_length(f->args) != 1)
-		return false;
+		return NULL;
+	name = get_func_name(f->funcid);
+	if (name == NULL || strcmp(name, "category") != 0 ||
+		get_func_namespace(f->funcid) != get_namespace_oid("message_store", true))
+		return NULL;
 	arg = linitial(f->args);
 	if (IsA(arg, RelabelType))
 		arg = (Node *) ((RelabelType *) arg)->arg;
-	if (!IsA(arg, Var) || ((Var *) arg)->varattno != COL_STREAM_NAME)
+	return arg;
+}
+
+/* Whether an index expression is message_store.category(stream_name). */
+static bool
+is_category_of_stream_name(Node *expr)
+{
+	Node	   *arg = category_argument(expr);
+
+	return arg != NULL && IsA(arg, Var) && ((Var *) arg)->varattno == COL_STREAM_NAME;
+}
+
+/* Whether an index expression is
+ * message_store.category(metadata->>'correlationStreamName'). */
+static bool
+is_category_of_correlation(Node *expr)
+{
+	Node	   *arg = category_argument(expr);
+	OpExpr	   *op;
+	Node	   *field;
+	Const	   *key;
+
+	if (arg == NULL || !IsA(arg, OpExpr))
 		return false;
-	name = get_func_name(f->funcid);
-	return name != NULL && strcmp(name, "category") == 0 &&
-		get_func_namespace(f->funcid) == get_namespace_oid("message_store", true);
+	op = (OpExpr *) arg;
+	if (op->opfuncid != F_JSONB_OBJECT_FIELD_TEXT || list_length(op->args) != 2)
+		return false;
+	field = linitial(op->args);
+	key = (Const *) lsecond(op->args);
+	return IsA(field, Var) && ((Var *) field)->varattno == COL_METADATA &&
+		IsA(key, Const) && key->consttype == TEXTOID && !key->constisnull &&
+		strcmp(TextDatumGetCString(key->constvalue), "correlationStreamName") == 0;
 }
 
 /* Whether table and index are the ones the scans below are written for. */
@@ -185,9 +223,14 @@ shape_as_expected(DirectIndex which, Relation table, Relation index)
 		return ix->indnatts == 2 && ix->indkey.values[0] == COL_STREAM_NAME &&
 			ix->indkey.values[1] == COL_POSITION;
 	if (ix->indnatts < 2 || ix->indkey.values[0] != 0 ||
-		ix->indkey.values[1] != COL_GLOBAL_POSITION)
+		ix->indkey.values[1] != COL_GLOBAL_POSITION ||
+		!is_category_of_stream_name(linitial(RelationGetIndexExpressions(index))))
 		return false;
-	return is_category_of_stream_name(linitial(RelationGetIndexExpressions(index)));
+	if (which == INDEX_CATEGORY)
+		return true;
+	return ix->indnatts >= 3 && ix->indkey.values[2] == 0 &&
+		list_length(RelationGetIndexExpressions(index)) >= 2 &&
+		is_category_of_correlation(lsecond(RelationGetIndexExpressions(index)));
 }
 
 static Datum
@@ -444,16 +487,18 @@ read_stream_direct(FunctionCallInfo fcinfo, Datum stream, int64 position, int64 
 
 bool
 read_category_direct(FunctionCallInfo fcinfo, Datum category, int64 position, int64 horizon,
-					 int64 limit, uint64 *rows)
+					 bool has_correlation, Datum correlation, int64 limit, uint64 *rows)
 {
 	DirectRead	r = {
-		.index = INDEX_CATEGORY,
+		.index = has_correlation ? INDEX_CORRELATION : INDEX_CATEGORY,
 		.keys = {
 			{1, BTEqualStrategyNumber, F_TEXTEQ, category},
 			{2, BTGreaterEqualStrategyNumber, F_INT8GE, Int64GetDatum(position)},
 			{2, BTLessStrategyNumber, F_INT8LT, Int64GetDatum(horizon)},
+			/* checked on each index entry, as the saved plan's index condition */
+			{3, BTEqualStrategyNumber, F_TEXTEQ, correlation},
 		},
-		.nkeys = 3,
+		.nkeys = has_correlation ? 4 : 3,
 		.dir = ForwardScanDirection,
 		.limit = limit,
 		.snapshot = GetActiveSnapshot(),
