@@ -40,8 +40,6 @@ PG_FUNCTION_INFO_V1(ev_in_consumer_group);
 PG_FUNCTION_INFO_V1(ev_stream_positions);
 PG_FUNCTION_INFO_V1(ev_category_positions);
 
-
-
 /*
  * What the SSE catch-up needs of the same rows (docs/http-api.md#modes): the
  * *_positions functions run the very statements of stream_get and

@@ -1,6 +1,7 @@
 /*
- * What the gateway's readers share (gateway_read.c, read_backward.c): the
- * selected columns and the rendering of message arrays (docs/http-api.md#the-rpc-envelope).
+ * What the gateway's readers share (gateway_read.c, read_backward.c,
+ * read_category_types.c): the selected columns, the rendering of message
+ * arrays (docs/http-api.md#the-rpc-envelope) and category_get's arguments.
  */
 #ifndef EVENTODB_GATEWAY_READ_H
 #define EVENTODB_GATEWAY_READ_H
