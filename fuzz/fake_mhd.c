@@ -10,8 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
-#define CHECK(cond, ...) \
-	do { if (!(cond)) { fprintf(stderr, "fake_mhd: " __VA_ARGS__); fputc('\n', stderr); abort(); } } while (0)
+#define FUZZ_NAME "fake_mhd"
+#include "fuzz_check.h"
 
 static void *
 xmalloc(size_t n)

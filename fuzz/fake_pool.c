@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(cond, ...) \
-	do { if (!(cond)) { fprintf(stderr, "fake_pool: " __VA_ARGS__); fputc('\n', stderr); abort(); } } while (0)
+#define FUZZ_NAME "fake_pool"
+#include "fuzz_check.h"
 
 FakePoolMode fake_pool_mode = FAKE_DB_OK;
 unsigned	fake_pool_calls;

@@ -16,19 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(cond, ...) \
-	do { if (!(cond)) { fprintf(stderr, "fuzz_cli_flags: " __VA_ARGS__); fputc('\n', stderr); abort(); } } while (0)
+#define FUZZ_NAME "fuzz_cli_flags"
+#include "fuzz_check.h"
 
 #define MAX_WORDS 32
 
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void) argc;
-	(void) argv;
-	log_configure(LOG_ERROR, 0);
-	return 0;
-}
+FUZZ_QUIET_LOGS_INITIALIZER
 
 static bool
 inside(const char *p, char **words, int n)

@@ -20,8 +20,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define CHECK(cond, ...) \
-	do { if (!(cond)) { fprintf(stderr, "fuzz_http_client: " __VA_ARGS__); fputc('\n', stderr); abort(); } } while (0)
+#define FUZZ_NAME "fuzz_http_client"
+#include "fuzz_check.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(cond, ...) \
-	do { if (!(cond)) { fprintf(stderr, "fuzz_json_scan: " __VA_ARGS__); fputc('\n', stderr); abort(); } } while (0)
+#define FUZZ_NAME "fuzz_json_scan"
+#include "fuzz_check.h"
 
 static unsigned budget;
 

@@ -25,17 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(cond, ...) \
-	do { if (!(cond)) { fprintf(stderr, "fuzz_rpc: " __VA_ARGS__); fputc('\n', stderr); abort(); } } while (0)
+#define FUZZ_NAME "fuzz_rpc"
+#include "fuzz_check.h"
 
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void) argc;
-	(void) argv;
-	log_configure(LOG_ERROR, 0);
-	return 0;
-}
+FUZZ_QUIET_LOGS_INITIALIZER
 
 static void
 check_decoder(const char *body, size_t len)

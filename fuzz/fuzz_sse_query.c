@@ -25,8 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(cond, ...) \
-	do { if (!(cond)) { fprintf(stderr, "fuzz_sse_query: " __VA_ARGS__); fputc('\n', stderr); abort(); } } while (0)
+#define FUZZ_NAME "fuzz_sse_query"
+#include "fuzz_check.h"
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)

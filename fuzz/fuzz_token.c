@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK(cond, ...) \
-	do { if (!(cond)) { fprintf(stderr, "fuzz_token: " __VA_ARGS__); fputc('\n', stderr); abort(); } } while (0)
+#define FUZZ_NAME "fuzz_token"
+#include "fuzz_check.h"
 
 static const char *const texts[] = {
 	"invalid token format: missing 'ns_' prefix",
