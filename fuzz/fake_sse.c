@@ -42,20 +42,8 @@ fake_sse_complete_catchup(void)
 		sub_release_barrier(s);
 	else
 	{
-		PendingPoke *p = s->pend_head;
-
 		/* an empty catch-up: go live, replaying what arrived meanwhile */
-		s->pend_head = s->pend_tail = NULL;
-		s->npend = 0;
-		s->phase = SUB_LIVE;
-		while (p)
-		{
-			PendingPoke *next = p->next;
-
-			sub_live(s, p->stream, p->stream_len, p->position, p->gpos);
-			free(p);
-			p = next;
-		}
+		sub_go_live(s, NULL, NULL);
 		sub_wake(s);
 	}
 	pthread_mutex_unlock(&s->mu);

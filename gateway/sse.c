@@ -225,6 +225,25 @@ sub_live(Sub *s, const char *stream, size_t stream_len, int64_t position, int64_
 }
 
 void
+sub_go_live(Sub *s, bool (*sent) (const void *arg, int64_t gpos), const void *arg)
+{
+	PendingPoke *p = s->pend_head;
+
+	s->pend_head = s->pend_tail = NULL;
+	s->npend = 0;
+	s->phase = SUB_LIVE;
+	while (p)
+	{
+		PendingPoke *next = p->next;
+
+		if (sent == NULL || !sent(arg, p->gpos))
+			sub_live(s, p->stream, p->stream_len, p->position, p->gpos);
+		free(p);
+		p = next;
+	}
+}
+
+void
 sub_release_barrier(Sub *s)
 {
 	int64_t		high;

@@ -212,11 +212,20 @@ query_rows(const Sub *s, int64_t from, size_t *nrows, bool *retry)
 	return rows;
 }
 
-static bool
-rows_contain_gpos(const CatchRow *rows, size_t n, int64_t gpos)
+/* A catch-up's rows, as sub_go_live asks about them. */
+typedef struct CatchRows
 {
+	const CatchRow *rows;
+	size_t		n;
+} CatchRows;
+
+/* Whether the rows (a CatchRows) hold the message at gpos. */
+static bool
+rows_contain_gpos(const void *arg, int64_t gpos)
+{
+	const CatchRow *rows = ((const CatchRows *) arg)->rows;
 	size_t		lo = 0,
-				hi = n;
+				hi = ((const CatchRows *) arg)->n;
 
 	/* category_get returns ascending global positions. */
 	while (lo < hi)
@@ -289,20 +298,10 @@ apply_rows(Sub *s, const CatchRow *rows, size_t n)
 	}
 	else
 	{
-		PendingPoke *p = s->pend_head;
+		/* all mode: a held poke of a message the rows carried was sent */
+		CatchRows	sent = {rows, n};
 
-		s->pend_head = s->pend_tail = NULL;
-		s->npend = 0;
-		s->phase = SUB_LIVE;
-		while (p)
-		{
-			PendingPoke *next = p->next;
-
-			if (s->fe.kind != FAN_ALL || !rows_contain_gpos(rows, n, p->gpos))
-				sub_live(s, p->stream, p->stream_len, p->position, p->gpos);
-			free(p);
-			p = next;
-		}
+		sub_go_live(s, s->fe.kind == FAN_ALL ? rows_contain_gpos : NULL, &sent);
 	}
 	sub_wake(s);
 }

@@ -108,6 +108,13 @@ void		sub_live(Sub *s, const char *stream, size_t stream_len,
 					 int64_t position, int64_t gpos);
 void		sub_wake(Sub *s);
 void		sub_clear_pending(Sub *s);
+
+/*
+ * Ends a catch-up: s goes live, and the pokes held meanwhile go out through
+ * the live filter, except those whose global position sent(arg, gpos) says
+ * the catch-up already delivered (sent NULL: none).
+ */
+void		sub_go_live(Sub *s, bool (*sent) (const void *arg, int64_t gpos), const void *arg);
 /* All mode: the barrier passed (or cannot come): go live. */
 void		sub_release_barrier(Sub *s);
 
