@@ -65,6 +65,11 @@ json_escape(const char *s, size_t len, JsonSink sink, void *ctx)
 		char		ubuf[7];
 		size_t		n = 1;
 
+		if (json_plain_ascii(c))
+		{
+			i++;
+			continue;
+		}
 		if (c >= 0x80)
 		{
 			uint32_t	cp;

@@ -8,6 +8,7 @@
 #ifndef EVENTODB_JSON_ESCAPE_H
 #define EVENTODB_JSON_ESCAPE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,14 @@ typedef void (*JsonSink) (void *ctx, const char *s, size_t n);
  * no surrogates, nothing above U+10FFFF). *cp receives the code point.
  */
 size_t		json_utf8_seq(const char *s, size_t n, uint32_t *cp);
+
+/* Whether json_escape writes the byte c as it stands: printable ASCII other
+ * than the quote, the backslash and the three HTML characters. */
+static inline bool
+json_plain_ascii(unsigned char c)
+{
+	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&';
+}
 
 /* Emits s[0..len) escaped, without the surrounding quotes. */
 void		json_escape(const char *s, size_t len, JsonSink sink, void *ctx);

@@ -437,9 +437,8 @@ category_params(FunctionCallInfo fcinfo, const char *schema, const CategoryArgs 
 	nulls[4] = a->by_group ? ' ' : 'n';
 	values[5] = Int64GetDatum(a->batch);
 	nulls[5] = a->batch == -1 ? 'n' : ' ';
-	values[6] = Int64GetDatum(c != NULL
-							  ? horizon_for_category(schema, VARDATA_ANY(c), VARSIZE_ANY_EXHDR(c))
-							  : horizon_for_category(schema, NULL, 0));
+	values[6] = Int64GetDatum(horizon_for_category(schema, c ? VARDATA_ANY(c) : NULL,
+												   c ? VARSIZE_ANY_EXHDR(c) : 0));
 }
 
 /*

@@ -348,17 +348,15 @@ read_direct(FunctionCallInfo fcinfo, const DirectRead *r, uint64 *rows)
 		return false;
 	}
 
-	if (r->visit != NULL)
-		rowcxt = AllocSetContextCreate(CurrentMemoryContext, "eventodb direct read row",
-									   ALLOCSET_DEFAULT_SIZES);
-	else if (r->position == NULL)
+	if (r->position == NULL)
 	{
-		InitMaterializedSRF(fcinfo, 0);
+		if (r->visit == NULL)
+			InitMaterializedSRF(fcinfo, 0);
 
 		/*
-		 * A row's text forms die once the tuplestore has copied them, as the
-		 * executor's per-tuple memory does: a whole batch of them would
-		 * grow the call's memory to fresh pages from the kernel every call.
+		 * A row's own memory (text forms, detoasted values) dies once it is
+		 * handed on, as the executor's per-tuple memory does: a whole batch
+		 * of it would grow the call's memory to fresh pages every call.
 		 */
 		rowcxt = AllocSetContextCreate(CurrentMemoryContext, "eventodb direct read row",
 									   ALLOCSET_DEFAULT_SIZES);
@@ -392,19 +390,14 @@ read_direct(FunctionCallInfo fcinfo, const DirectRead *r, uint64 *rows)
 			if (!isnull)
 				*r->position = DatumGetInt64(v);
 		}
-		else if (r->visit != NULL)
-		{
-			MemoryContext old = MemoryContextSwitchTo(rowcxt);
-
-			visit_message(r, slot);
-			MemoryContextSwitchTo(old);
-			MemoryContextReset(rowcxt);
-		}
 		else
 		{
 			MemoryContext old = MemoryContextSwitchTo(rowcxt);
 
-			put_message(rsinfo, slot);
+			if (r->visit != NULL)
+				visit_message(r, slot);
+			else
+				put_message(rsinfo, slot);
 			MemoryContextSwitchTo(old);
 			MemoryContextReset(rowcxt);
 		}

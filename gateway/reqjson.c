@@ -5,6 +5,7 @@
 #include "reqjson.h"
 
 #include "echo.h"
+#include "json_escape.h"
 #include "json_lex.h"
 #include "jsonw.h"
 
@@ -135,7 +136,7 @@ copy_plain_string(Parser *p, StrBuf *text)
 			p->pos = i + 1;
 			return true;
 		}
-		if (c < 0x20 || c >= 0x80 || c == '\\' || c == '<' || c == '>' || c == '&')
+		if (!json_plain_ascii(c))
 			return false;
 	}
 	return false;
