@@ -36,15 +36,6 @@ static bool running,
 			stopping;
 static pthread_t thread;
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Bytes the kernel has received on the connection so far; false when it
  * cannot tell. libmicrohttpd reads every byte as soon as it arrives, so a
@@ -109,7 +100,7 @@ reaper_add(int fd)
 	e->fd = fd;
 	pthread_mutex_lock(&mu);
 	watch_locked(e);
-	e->head_since = now_ms();	/* a first request's clock starts at connect */
+	e->head_since = monotonic_ms();	/* a first request's clock starts at connect */
 	pthread_mutex_unlock(&mu);
 	return e;
 }
@@ -174,7 +165,7 @@ static void
 sweep(void)
 {
 	size_t		i = 0;
-	int64_t		now = now_ms();
+	int64_t		now = monotonic_ms();
 	int64_t		limit_ms = (int64_t) g_config.head_timeout * 1000;
 
 	while (i < nwatched)

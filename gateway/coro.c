@@ -3,6 +3,7 @@
  * ready list other threads may push to (an eventfd tells the loop). */
 #include "coro.h"
 
+#include "deadline.h"
 #include "strbuf.h"
 
 #include <errno.h>
@@ -82,15 +83,6 @@ static Coro *ready_head,
 
 static void (*hook_enter) (void *ctx);
 static void (*hook_leave) (void);
-
-int64_t
-coro_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static size_t
 page_size(void)
@@ -397,7 +389,7 @@ coro_cond_timedwait(CoroCond *c, pthread_mutex_t *mu, clockid_t clock,
 	me.next = c->waiters;
 	c->waiters = &me;
 	pthread_mutex_unlock(mu);
-	woken = coro_park(coro_now_ms() + left);
+	woken = coro_park(monotonic_ms() + left);
 	pthread_mutex_lock(mu);
 	for (CoroWaiter **w = &c->waiters; *w != NULL; w = &(*w)->next)
 		if (*w == &me)
@@ -419,7 +411,7 @@ coro_cond_broadcast(CoroCond *c)
 void
 coro_sleep_ms(int64_t ms)
 {
-	int64_t		until = coro_now_ms() + ms;
+	int64_t		until = monotonic_ms() + ms;
 
 	if (!coro_active())
 	{
@@ -429,7 +421,7 @@ coro_sleep_ms(int64_t ms)
 		return;
 	}
 	/* a wake meant for a park must not end the sleep early and be lost */
-	while (coro_now_ms() < until)
+	while (monotonic_ms() < until)
 	{
 		Coro	   *co = current;
 
@@ -496,7 +488,7 @@ coro_loop_timeout_ms(void)
 			first = co->deadline_ms;
 	if (first < 0)
 		return -1;
-	now = coro_now_ms();
+	now = monotonic_ms();
 	return first > now ? first - now : 0;
 }
 
@@ -526,7 +518,7 @@ coro_loop_once(bool fds)
 		if (co->waiting && co->wait_fd >= 0)
 			make_ready_locked(co, 1);
 	}
-	now = coro_now_ms();
+	now = monotonic_ms();
 	for (Coro *co = waiting_head; co != NULL; co = co->next_wait)
 		if (co->deadline_ms >= 0 && co->deadline_ms <= now && !co->queued)
 		{

@@ -16,3 +16,12 @@ deadline_after(clockid_t clock, int ms)
 	}
 	return ts;
 }
+
+int64_t
+monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

@@ -2,6 +2,7 @@
 #include "http_loop.h"
 
 #include "coro.h"
+#include "deadline.h"
 #include "log.h"
 #include "strbuf.h"
 
@@ -147,10 +148,10 @@ loop_main(void *arg)
 		if (atomic_load(&stopping))
 		{
 			if (drain_until < 0)
-				drain_until = coro_now_ms() + DRAIN_MS;
+				drain_until = monotonic_ms() + DRAIN_MS;
 			if (coro_alive() == 0 && (busy_source == NULL || busy_source() == 0))
 				break;
-			if (coro_now_ms() >= drain_until)
+			if (monotonic_ms() >= drain_until)
 			{
 				log_warn("HTTP loop: %d requests still waiting at shutdown", coro_alive());
 				break;

@@ -1,6 +1,7 @@
 /* See longpoll.h. */
 #include "longpoll.h"
 
+#include "deadline.h"
 #include "http.h"
 
 #include "log.h"
@@ -171,9 +172,9 @@ longpoll_step(struct MHD_Connection *c, RpcDeferred *d)
 		pthread_mutex_unlock(&lp->mu);
 		if (stop)
 			return finish(c, d, NULL, NULL);
-		started = subwait_now_ms();
+		started = monotonic_ms();
 		res = subsql_fetch(lp->ns, lp->name, lp->consumer, lp->max, &err);
-		now = subwait_now_ms();
+		now = monotonic_ms();
 		if (!fetched(res) || PQntuples(res) > 0 || now >= lp->deadline_ms)
 			return finish(c, d, res, err);
 		PQclear(res);
@@ -251,7 +252,7 @@ longpoll_fetch(RpcCall *call, const char *ns, const char *name, const char *cons
 		abort();
 	lp->max = max;
 	lp->refresh_ms = subsql_refresh_ms(ack_ms, LONGPOLL_REFRESH_MS);
-	lp->deadline_ms = subwait_now_ms() + wait_ms;
+	lp->deadline_ms = monotonic_ms() + wait_ms;
 	lp->w.ns = lp->ns;
 	lp->w.ns_len = strlen(lp->ns);
 	lp->w.name = lp->name;

@@ -64,15 +64,6 @@ static Pool main_pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_C
 static Pool read_pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER,
 .state = POOL_UNINIT, .waiters = {.cv = &read_pool.changed}};
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Wakes every waiter of p: threads and coroutines. p->lock held. */
 static void
 changed(Pool *p)
@@ -325,7 +316,7 @@ release(Pool *p, Slot *s)
 {
 	pthread_mutex_lock(&p->lock);
 	s->busy = false;
-	s->released_ms = now_ms();
+	s->released_ms = monotonic_ms();
 	changed(p);
 	pthread_mutex_unlock(&p->lock);
 }
@@ -360,7 +351,7 @@ ensure_connected(Pool *p, Slot *s, char **err)
 	PGconn	   *conn;
 	int64_t		now;
 
-	if (s->conn != NULL && now_ms() - s->released_ms >= FRESH_MS && !still_open(s->conn))
+	if (s->conn != NULL && monotonic_ms() - s->released_ms >= FRESH_MS && !still_open(s->conn))
 	{
 		log_warn("database connection lost; reconnecting");
 		slot_close(s);
@@ -368,7 +359,7 @@ ensure_connected(Pool *p, Slot *s, char **err)
 	if (s->conn != NULL)
 		return true;
 	pthread_mutex_lock(&p->lock);
-	now = now_ms();
+	now = monotonic_ms();
 	if (now < p->next_attempt_ms)
 	{
 		*err = fmt_error("database connection unavailable", p->last_connect_error);
@@ -384,7 +375,7 @@ ensure_connected(Pool *p, Slot *s, char **err)
 	{
 		p->backoff_ms = p->backoff_ms == 0 ? BACKOFF_MIN_MS :
 			(p->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : p->backoff_ms * 2);
-		p->next_attempt_ms = now_ms() + p->backoff_ms;
+		p->next_attempt_ms = monotonic_ms() + p->backoff_ms;
 		free(p->last_connect_error);
 		p->last_connect_error = why;
 		*err = fmt_error("database connection unavailable", why);

@@ -13,6 +13,7 @@
  */
 #include "push.h"
 
+#include "deadline.h"
 #include "errors.h"
 #include "http.h"
 #include "job_queue.h"
@@ -311,7 +312,7 @@ run_fetch(PushConn *pc)
 	pc->want_fetch = false;
 	pthread_mutex_unlock(&pc->mu);
 	res = subsql_fetch(pc->ns, pc->name, pc->consumer, PUSH_FETCH_MAX, &err);
-	now = subwait_now_ms();
+	now = monotonic_ms();
 	pthread_mutex_lock(&pc->mu);
 	pc->next_fetch_ms = now + pc->refresh_ms;
 	pc->last_fetch_ms = now;
@@ -379,7 +380,7 @@ worker_main(void *arg)
 
 			if (pc->gone && !pc->released)
 				run_release(pc);
-			else if (can_fetch && !throttled(pc, subwait_now_ms()))
+			else if (can_fetch && !throttled(pc, monotonic_ms()))
 				run_fetch(pc);
 			else
 			{
@@ -624,7 +625,7 @@ push_handle(struct MHD_Connection *c, const AuthResult *auth, const char *http_m
 	/* no write timeout: a stream may stay quiet for a long time */
 	MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned int) 0);
 
-	now = subwait_now_ms();
+	now = monotonic_ms();
 	pthread_mutex_lock(&pc->mu);
 	pc_frame(pc, ": ready\n\n", 9, now);
 	pc->next_fetch_ms = now + pc->refresh_ms;

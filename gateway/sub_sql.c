@@ -1,6 +1,7 @@
 /* See sub_sql.h. */
 #include "sub_sql.h"
 
+#include "deadline.h"
 #include "metrics.h"
 #include "pool.h"
 #include "subwait.h"
@@ -180,7 +181,7 @@ subsql_source_info(const char *ns, const char *name, bool cached, char **categor
 	char	   *key;
 	size_t		len = source_key(ns, name, &key);
 	SourceEntry *e = source_slot(key, len);
-	int64_t		now = subwait_now_ms();
+	int64_t		now = monotonic_ms();
 	PGresult   *res;
 
 	*failed = NULL;

@@ -36,15 +36,6 @@ registry_unlock(void)
 	pthread_mutex_unlock(&lock);
 }
 
-int64_t
-subwait_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 bool
 subwait_add(SubWaiter *w)
 {
@@ -93,7 +84,7 @@ void
 subwait_poke(const char *ns, size_t ns_len, const char *stream, size_t stream_len)
 {
 	size_t		cat_len = names_category_len(stream, stream_len);
-	int64_t		now = subwait_now_ms();
+	int64_t		now = monotonic_ms();
 
 	registry_lock();
 	for (SubWaiter *w = head; w; w = w->next)
@@ -110,7 +101,7 @@ subwait_poke(const char *ns, size_t ns_len, const char *stream, size_t stream_le
 void
 subwait_namespace_gone(const char *ns, size_t ns_len)
 {
-	int64_t		now = subwait_now_ms();
+	int64_t		now = monotonic_ms();
 
 	registry_lock();
 	for (SubWaiter *w = head; w; w = w->next)
@@ -123,7 +114,7 @@ void
 subwait_changed(const char *ns, size_t ns_len, const char *name, size_t name_len,
 				const SubChange *change)
 {
-	int64_t		now = subwait_now_ms();
+	int64_t		now = monotonic_ms();
 
 	registry_lock();
 	for (SubWaiter *w = head; w; w = w->next)
@@ -165,13 +156,13 @@ subwait_due_at(int64_t when_ms)
 static void *
 run(void *arg)
 {
-	int64_t		next_tick = subwait_now_ms() + SUBWAIT_TICK_MS;
+	int64_t		next_tick = monotonic_ms() + SUBWAIT_TICK_MS;
 
 	(void) arg;
 	registry_lock();
 	while (!stopping)
 	{
-		int64_t		now = subwait_now_ms();
+		int64_t		now = monotonic_ms();
 		int64_t		until = due_ms < next_tick ? due_ms : next_tick;
 		SubWakeKind why;
 
@@ -216,7 +207,7 @@ subwait_start(void)
 void
 subwait_shutdown(void)
 {
-	int64_t		now = subwait_now_ms();
+	int64_t		now = monotonic_ms();
 
 	registry_lock();
 	stopping = true;

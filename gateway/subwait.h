@@ -82,8 +82,8 @@ void		subwait_changed(const char *ns, size_t ns_len, const char *name, size_t na
 							const SubChange *change);
 
 /*
- * Asks for a SUBWAKE_DUE round of every waiter at when_ms (monotonic, see
- * subwait_now_ms), for a wake-up a waiter put off: without it the next
+ * Asks for a SUBWAKE_DUE round of every waiter at when_ms (monotonic_ms,
+ * deadline.h), for a wake-up a waiter put off: without it the next
  * tick would serve it, up to SUBWAIT_TICK_MS later. Also from a wake
  * callback.
  */
@@ -92,7 +92,5 @@ void		subwait_due_at(int64_t when_ms);
 /* Calls fn for every waiter with the registry lock held. */
 void		subwait_foreach(void (*fn) (SubWaiter *w, void *arg), void *arg);
 
-/* Monotonic milliseconds. */
-int64_t		subwait_now_ms(void);
 
 #endif

@@ -16,6 +16,7 @@
 #include "testdb.h"
 
 #include "config.h"
+#include "deadline.h"
 #include "log.h"
 #include "strbuf.h"
 
@@ -69,15 +70,6 @@ fmt(const char *f, ...)
 	if (n < 0)
 		abort();
 	return out;
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static const char *
@@ -401,10 +393,10 @@ static bool
 wait_ready(pid_t pid, const char *sockdir, const RunUser *u, const char *logfile, char **err)
 {
 	char	   *ci = socket_conninfo(sockdir, u->name, "postgres");
-	int64_t		deadline = now_ms() + READY_TIMEOUT_MS;
+	int64_t		deadline = monotonic_ms() + READY_TIMEOUT_MS;
 	bool		ok = false;
 
-	while (now_ms() < deadline)
+	while (monotonic_ms() < deadline)
 	{
 		int			status;
 
@@ -491,12 +483,12 @@ create_database(const RunUser *u, const char *sockdir, char **err)
 static bool
 stop_postmaster(pid_t pid, int sig)
 {
-	int64_t		deadline = now_ms() + 10000;
+	int64_t		deadline = monotonic_ms() + 10000;
 	int			status;
 
 	if (kill(pid, sig) != 0)
 		return false;
-	while (now_ms() < deadline)
+	while (monotonic_ms() < deadline)
 	{
 		if (waitpid(pid, &status, WNOHANG) == pid)
 			return true;
@@ -519,7 +511,7 @@ build_template(const RunUser *u, const char *prefix, const char *final_dir, char
 			   *so = NULL;
 	pid_t		pid;
 	bool		ok = false;
-	int64_t		t0 = now_ms();
+	int64_t		t0 = monotonic_ms();
 
 	if (mkdtemp(build) == NULL)
 	{
@@ -588,7 +580,7 @@ build_template(const RunUser *u, const char *prefix, const char *final_dir, char
 		goto out;
 	}
 	log_info("test mode: template cluster ready in %lld ms (%s)",
-			 (long long) (now_ms() - t0), final_dir);
+			 (long long) (monotonic_ms() - t0), final_dir);
 out:
 	if (!ok)
 		remove_marked_tree(build);
@@ -757,7 +749,7 @@ testdb_start(char **db_url, char **err)
 			   *src = NULL,
 			   *tmp;
 	bool		ok = false;
-	int64_t		t0 = now_ms();
+	int64_t		t0 = monotonic_ms();
 
 	if (!run_user(&u, err))
 		return false;
@@ -792,7 +784,7 @@ testdb_start(char **db_url, char **err)
 	}
 	close(lockfd);
 	lockfd = -1;
-	log_debug("test mode: cluster copied in %lld ms", (long long) (now_ms() - t0));
+	log_debug("test mode: cluster copied in %lld ms", (long long) (monotonic_ms() - t0));
 	postmaster_pid = start_postmaster(&u, data, dir, logfile, true, err);
 	if (postmaster_pid < 0)
 		goto out;
@@ -805,7 +797,7 @@ testdb_start(char **db_url, char **err)
 		free(user);
 	}
 	log_info("test mode: private PostgreSQL ready in %lld ms (%s)",
-			 (long long) (now_ms() - t0), dir);
+			 (long long) (monotonic_ms() - t0), dir);
 	ok = true;
 out:
 	if (lockfd >= 0)
