@@ -191,13 +191,45 @@ unauthorized(struct MHD_Connection *c, enum MHD_Result *ret, const char *ns, siz
 
 static EVP_MD *sha256;
 static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+/* Each thread's digest context, freed when the thread ends. */
+static pthread_key_t sha256_ctx_key;
 
 /* Fetched once: EVP_sha256() makes OpenSSL 3 look the algorithm up again
  * on every call, which cost more than hashing a token. */
 static void
 fetch_sha256(void)
 {
-	sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (pthread_key_create(&sha256_ctx_key, (void (*) (void *)) EVP_MD_CTX_free) == 0)
+		sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+/*
+ * SHA-256 of a token into digest[32]; false when OpenSSL cannot. The
+ * context is kept per thread: EVP_Digest allocates, sets up and frees one
+ * per call, twice the cost of hashing the token itself.
+ */
+static bool
+token_digest(const char *token, size_t len, unsigned char *digest)
+{
+	EVP_MD_CTX *ctx;
+	unsigned int dlen = 0;
+
+	pthread_once(&sha256_once, fetch_sha256);
+	if (sha256 == NULL)
+		return false;
+	ctx = pthread_getspecific(sha256_ctx_key);
+	if (ctx == NULL)
+	{
+		ctx = EVP_MD_CTX_new();
+		if (ctx == NULL || pthread_setspecific(sha256_ctx_key, ctx) != 0)
+		{
+			EVP_MD_CTX_free(ctx);
+			return false;
+		}
+	}
+	return EVP_DigestInit_ex2(ctx, sha256, NULL) == 1 &&
+		EVP_DigestUpdate(ctx, token, len) == 1 &&
+		EVP_DigestFinal_ex(ctx, digest, &dlen) == 1 && dlen == 32;
 }
 
 /*
@@ -208,13 +240,11 @@ static int
 verify(const char *token, size_t len, const char *ns, size_t ns_len, char **why)
 {
 	unsigned char digest[32];
-	unsigned int dlen = 0;
 	const char *params[1] = {token};
 	PGresult   *res;
 	int			verdict;
 
-	pthread_once(&sha256_once, fetch_sha256);
-	if (sha256 == NULL || EVP_Digest(token, len, digest, &dlen, sha256, NULL) != 1 || dlen != 32)
+	if (!token_digest(token, len, digest))
 	{
 		*why = strdup("SHA-256 unavailable");
 		return -1;

@@ -1,7 +1,9 @@
-/* See coro.h. ucontext coroutines with mmap'd stacks (a guard page below
- * each), one internal epoll set for the descriptors they wait on, and a
- * ready list other threads may push to (an eventfd tells the loop). */
+/* See coro.h. Coroutines with mmap'd stacks (a guard page below each),
+ * one internal epoll set for the descriptors they wait on, and a ready list
+ * other threads may push to (an eventfd tells the loop). The switch itself
+ * is coro_switch.h. */
 #include "coro.h"
+#include "coro_switch.h"
 
 #include "deadline.h"
 #include "strbuf.h"
@@ -14,7 +16,6 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <time.h>
-#include <ucontext.h>
 #include <unistd.h>
 
 #if defined(__has_include)
@@ -46,7 +47,7 @@
 
 struct Coro
 {
-	ucontext_t	ctx;
+	CoroCtx		ctx;
 	char	   *stack;			/* the mapping, guard page first */
 	unsigned	valgrind_id;
 	void		(*fn) (void *);
@@ -68,7 +69,7 @@ struct Coro
 
 static int	ep = -1;			/* the coroutines' descriptors */
 static int	wake_fd = -1;		/* eventfd: another thread queued a wake */
-static ucontext_t loop_ctx;
+static CoroCtx loop_ctx;
 static Coro *current;			/* loop thread only */
 static Coro *starting;			/* handed to the trampoline */
 static Coro *waiting_head;
@@ -87,9 +88,15 @@ static void (*hook_leave) (void);
 static size_t
 page_size(void)
 {
-	long		p = sysconf(_SC_PAGESIZE);
+	static size_t cached;
 
-	return p > 0 ? (size_t) p : 4096;
+	if (cached == 0)
+	{
+		long		p = sysconf(_SC_PAGESIZE);
+
+		cached = p > 0 ? (size_t) p : 4096;
+	}
+	return cached;
 }
 
 bool
@@ -210,6 +217,7 @@ coro_free(Coro *co)
 	alive--;
 }
 
+/* A coroutine's first frame; it never returns, the last switch leaves it. */
 static void
 trampoline(void)
 {
@@ -217,7 +225,8 @@ trampoline(void)
 
 	co->fn(co->arg);
 	co->done = true;
-	/* uc_link returns to loop_ctx */
+	coro_ctx_switch(&co->ctx, &loop_ctx);
+	abort();					/* an ended coroutine is never resumed */
 }
 
 /* Runs co until it waits or ends; frees it and says true when it ended. */
@@ -230,7 +239,7 @@ switch_into(Coro *co)
 	if (hook_enter != NULL)
 		hook_enter(co->uctx);
 	current = co;
-	swapcontext(&loop_ctx, &co->ctx);
+	coro_ctx_switch(&loop_ctx, &co->ctx);
 	current = outer;
 	if (hook_leave != NULL)
 		hook_leave();
@@ -266,15 +275,11 @@ coro_spawn(void (*fn) (void *), void *arg, void *ctx)
 	co->uctx = ctx;
 	co->wait_fd = -1;
 	co->deadline_ms = -1;
-	getcontext(&co->ctx);
-	co->ctx.uc_stack.ss_sp = co->stack + page_size();
-	co->ctx.uc_stack.ss_size = STACK_SIZE;
-	co->ctx.uc_link = &loop_ctx;
+	coro_ctx_make(&co->ctx, co->stack + page_size(), STACK_SIZE, trampoline);
 #ifdef HAVE_VALGRIND
 	co->valgrind_id = VALGRIND_STACK_REGISTER(co->stack + page_size(),
 											  co->stack + page_size() + STACK_SIZE);
 #endif
-	makecontext(&co->ctx, trampoline, 0);
 	alive++;
 	starting = co;
 	ended = switch_into(co);
@@ -287,7 +292,7 @@ yield(void)
 {
 	Coro	   *co = current;
 
-	swapcontext(&co->ctx, &loop_ctx);
+	coro_ctx_switch(&co->ctx, &loop_ctx);
 }
 
 static void

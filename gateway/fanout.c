@@ -433,3 +433,18 @@ fanout_forget_ns(const char *ns, size_t ns_len)
 	}
 	pthread_mutex_unlock(&hwm_lock);
 }
+
+void
+fanout_forget_all(void)
+{
+	pthread_mutex_lock(&hwm_lock);
+	for (size_t b = 0; b < HWM_BUCKETS; b++)
+		while (hwm_buckets[b] != NULL)
+		{
+			Hwm		   *h = hwm_buckets[b];
+
+			hwm_buckets[b] = h->next;
+			free(h);
+		}
+	pthread_mutex_unlock(&hwm_lock);
+}

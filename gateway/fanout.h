@@ -63,5 +63,7 @@ bool		fanout_ns_watched(const char *ns, size_t ns_len);
 /* Highest global position published for ns since start-up, if any. */
 bool		fanout_ns_high(const char *ns, size_t ns_len, int64_t *gpos);
 void		fanout_forget_ns(const char *ns, size_t ns_len);
+/* Forgets every namespace's (once no subscription is left to need one). */
+void		fanout_forget_all(void);
 
 #endif

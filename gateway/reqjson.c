@@ -52,6 +52,7 @@ typedef struct Parser
 	char	   *range_error;	/* first number a float64 cannot hold */
 	const char *const *keys;	/* key filter for level-1 objects */
 	bool		list_value;		/* the level-2 value parsed next is a list_keys member */
+	bool		verbatim;		/* no byte read since object_text began needs rewriting */
 } Parser;
 
 static bool parse_value(Parser *p, int level, Mode mode, struct json_object **out, StrBuf *text);
@@ -95,8 +96,12 @@ lexed(Parser *p, const char *context)
 static void
 skip_ws(Parser *p)
 {
+	size_t		start = p->pos;
+
 	while (p->pos < p->len && jl_is_ws(p->s[p->pos]))
 		p->pos++;
+	if (p->pos != start)
+		p->verbatim = false;	/* normalised text has none */
 }
 
 static struct json_object *
@@ -117,29 +122,56 @@ parse_string(Parser *p, StrBuf *out)
 }
 
 /*
- * A string at p->pos whose raw form is already what jw_string writes -
- * printable ASCII with no escape and none of the characters it escapes,
- * as most keys and values of an event are - is copied to text as it
- * stands; the decoding and re-escaping were a third of a write's parse.
- * False, having consumed nothing, for any other string.
+ * Where the string at p->pos ends (past its closing quote) when its raw
+ * form is already what jw_string writes - printable ASCII with no escape
+ * and none of the characters it escapes, as most keys and values of an
+ * event are; 0 for any other string.
  */
-static bool
-copy_plain_string(Parser *p, StrBuf *text)
+static size_t
+plain_string_end(const Parser *p)
 {
 	for (size_t i = p->pos + 1; i < p->len; i++)
 	{
 		unsigned char c = (unsigned char) p->s[i];
 
 		if (c == '"')
-		{
-			sb_append(text, p->s + p->pos, i + 1 - p->pos);
-			p->pos = i + 1;
-			return true;
-		}
+			return i + 1;
 		if (!json_plain_ascii(c))
-			return false;
+			return 0;
 	}
-	return false;
+	return 0;
+}
+
+/*
+ * A plain string (above) is copied to text as it stands: the decoding and
+ * re-escaping were a third of a write's parse. False, having consumed
+ * nothing, for any other string.
+ */
+static bool
+copy_plain_string(Parser *p, StrBuf *text)
+{
+	size_t		end = plain_string_end(p);
+
+	if (end == 0)
+		return false;
+	sb_append(text, p->s + p->pos, end - p->pos);
+	p->pos = end;
+	return true;
+}
+
+/* A string skipped: a plain one is only scanned, and keeps p->verbatim. */
+static bool
+skip_string(Parser *p)
+{
+	size_t		end = plain_string_end(p);
+
+	if (end != 0)
+	{
+		p->pos = end;
+		return true;
+	}
+	p->verbatim = false;
+	return parse_string(p, NULL);
 }
 
 /* A string in text mode: copied when plain, else decoded and re-escaped. */
@@ -282,16 +314,46 @@ after_value(Parser *p, char close, const char *context)
 	return -1;
 }
 
+static bool parse_object(Parser *p, int level, Mode mode, struct json_object **out, StrBuf *text);
+
+/*
+ * A level-2 object (an event's data or metadata) kept as normalised text.
+ * Most arrive normalised already - no whitespace, every string plain - so
+ * a first pass only checks the object and its bytes are kept as they
+ * stand; any other is read again and rewritten. Both passes fail alike.
+ */
+static bool
+object_text(Parser *p, struct json_object **out)
+{
+	size_t		start = p->pos;
+	StrBuf		sub = STRBUF_INIT;
+	bool		ok;
+
+	p->verbatim = true;
+	if (!parse_object(p, 3, MODE_SKIP, NULL, NULL))
+		return false;
+	if (p->verbatim)
+	{
+		*out = placeholder(&tag_object, p->s + start, p->pos - start);
+		return true;
+	}
+	p->pos = start;
+	ok = parse_object(p, 3, MODE_TEXT, NULL, &sub);
+	if (ok)
+		*out = placeholder(&tag_object, sub.data, sub.len);
+	sb_free(&sub);
+	return ok;
+}
+
 /*
  * Object at p->pos. Level 1 (an argument) is materialised with the wanted
- * keys only; level 2 becomes normalised text; anything else is skipped.
+ * keys only; level 2 becomes normalised text (object_text); anything else
+ * is skipped.
  */
 static bool
 parse_object(Parser *p, int level, Mode mode, struct json_object **out, StrBuf *text)
 {
 	StrBuf		key = STRBUF_INIT;
-	StrBuf		sub = STRBUF_INIT;
-	StrBuf	   *t = text;
 	Mode		self = mode;
 	struct json_object *obj = NULL;
 	bool		first = true;
@@ -300,17 +362,14 @@ parse_object(Parser *p, int level, Mode mode, struct json_object **out, StrBuf *
 
 	if (mode == MODE_BUILD)
 	{
+		if (level == 2)
+			return object_text(p, out);
 		if (level == 1)
 			obj = json_object_new_object();
-		else if (level == 2)
-		{
-			self = MODE_TEXT;
-			t = &sub;
-		}
 		else
 			self = MODE_SKIP;
 	}
-	for (more = enter(p, self, t, '{', '}'); more > 0;
+	for (more = enter(p, self, text, '{', '}'); more > 0;
 		 more = after_value(p, '}', "after object key:value pair"))
 	{
 		struct json_object *val = NULL;
@@ -333,11 +392,11 @@ parse_object(Parser *p, int level, Mode mode, struct json_object **out, StrBuf *
 		{
 			/* the key's text goes out as it is read */
 			if (!first)
-				sb_putc(t, ',');
-			if (!text_string(p, t))
+				sb_putc(text, ',');
+			if (!text_string(p, text))
 				goto done;
 		}
-		else if (!parse_string(p, self == MODE_SKIP ? NULL : &key))
+		else if (self == MODE_SKIP ? !skip_string(p) : !parse_string(p, &key))
 			goto done;
 		skip_ws(p);
 		if (p->pos >= p->len)
@@ -353,14 +412,14 @@ parse_object(Parser *p, int level, Mode mode, struct json_object **out, StrBuf *
 		p->pos++;
 		skip_ws(p);
 		if (self == MODE_TEXT)
-			sb_putc(t, ':');
+			sb_putc(text, ':');
 		first = false;
 		wanted = (self == MODE_BUILD) &&
 			memchr(key.data ? key.data : "", '\0', key.len) == NULL &&
 			key_wanted(p->keys, key.data ? key.data : "", key.len);
 		vmode = self == MODE_BUILD ? (wanted ? MODE_BUILD : MODE_SKIP) : self;
 		p->list_value = wanted && level == 1 && key_wanted(list_keys, key.data, key.len);
-		if (!parse_value(p, level + 1, vmode, &val, t))
+		if (!parse_value(p, level + 1, vmode, &val, text))
 			goto done;
 		if (wanted)
 			json_object_object_add(obj, key.data, val);
@@ -369,7 +428,7 @@ parse_object(Parser *p, int level, Mode mode, struct json_object **out, StrBuf *
 		goto done;
 	ok = true;
 	if (self == MODE_TEXT)
-		sb_putc(t, '}');
+		sb_putc(text, '}');
 	if (mode == MODE_BUILD)
 	{
 		if (level == 1)
@@ -377,8 +436,6 @@ parse_object(Parser *p, int level, Mode mode, struct json_object **out, StrBuf *
 			*out = obj;
 			obj = NULL;
 		}
-		else if (level == 2)
-			*out = placeholder(&tag_object, sub.data, sub.len);
 		else
 			*out = placeholder(&tag_object, NULL, 0);
 	}
@@ -386,7 +443,6 @@ done:
 	p->depth--;
 	json_object_put(obj);
 	sb_free(&key);
-	sb_free(&sub);
 	return ok;
 }
 
@@ -468,7 +524,7 @@ parse_value(Parser *p, int level, Mode mode, struct json_object **out, StrBuf *t
 			return parse_array(p, level, mode, out, text);
 		case '"':
 			if (mode == MODE_SKIP)
-				return parse_string(p, NULL);
+				return skip_string(p);
 			else if (mode == MODE_TEXT)
 				return text_string(p, text);
 			else

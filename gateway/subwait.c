@@ -80,6 +80,17 @@ same(const char *a, size_t alen, const char *b, size_t blen)
 	return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
 }
 
+bool
+subwait_any(void)
+{
+	bool		any;
+
+	registry_lock();
+	any = head != NULL;
+	registry_unlock();
+	return any;
+}
+
 void
 subwait_poke(const char *ns, size_t ns_len, const char *stream, size_t stream_len)
 {

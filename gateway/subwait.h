@@ -72,6 +72,8 @@ bool		subwait_add(SubWaiter *w);
 void		subwait_remove(SubWaiter *w);
 
 /* A committed write of namespace ns into stream (pokes.c). */
+/* Whether anyone waits at all (then pokes matter to this registry). */
+bool		subwait_any(void);
 void		subwait_poke(const char *ns, size_t ns_len, const char *stream, size_t stream_len);
 
 /* The namespace was deleted: its waiters find out by fetching. */
