@@ -4,6 +4,17 @@
 
 #include "hex.h"
 
+/* json_plain_ascii's rule, spelled out for every byte value. */
+#define JSON_PLAIN(c) ((c) >= 0x20 && (c) < 0x80 && (c) != '"' && (c) != '\\' && \
+					   (c) != '<' && (c) != '>' && (c) != '&')
+#define JSON_PLAIN4(c) JSON_PLAIN(c), JSON_PLAIN((c) + 1), JSON_PLAIN((c) + 2), JSON_PLAIN((c) + 3)
+#define JSON_PLAIN16(c) JSON_PLAIN4(c), JSON_PLAIN4((c) + 4), JSON_PLAIN4((c) + 8), JSON_PLAIN4((c) + 12)
+#define JSON_PLAIN64(c) JSON_PLAIN16(c), JSON_PLAIN16((c) + 16), JSON_PLAIN16((c) + 32), JSON_PLAIN16((c) + 48)
+
+const bool	json_plain_tab[256] = {
+	JSON_PLAIN64(0), JSON_PLAIN64(64), JSON_PLAIN64(128), JSON_PLAIN64(192)
+};
+
 
 size_t
 json_utf8_seq(const char *str, size_t n, uint32_t *cp)

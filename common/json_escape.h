@@ -23,11 +23,14 @@ typedef void (*JsonSink) (void *ctx, const char *s, size_t n);
 size_t		json_utf8_seq(const char *s, size_t n, uint32_t *cp);
 
 /* Whether json_escape writes the byte c as it stands: printable ASCII other
- * than the quote, the backslash and the three HTML characters. */
+ * than the quote, the backslash and the three HTML characters. A table, as
+ * the request parser asks it of every byte of every string. */
+extern const bool json_plain_tab[256];
+
 static inline bool
 json_plain_ascii(unsigned char c)
 {
-	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&';
+	return json_plain_tab[c];
 }
 
 /* Emits s[0..len) escaped, without the surrounding quotes. */

@@ -16,6 +16,9 @@
 #include <time.h>
 
 #define SWEEP_MS 500
+/* bytes_mark: not taken yet (the next sweep takes it), or not to be had */
+#define MARK_PENDING (UINT64_MAX - 1)
+#define MARK_UNKNOWN UINT64_MAX
 
 struct ReaperEntry
 {
@@ -24,7 +27,7 @@ struct ReaperEntry
 	bool		watched;
 	bool		eof_seen;		/* by the previous sweep */
 	int64_t		head_since;		/* ms when the head began; 0 = not yet */
-	uint64_t	bytes_mark;		/* bytes received when the wait began */
+	uint64_t	bytes_mark;		/* bytes received by the wait's first sweep */
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -83,10 +86,16 @@ watch_locked(ReaperEntry *e)
 	watched[nwatched++] = e;
 	e->watched = true;
 	e->eof_seen = false;
-	/* between requests the head's clock starts with its first byte */
+	/*
+	 * Between requests the head's clock starts with its first byte, seen
+	 * as the kernel's count growing past the mark. The mark is taken by
+	 * the next sweep rather than here: a system call on every request
+	 * cost more than the sweep. A head begun before that sweep starts its
+	 * clock with its next byte; one that then stops is idle, which the
+	 * idle timeout bounds.
+	 */
 	e->head_since = 0;
-	if (!bytes_received(e->fd, &e->bytes_mark))
-		e->bytes_mark = UINT64_MAX;	/* cannot tell: only the idle timeout applies */
+	e->bytes_mark = MARK_PENDING;
 	return true;
 }
 
@@ -154,7 +163,19 @@ head_overdue(ReaperEntry *e, int64_t now, int64_t limit_ms)
 		return false;
 	if (e->head_since == 0)
 	{
-		if (e->bytes_mark == UINT64_MAX || !bytes_received(e->fd, &n) || n <= e->bytes_mark)
+		if (e->bytes_mark == MARK_UNKNOWN)
+			return false;
+		if (!bytes_received(e->fd, &n))
+		{
+			e->bytes_mark = MARK_UNKNOWN;	/* cannot tell: only the idle timeout applies */
+			return false;
+		}
+		if (e->bytes_mark == MARK_PENDING)
+		{
+			e->bytes_mark = n;
+			return false;
+		}
+		if (n <= e->bytes_mark)
 			return false;
 		e->head_since = now;	/* the head began since the last sweep */
 	}

@@ -15,8 +15,8 @@
  * The same sweep bounds the time a head may take (--head-timeout, 30 s):
  * from the connection's start for its first request, from the first byte
  * of the next head on a kept-alive connection (seen in the kernel's count
- * of received bytes), so idle keep-alive still lasts the idle timeout but a
- * head trickled a byte at a time is cut off.
+ * of received bytes, within a sweep or two), so idle keep-alive still lasts
+ * the idle timeout but a head trickled a byte at a time is cut off.
  */
 #ifndef GW_CONN_REAPER_H
 #define GW_CONN_REAPER_H
