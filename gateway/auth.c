@@ -13,8 +13,10 @@
 #include "strbuf.h"
 #include "token.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -35,6 +37,9 @@ typedef struct CacheEntry
 static CacheEntry *cache[CACHE_BUCKETS];
 static size_t cache_count;
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Bumped whenever cached verdicts are dropped: token memos older than it
+ * no longer stand. */
+static atomic_uint cache_generation;
 
 static time_t
 now_seconds(void)
@@ -52,8 +57,9 @@ entry_free(CacheEntry *e)
 	free(e);
 }
 
+/* A hit says until when the verdict stands (*expires). */
 static bool
-cache_lookup(const unsigned char digest[32], const char *ns, size_t ns_len)
+cache_lookup(const unsigned char digest[32], const char *ns, size_t ns_len, time_t *expires)
 {
 	CacheEntry **pp = &cache[digest[0] | ((digest[1] & 3) << 8)];
 	time_t		now = now_seconds();
@@ -74,6 +80,7 @@ cache_lookup(const unsigned char digest[32], const char *ns, size_t ns_len)
 		if (memcmp(e->digest, digest, 32) == 0)
 		{
 			hit = (e->ns_len == ns_len && memcmp(e->ns, ns, ns_len) == 0);
+			*expires = e->expires;
 			break;
 		}
 		pp = &e->next;
@@ -85,6 +92,7 @@ cache_lookup(const unsigned char digest[32], const char *ns, size_t ns_len)
 static void
 cache_clear_locked(void)
 {
+	atomic_fetch_add(&cache_generation, 1);
 	for (size_t i = 0; i < CACHE_BUCKETS; i++)
 	{
 		while (cache[i])
@@ -98,22 +106,23 @@ cache_clear_locked(void)
 	cache_count = 0;
 }
 
-static void
+static time_t
 cache_store(const unsigned char digest[32], const char *ns, size_t ns_len)
 {
 	CacheEntry *e = calloc(1, sizeof(CacheEntry));
+	time_t		expires = now_seconds() + CACHE_TTL_SECONDS;
 	size_t		b = digest[0] | ((digest[1] & 3) << 8);
 
 	if (e == NULL || (e->ns = malloc(ns_len + 1)) == NULL)
 	{
 		free(e);
-		return;					/* the cache is an optimisation only */
+		return expires;			/* the cache is an optimisation only */
 	}
 	memcpy(e->digest, digest, 32);
 	memcpy(e->ns, ns, ns_len);
 	e->ns[ns_len] = '\0';
 	e->ns_len = ns_len;
-	e->expires = now_seconds() + CACHE_TTL_SECONDS;
+	e->expires = expires;
 	pthread_mutex_lock(&cache_lock);
 	if (cache_count >= CACHE_MAX_ENTRIES)
 		cache_clear_locked();
@@ -121,12 +130,14 @@ cache_store(const unsigned char digest[32], const char *ns, size_t ns_len)
 	cache[b] = e;
 	cache_count++;
 	pthread_mutex_unlock(&cache_lock);
+	return expires;
 }
 
 void
 auth_forget_namespace(const char *ns, size_t len)
 {
 	pthread_mutex_lock(&cache_lock);
+	atomic_fetch_add(&cache_generation, 1);
 	for (size_t i = 0; i < CACHE_BUCKETS; i++)
 	{
 		CacheEntry **pp = &cache[i];
@@ -233,6 +244,83 @@ token_digest(const char *token, size_t len, unsigned char *digest)
 }
 
 /*
+ * The token this thread verified last and the verdict's cache entry's
+ * lifetime: a client sends the same token request after request, and its
+ * SHA-256 was most of the cost of checking it again. The copy is compared
+ * in constant time, and dropped with the cache's verdicts (generation).
+ */
+typedef struct TokenMemo
+{
+	char	   *token;
+	size_t		len;
+	char	   *ns;
+	size_t		ns_len;
+	time_t		expires;
+	unsigned	generation;
+} TokenMemo;
+
+static pthread_key_t memo_key;
+static pthread_once_t memo_once = PTHREAD_ONCE_INIT;
+
+static void
+memo_free(void *p)
+{
+	TokenMemo  *m = p;
+
+	if (m == NULL)
+		return;
+	if (m->token != NULL)
+		OPENSSL_cleanse(m->token, m->len);
+	free(m->token);
+	free(m->ns);
+	free(m);
+}
+
+static void
+memo_init(void)
+{
+	if (pthread_key_create(&memo_key, memo_free) != 0)
+		memo_key = (pthread_key_t) -1;
+}
+
+static bool
+memo_hit(const char *token, size_t len, const char *ns, size_t ns_len)
+{
+	TokenMemo  *m;
+
+	pthread_once(&memo_once, memo_init);
+	if (memo_key == (pthread_key_t) -1 || (m = pthread_getspecific(memo_key)) == NULL)
+		return false;
+	return m->len == len && m->ns_len == ns_len &&
+		m->generation == atomic_load(&cache_generation) && now_seconds() < m->expires &&
+		memcmp(m->ns, ns, ns_len) == 0 && CRYPTO_memcmp(m->token, token, len) == 0;
+}
+
+static void
+memo_store(const char *token, size_t len, const char *ns, size_t ns_len, time_t expires,
+		   unsigned generation)
+{
+	TokenMemo  *m = calloc(1, sizeof(TokenMemo));
+
+	pthread_once(&memo_once, memo_init);
+	if (m == NULL || memo_key == (pthread_key_t) -1 ||
+		(m->token = malloc(len + 1)) == NULL || (m->ns = malloc(ns_len + 1)) == NULL)
+	{
+		memo_free(m);
+		return;					/* an optimisation only */
+	}
+	memcpy(m->token, token, len);
+	m->len = len;
+	memcpy(m->ns, ns, ns_len);
+	m->ns_len = ns_len;
+	m->expires = expires;
+	m->generation = generation;
+	memo_free(pthread_getspecific(memo_key));
+	if (pthread_setspecific(memo_key, m) != 0)
+		memo_free(m);
+}
+
+/*
  * Production-mode check that the token's hash is the one registered for
  * its namespace. Returns 1 verified, 0 not, -1 lookup failed (*why set).
  */
@@ -243,14 +331,22 @@ verify(const char *token, size_t len, const char *ns, size_t ns_len, char **why)
 	const char *params[1] = {token};
 	PGresult   *res;
 	int			verdict;
+	/* read first: a verdict dropped meanwhile leaves the memo already stale */
+	unsigned	generation = atomic_load(&cache_generation);
+	time_t		expires;
 
+	if (memo_hit(token, len, ns, ns_len))
+		return 1;
 	if (!token_digest(token, len, digest))
 	{
 		*why = strdup("SHA-256 unavailable");
 		return -1;
 	}
-	if (cache_lookup(digest, ns, ns_len))
+	if (cache_lookup(digest, ns, ns_len, &expires))
+	{
+		memo_store(token, len, ns, ns_len, expires, generation);
 		return 1;
+	}
 	res = pool_exec("auth_namespace_of_token",
 					"SELECT eventodb.namespace_of_token($1::text)", 1, params, why);
 	if (res == NULL)
@@ -267,7 +363,7 @@ verify(const char *token, size_t len, const char *ns, size_t ns_len, char **why)
 		memcmp(PQgetvalue(res, 0, 0), ns, ns_len) == 0;
 	PQclear(res);
 	if (verdict)
-		cache_store(digest, ns, ns_len);
+		memo_store(token, len, ns, ns_len, cache_store(digest, ns, ns_len), generation);
 	return verdict;
 }
 

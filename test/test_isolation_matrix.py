@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from harness import check_error, dumps, token_for, unique
+from harness import DEFAULT_TOKEN, check_error, dumps, token_for, unique
 
 SECRET_TYPE = "SecretTypeOfB"
 SECRET_DATA = {"ssn": "078-05-1120"}
@@ -256,3 +256,27 @@ def test_import_only_touches_the_tokens_namespace(gw, tenants):
     assert gw.ok("category.get", "", {"batchSize": -1}, token=ta) == []
     assert gw.ok("ns.info", tenants["b"])["messageCount"] == before
     b_unchanged(gw, tenants)
+
+
+def test_token_cached_by_another_gateway_is_refused_once_its_namespace_is_deleted(gw, spawn):
+    """The deletion reaches a second gateway through its LISTEN connection,
+    also while nothing there subscribes (the pokes are then only skimmed for
+    deletions), and drops the verdict that gateway had cached - the one it
+    keeps per thread for a token sent request after request too."""
+    from conftest import db_url
+    other = spawn("second-auth", ["serve", "--port={port}", "--db-url=" + db_url(gw.dbname),
+                                  "--token=" + DEFAULT_TOKEN])
+    c, tc = gw.create_ns(unique("isoX"))
+    for _ in range(3):
+        assert other.ok("stream.version", "x-1", token=tc) is None   # cached there
+    gw.ok("stream.write", "x-1", {"type": "T", "data": {}}, token=tc)   # a poke to skim past
+    gw.ok("ns.delete", c)
+    # until the notice arrives the token still passes there, and the read
+    # finds no namespace (500); it must turn into a refusal
+    deadline = time.monotonic() + 10
+    while True:
+        r = other.rpc("stream.version", "x-1", token=tc)
+        if r.status == 403 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    forbidden(r, c)
