@@ -200,124 +200,122 @@ unauthorized(struct MHD_Connection *c, enum MHD_Result *ret, const char *ns, siz
 	return r;
 }
 
-static EVP_MD *sha256;
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-/* Each thread's digest context, freed when the thread ends. */
-static pthread_key_t sha256_ctx_key;
-
-/* Fetched once: EVP_sha256() makes OpenSSL 3 look the algorithm up again
- * on every call, which cost more than hashing a token. */
-static void
-fetch_sha256(void)
-{
-	if (pthread_key_create(&sha256_ctx_key, (void (*) (void *)) EVP_MD_CTX_free) == 0)
-		sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
 /*
- * SHA-256 of a token into digest[32]; false when OpenSSL cannot. The
- * context is kept per thread: EVP_Digest allocates, sets up and frees one
- * per call, twice the cost of hashing the token itself.
+ * What each thread keeps for checking tokens, freed when it ends: a digest
+ * context (EVP_Digest allocates, sets up and frees one per call, twice the
+ * cost of hashing the token itself) and the token it verified last with
+ * its verdict's lifetime - a client sends the same token request after
+ * request, and its SHA-256 was most of the cost of checking it again. The
+ * copy is compared in constant time and dropped with the cache's verdicts
+ * (generation); memory holds the token in the request's buffers anyway.
  */
-static bool
-token_digest(const char *token, size_t len, unsigned char *digest)
+typedef struct AuthTls
 {
 	EVP_MD_CTX *ctx;
-	unsigned int dlen = 0;
-
-	pthread_once(&sha256_once, fetch_sha256);
-	if (sha256 == NULL)
-		return false;
-	ctx = pthread_getspecific(sha256_ctx_key);
-	if (ctx == NULL)
-	{
-		ctx = EVP_MD_CTX_new();
-		if (ctx == NULL || pthread_setspecific(sha256_ctx_key, ctx) != 0)
-		{
-			EVP_MD_CTX_free(ctx);
-			return false;
-		}
-	}
-	return EVP_DigestInit_ex2(ctx, sha256, NULL) == 1 &&
-		EVP_DigestUpdate(ctx, token, len) == 1 &&
-		EVP_DigestFinal_ex(ctx, digest, &dlen) == 1 && dlen == 32;
-}
-
-/*
- * The token this thread verified last and the verdict's cache entry's
- * lifetime: a client sends the same token request after request, and its
- * SHA-256 was most of the cost of checking it again. The copy is compared
- * in constant time, and dropped with the cache's verdicts (generation).
- */
-typedef struct TokenMemo
-{
-	char	   *token;
+	char	   *token;			/* NULL: no memo */
 	size_t		len;
 	char	   *ns;
 	size_t		ns_len;
 	time_t		expires;
 	unsigned	generation;
-} TokenMemo;
+} AuthTls;
 
-static pthread_key_t memo_key;
-static pthread_once_t memo_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha256;
+static pthread_key_t tls_key;
+static pthread_once_t auth_once = PTHREAD_ONCE_INIT;
 
 static void
-memo_free(void *p)
+memo_clear(AuthTls *t)
 {
-	TokenMemo  *m = p;
-
-	if (m == NULL)
-		return;
-	if (m->token != NULL)
-		OPENSSL_cleanse(m->token, m->len);
-	free(m->token);
-	free(m->ns);
-	free(m);
+	if (t->token != NULL)
+		OPENSSL_cleanse(t->token, t->len);
+	free(t->token);
+	free(t->ns);
+	t->token = t->ns = NULL;
+	t->len = t->ns_len = 0;
 }
 
 static void
-memo_init(void)
+tls_free(void *p)
 {
-	if (pthread_key_create(&memo_key, memo_free) != 0)
-		memo_key = (pthread_key_t) -1;
+	AuthTls    *t = p;
+
+	memo_clear(t);
+	EVP_MD_CTX_free(t->ctx);
+	free(t);
+}
+
+/* SHA-256 is fetched once: EVP_sha256() makes OpenSSL 3 look the
+ * algorithm up again on every call, which cost more than hashing a token. */
+static void
+auth_init(void)
+{
+	if (pthread_key_create(&tls_key, tls_free) == 0)
+		sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+/* The calling thread's state; NULL when it cannot have one. */
+static AuthTls *
+tls_get(void)
+{
+	AuthTls    *t;
+
+	pthread_once(&auth_once, auth_init);
+	if (sha256 == NULL)
+		return NULL;
+	t = pthread_getspecific(tls_key);
+	if (t == NULL)
+	{
+		t = calloc(1, sizeof(AuthTls));
+		if (t == NULL || (t->ctx = EVP_MD_CTX_new()) == NULL ||
+			pthread_setspecific(tls_key, t) != 0)
+		{
+			if (t != NULL)
+				EVP_MD_CTX_free(t->ctx);
+			free(t);
+			return NULL;
+		}
+	}
+	return t;
+}
+
+/* SHA-256 of a token into digest[32]; false when OpenSSL cannot. */
+static bool
+token_digest(AuthTls *t, const char *token, size_t len, unsigned char *digest)
+{
+	unsigned int dlen = 0;
+
+	return EVP_DigestInit_ex2(t->ctx, sha256, NULL) == 1 &&
+		EVP_DigestUpdate(t->ctx, token, len) == 1 &&
+		EVP_DigestFinal_ex(t->ctx, digest, &dlen) == 1 && dlen == 32;
 }
 
 static bool
-memo_hit(const char *token, size_t len, const char *ns, size_t ns_len)
+memo_hit(const AuthTls *t, const char *token, size_t len, const char *ns, size_t ns_len)
 {
-	TokenMemo  *m;
-
-	pthread_once(&memo_once, memo_init);
-	if (memo_key == (pthread_key_t) -1 || (m = pthread_getspecific(memo_key)) == NULL)
-		return false;
-	return m->len == len && m->ns_len == ns_len &&
-		m->generation == atomic_load(&cache_generation) && now_seconds() < m->expires &&
-		memcmp(m->ns, ns, ns_len) == 0 && CRYPTO_memcmp(m->token, token, len) == 0;
+	return t->token != NULL && t->len == len && t->ns_len == ns_len &&
+		t->generation == atomic_load(&cache_generation) && now_seconds() < t->expires &&
+		memcmp(t->ns, ns, ns_len) == 0 && CRYPTO_memcmp(t->token, token, len) == 0;
 }
 
 static void
-memo_store(const char *token, size_t len, const char *ns, size_t ns_len, time_t expires,
-		   unsigned generation)
+memo_store(AuthTls *t, const char *token, size_t len, const char *ns, size_t ns_len,
+		   time_t expires, unsigned generation)
 {
-	TokenMemo  *m = calloc(1, sizeof(TokenMemo));
-
-	pthread_once(&memo_once, memo_init);
-	if (m == NULL || memo_key == (pthread_key_t) -1 ||
-		(m->token = malloc(len + 1)) == NULL || (m->ns = malloc(ns_len + 1)) == NULL)
+	memo_clear(t);
+	t->token = malloc(len + 1);
+	t->ns = malloc(ns_len + 1);
+	if (t->token == NULL || t->ns == NULL)
 	{
-		memo_free(m);
+		memo_clear(t);
 		return;					/* an optimisation only */
 	}
-	memcpy(m->token, token, len);
-	m->len = len;
-	memcpy(m->ns, ns, ns_len);
-	m->ns_len = ns_len;
-	m->expires = expires;
-	m->generation = generation;
-	memo_free(pthread_getspecific(memo_key));
-	if (pthread_setspecific(memo_key, m) != 0)
-		memo_free(m);
+	memcpy(t->token, token, len);
+	t->len = len;
+	memcpy(t->ns, ns, ns_len);
+	t->ns_len = ns_len;
+	t->expires = expires;
+	t->generation = generation;
 }
 
 /*
@@ -334,17 +332,18 @@ verify(const char *token, size_t len, const char *ns, size_t ns_len, char **why)
 	/* read first: a verdict dropped meanwhile leaves the memo already stale */
 	unsigned	generation = atomic_load(&cache_generation);
 	time_t		expires;
+	AuthTls    *t = tls_get();
 
-	if (memo_hit(token, len, ns, ns_len))
+	if (t != NULL && memo_hit(t, token, len, ns, ns_len))
 		return 1;
-	if (!token_digest(token, len, digest))
+	if (t == NULL || !token_digest(t, token, len, digest))
 	{
 		*why = strdup("SHA-256 unavailable");
 		return -1;
 	}
 	if (cache_lookup(digest, ns, ns_len, &expires))
 	{
-		memo_store(token, len, ns, ns_len, expires, generation);
+		memo_store(t, token, len, ns, ns_len, expires, generation);
 		return 1;
 	}
 	res = pool_exec("auth_namespace_of_token",
@@ -363,7 +362,7 @@ verify(const char *token, size_t len, const char *ns, size_t ns_len, char **why)
 		memcmp(PQgetvalue(res, 0, 0), ns, ns_len) == 0;
 	PQclear(res);
 	if (verdict)
-		memo_store(token, len, ns, ns_len, cache_store(digest, ns, ns_len), generation);
+		memo_store(t, token, len, ns, ns_len, cache_store(digest, ns, ns_len), generation);
 	return verdict;
 }
 
