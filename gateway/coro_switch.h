@@ -14,7 +14,10 @@
 
 #include <stddef.h>
 
-#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__) && !defined(CORO_UCONTEXT)
+/* Also ucontext when built for shadow stacks (-fcf-protection=return):
+ * glibc's swapcontext keeps those in step, the plain ret below would not. */
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__) && !defined(CORO_UCONTEXT) && \
+	!(defined(__CET__) && (__CET__ & 2))
 #define CORO_SWITCH_ASM 1
 typedef struct CoroCtx
 {
