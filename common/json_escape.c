@@ -15,7 +15,6 @@ const bool	json_plain_tab[256] = {
 	JSON_PLAIN64(0), JSON_PLAIN64(64), JSON_PLAIN64(128), JSON_PLAIN64(192)
 };
 
-
 size_t
 json_utf8_seq(const char *str, size_t n, uint32_t *cp)
 {
