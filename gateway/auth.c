@@ -5,6 +5,7 @@
 #include "auth.h"
 
 #include "config.h"
+#include "deadline.h"
 #include "echo.h"
 #include "http.h"
 #include "jsonw.h"
@@ -19,18 +20,17 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define CACHE_BUCKETS 1024
 #define CACHE_MAX_ENTRIES 10000
-#define CACHE_TTL_SECONDS 60
+#define CACHE_TTL_MS 60000
 
 typedef struct CacheEntry
 {
 	unsigned char digest[32];
 	char	   *ns;
 	size_t		ns_len;
-	time_t		expires;
+	int64_t		expires;		/* monotonic_ms */
 	struct CacheEntry *next;
 } CacheEntry;
 
@@ -41,15 +41,6 @@ static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
  * no longer stand. */
 static atomic_uint cache_generation;
 
-static time_t
-now_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 static void
 entry_free(CacheEntry *e)
 {
@@ -59,10 +50,10 @@ entry_free(CacheEntry *e)
 
 /* A hit says until when the verdict stands (*expires). */
 static bool
-cache_lookup(const unsigned char digest[32], const char *ns, size_t ns_len, time_t *expires)
+cache_lookup(const unsigned char digest[32], const char *ns, size_t ns_len, int64_t *expires)
 {
 	CacheEntry **pp = &cache[digest[0] | ((digest[1] & 3) << 8)];
-	time_t		now = now_seconds();
+	int64_t		now = monotonic_ms();
 	bool		hit = false;
 
 	pthread_mutex_lock(&cache_lock);
@@ -106,11 +97,11 @@ cache_clear_locked(void)
 	cache_count = 0;
 }
 
-static time_t
+static int64_t
 cache_store(const unsigned char digest[32], const char *ns, size_t ns_len)
 {
 	CacheEntry *e = calloc(1, sizeof(CacheEntry));
-	time_t		expires = now_seconds() + CACHE_TTL_SECONDS;
+	int64_t		expires = monotonic_ms() + CACHE_TTL_MS;
 	size_t		b = digest[0] | ((digest[1] & 3) << 8);
 
 	if (e == NULL || (e->ns = malloc(ns_len + 1)) == NULL)
@@ -216,7 +207,7 @@ typedef struct AuthTls
 	size_t		len;
 	char	   *ns;
 	size_t		ns_len;
-	time_t		expires;
+	int64_t		expires;		/* monotonic_ms */
 	unsigned	generation;
 } AuthTls;
 
@@ -294,13 +285,13 @@ static bool
 memo_hit(const AuthTls *t, const char *token, size_t len, const char *ns, size_t ns_len)
 {
 	return t->token != NULL && t->len == len && t->ns_len == ns_len &&
-		t->generation == atomic_load(&cache_generation) && now_seconds() < t->expires &&
+		t->generation == atomic_load(&cache_generation) && monotonic_ms() < t->expires &&
 		memcmp(t->ns, ns, ns_len) == 0 && CRYPTO_memcmp(t->token, token, len) == 0;
 }
 
 static void
 memo_store(AuthTls *t, const char *token, size_t len, const char *ns, size_t ns_len,
-		   time_t expires, unsigned generation)
+		   int64_t expires, unsigned generation)
 {
 	memo_clear(t);
 	t->token = malloc(len + 1);
@@ -331,7 +322,7 @@ verify(const char *token, size_t len, const char *ns, size_t ns_len, char **why)
 	int			verdict;
 	/* read first: a verdict dropped meanwhile leaves the memo already stale */
 	unsigned	generation = atomic_load(&cache_generation);
-	time_t		expires;
+	int64_t		expires;
 	AuthTls    *t = tls_get();
 
 	if (t != NULL && memo_hit(t, token, len, ns, ns_len))

@@ -76,7 +76,6 @@ void		coro_cond_broadcast(CoroCond *c);
 /* Sleeps the coroutine for ms milliseconds. */
 void		coro_sleep_ms(int64_t ms);
 
-
 /*
  * The loop's side: the descriptor the loop thread adds to its epoll set
  * (its readiness means coroutines' descriptors are ready or another thread
