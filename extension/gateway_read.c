@@ -376,20 +376,25 @@ ev_stream_last(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(result_text(&buf));
 }
 
-/* stream_version(ns, stream_name) -> highest position, NULL when empty. */
+/*
+ * stream_version(ns, stream_name) -> highest position, NULL when empty. As
+ * the original (max(position), then -1 as "none"), an imported stream whose
+ * highest position is below -1 reports it.
+ */
 Datum
 ev_stream_version(PG_FUNCTION_ARGS)
 {
 	StoreRef	ref;
 	int64		version = -1;
+	bool		found = false;
 
 	SPI_connect();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	if (!PG_ARGISNULL(1))
-		version = store_stream_version(&ref, text_to_cstring(PG_GETARG_TEXT_PP(1)));
+		version = store_stream_version_found(&ref, text_to_cstring(PG_GETARG_TEXT_PP(1)), &found);
 	stats_read(ref.schema, 0);
 	SPI_finish();
-	if (version < 0)
+	if (!found || version == -1)
 		PG_RETURN_NULL();
 	PG_RETURN_INT64(version);
 }

@@ -69,6 +69,9 @@ read_into(FunctionCallInfo fcinfo, SPIPlanPtr plan, const char *sql,
 	memset(&opts, 0, sizeof(opts));
 	opts.params = plist;
 	opts.read_only = read_only;
+	/* A condition may end the statement and start others: as in Message
+	 * DB's RETURN QUERY EXECUTE, each of them must return rows. */
+	opts.must_return_tuples = plan == NULL;
 	opts.dest = dest;
 	rc = plan != NULL ? SPI_execute_plan_extended(plan, &opts) : SPI_execute_extended(sql, &opts);
 	if (rc != SPI_OK_SELECT)

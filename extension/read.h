@@ -80,10 +80,11 @@ bool		read_stream_each(Datum stream, int64 position, int64 limit, DirectRowFn vi
 
 /*
  * max(position) of the stream in message_store.messages under a fresh
- * snapshot into *version (-1: no message), by the same index; false when
- * the SQL must read it (as above).
+ * snapshot into *version and whether it has a message into *found (a
+ * message's position can be negative: imports and plain INSERTs), by the
+ * same index; false when the SQL must read it (as above).
  */
-bool		read_version_direct(Datum stream, int64 *version);
+bool		read_version_direct(Datum stream, int64 *version, bool *found);
 
 /*
  * The same for dynamic SQL (a `condition`), planned for these very

@@ -6,8 +6,9 @@
  * (category_query.h), or dynamic SQL when a `condition` is given. The
  * consumer group filter is one C call per row (common/consumer_group.c).
  *
- * Every query also stops below the commit horizon ($7, horizon.h), read
- * before the query's snapshot: a page never ends past a message that is
+ * Every query also stops below the commit horizon ($7 of the saved plans,
+ * a literal in a condition's dynamic SQL; horizon.h), read before the
+ * query's snapshot: a page never ends past a message that is
  * still to commit with a smaller global position (docs/architecture.md#invariants, invariant
  * 1). The debug notices show Message DB's command, without that bound.
  */
@@ -124,12 +125,15 @@ msgdb_category_sql(bool by_correlation, bool by_group)
 }
 
 /*
- * Message DB's own command: shown by the debug notices (without the
- * horizon) and run, with the horizon, when a condition is given, so that
- * error positions within the condition stay Message DB's.
+ * Message DB's own command, laid out as its: the condition ends its line (a
+ * "--" in it comments out no more), LIMIT $3 only when the batch is not -1,
+ * and the parameters are $1-$6. Shown by the debug notices; run when a
+ * condition is given, then with the commit horizon as a literal bound after
+ * the condition, so that error positions within the condition stay Message
+ * DB's and the condition cannot name a parameter Message DB lacks.
  */
 static char *
-msgdb_sql(const CategoryArgs *a, bool with_horizon)
+msgdb_sql(const CategoryArgs *a, const int64 *horizon)
 {
 	StringInfoData sql;
 
@@ -143,11 +147,12 @@ msgdb_sql(const CategoryArgs *a, bool with_horizon)
 	if (!a->member_null)
 		appendStringInfoString(&sql, " AND " MSGDB_GROUP);
 	if (a->condition != NULL)
-		appendStringInfo(&sql, " AND (%s)", a->condition);
-	/* Last, so that error positions within the condition stay Message DB's. */
-	if (with_horizon)
-		appendStringInfoString(&sql, " AND global_position < $7");
-	appendStringInfoString(&sql, " ORDER BY global_position LIMIT $3");
+		appendStringInfo(&sql, " AND (%s)\n", a->condition);
+	if (horizon != NULL)
+		appendStringInfo(&sql, " AND global_position < " INT64_FORMAT, *horizon);
+	appendStringInfoString(&sql, " ORDER BY global_position");
+	if (a->batch != -1)
+		appendStringInfoString(&sql, " LIMIT $3");
 	return sql.data;
 }
 
@@ -193,7 +198,7 @@ msgdb_get_category_messages(PG_FUNCTION_ARGS)
 
 	validate(&a);
 	if (msgdb_debug_enabled("message_store.debug_get"))
-		notices(&a, msgdb_sql(&a, false));
+		notices(&a, msgdb_sql(&a, NULL));
 
 	/* Message DB passes the size as consumer_group_size::smallint when it
 	 * runs the query - after the notices (docs/sql-api.md#get_category_messages quirks). */
@@ -224,8 +229,10 @@ msgdb_get_category_messages(PG_FUNCTION_ARGS)
 		stats_read(store_message_store.schema, rows);
 	else
 	{
+		int64		horizon = DatumGetInt64(params[6].value);
+
 		sql = a.condition == NULL ?
-			msgdb_category_sql(a.correlation != NULL, !a.member_null) : msgdb_sql(&a, true);
+			msgdb_category_sql(a.correlation != NULL, !a.member_null) : msgdb_sql(&a, &horizon);
 		SPI_connect();
 		if (a.condition == NULL)
 		{
@@ -234,7 +241,11 @@ msgdb_get_category_messages(PG_FUNCTION_ARGS)
 			read_into_result_active(fcinfo, plan, params, NPARAMS);
 		}
 		else
-			read_dynamic_into_result(fcinfo, sql, params, NPARAMS, true);
+		{
+			/* Message DB binds $3 even for -1, when its command has no LIMIT. */
+			params[2].isnull = false;
+			read_dynamic_into_result(fcinfo, sql, params, NPARAMS - 1, true);
+		}
 		SPI_finish();
 	}
 	PopActiveSnapshot();

@@ -519,12 +519,15 @@ read_stream_each(Datum stream, int64 position, int64 limit, DirectRowFn visit, v
 }
 
 bool
-read_version_direct(Datum stream, int64 *version)
+read_version_direct(Datum stream, int64 *version, bool *found)
 {
 	DirectRead	r = last_of_stream(stream, false, (Datum) 0);
-	uint64		rows;
+	uint64		rows = 0;
 
 	r.position = version;
 	*version = -1;
-	return read_direct(NULL, &r, &rows);
+	if (!read_direct(NULL, &r, &rows))
+		return false;
+	*found = rows > 0;
+	return true;
 }

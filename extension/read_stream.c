@@ -62,8 +62,11 @@ msgdb_get_stream_messages(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_RAISE_EXCEPTION),
 					 errmsg("Retrieval with SQL condition is not activated")));
-		sql = psprintf("%s AND (%s)%s", MSGDB_COLUMNS STREAM_WHERE, condition,
-					   STREAM_ORDER);
+		/* Laid out as Message DB's command: the condition ends its line
+		 * (a "--" in it comments out no more), and LIMIT $3 only when the
+		 * batch is not -1, with $3 bound either way. */
+		sql = psprintf("%s AND (%s)\n ORDER BY position%s", MSGDB_COLUMNS STREAM_WHERE,
+					   condition, batch == -1 ? "" : " LIMIT $3");
 	}
 
 	if (msgdb_debug_enabled("message_store.debug_get"))
@@ -86,7 +89,7 @@ msgdb_get_stream_messages(PG_FUNCTION_ARGS)
 
 	params[0] = (ReadParam) {TEXTOID, PointerGetDatum(stream), false};
 	params[1] = (ReadParam) {INT8OID, Int64GetDatum(position), false};
-	params[2] = (ReadParam) {INT8OID, Int64GetDatum(batch), batch == -1};
+	params[2] = (ReadParam) {INT8OID, Int64GetDatum(batch), batch == -1 && condition == NULL};
 
 	SPI_connect();
 	if (condition == NULL)
@@ -148,16 +151,18 @@ Datum
 msgdb_stream_version(PG_FUNCTION_ARGS)
 {
 	int64		version;
+	bool		found;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	SPI_connect();
-	version = store_stream_version(&store_message_store,
-								   TextDatumGetCString(PG_GETARG_DATUM(0)));
+	version = store_stream_version_found(&store_message_store,
+										 TextDatumGetCString(PG_GETARG_DATUM(0)), &found);
 	SPI_finish();
 	stats_read(store_message_store.schema, 0);
-	/* Message DB returns max(position): NULL, not -1, for an empty stream. */
-	if (version < 0)
+	/* Message DB returns max(position): NULL for an empty stream, and a
+	 * negative maximum as it is. */
+	if (!found)
 		PG_RETURN_NULL();
 	PG_RETURN_INT64(version);
 }

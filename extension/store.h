@@ -58,7 +58,8 @@ void		plans_forget_schema(const char *schema);
 
 /*
  * Takes the transaction-scoped advisory lock on hash_64(category(stream)),
- * exactly as Message DB's acquire_lock does. Returns the key.
+ * as Message DB's acquire_lock does, and the Message DB face's private
+ * category lock that horizon-mode writers share. Returns the key.
  */
 int64		store_lock_category(const char *stream, size_t len);
 
@@ -90,7 +91,14 @@ void		store_write_bound(StoreWrite *w, const StoreRef *s, const char *stream, si
 void		store_write_poke(const StoreWrite *w, const StoreRef *s, const char *stream,
 							 int64 position, int64 global_position);
 
-/* Highest position of the stream, or -1 when it has no messages. */
+/*
+ * Highest position of the stream, or -1 when it has no messages (then the
+ * floor a stream delete or retention recorded, if any: versions never move
+ * back). *found: whether it has messages or such a floor, so that a
+ * negative version (imports and plain INSERTs can store one) is told from
+ * "none"; may be NULL.
+ */
+int64		store_stream_version_found(const StoreRef *s, const char *stream, bool *found);
 int64		store_stream_version(const StoreRef *s, const char *stream);
 
 /*

@@ -32,32 +32,25 @@
 PG_FUNCTION_INFO_V1(msgdb_write_message);
 PG_FUNCTION_INFO_V1(msgdb_acquire_lock);
 
-int64
-store_lock_category(const char *stream, size_t len)
-{
-	int64		key = store_hash64(stream, names_category_len(stream, len));
-
-	DirectFunctionCall1(pg_advisory_xact_lock_int8, Int64GetDatum(key));
-	return key;
-}
-
 /*
- * field4 of the stream lock's advisory tag. SQL's pg_advisory_* functions
- * only ever use 1 (a bigint key) and 2 (two int4 keys), so no SQL call by
- * any login can take this lock, hold it or queue for it: only writers,
- * which need write rights to the namespace, ever wait for each other here.
+ * field4 of the private advisory tags writers take: one stream's writers,
+ * and (horizon mode) one category's writers and acquire_lock. SQL's
+ * pg_advisory_* functions only ever use 1 (a bigint key) and 2 (two int4
+ * keys), so no SQL call by any login can take these locks, hold them or
+ * queue for them: only writers, which need write rights to the namespace,
+ * and callers of acquire_lock, which need the message_store schema, ever
+ * wait here (docs/security.md#locks).
  */
 #define STREAM_LOCK_KIND 0x4576
+#define CATEGORY_LOCK_KIND 0x4577
 
 /*
- * Writers of one stream exclude each other until commit: the version they
- * read is the stream's last committed one, so positions stay dense and an
- * expected version is checked exactly. The key is hash_64 of (namespace,
- * NUL, stream), held like pg_advisory_xact_lock's (ExclusiveLock, released
- * at transaction end), in a lock space of its own.
+ * A lock keyed by hash_64 of (namespace, NUL, name) in the private space
+ * kind, held like pg_advisory_xact_lock's (released at transaction end).
  */
 static bool
-lock_stream(const char *ns_id, const char *stream, size_t len, bool wait)
+lock_private(uint16 kind, const char *ns_id, const char *name, size_t len, LOCKMODE mode,
+			 bool wait)
 {
 	size_t		ns_len = strlen(ns_id);
 	char	   *key = palloc(ns_len + 1 + len);
@@ -65,34 +58,66 @@ lock_stream(const char *ns_id, const char *stream, size_t len, bool wait)
 	LOCKTAG		tag;
 
 	memcpy(key, ns_id, ns_len + 1);
-	memcpy(key + ns_len + 1, stream, len);
+	memcpy(key + ns_len + 1, name, len);
 	h = (uint64) store_hash64(key, ns_len + 1 + len);
 	pfree(key);
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (h >> 32), (uint32) h, STREAM_LOCK_KIND);
-	return LockAcquire(&tag, ExclusiveLock, false, !wait) != LOCKACQUIRE_NOT_AVAIL;
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (h >> 32), (uint32) h, kind);
+	return LockAcquire(&tag, mode, false, !wait) != LOCKACQUIRE_NOT_AVAIL;
 }
 
+/*
+ * Message DB's acquire_lock: its bigint advisory lock on hash_64(category)
+ * - the lock Message DB's writers hold to commit, and ours in category_lock
+ * mode - and the Message DB face's private category lock, which horizon-mode
+ * writers hold in share mode: whatever the mode, a caller waits for the
+ * category's writers in flight and holds new ones off until it ends
+ * (docs/architecture.md#locks-of-the-two-write-modes).
+ */
+int64
+store_lock_category(const char *stream, size_t len)
+{
+	size_t		category_len = names_category_len(stream, len);
+	int64		key = store_hash64(stream, category_len);
+
+	DirectFunctionCall1(pg_advisory_xact_lock_int8, Int64GetDatum(key));
+	(void) lock_private(CATEGORY_LOCK_KIND, store_message_store.ns_id, stream, category_len,
+						ExclusiveLock, true);
+	return key;
+}
+
+/*
+ * Writers of one stream exclude each other until commit: the version they
+ * read is the stream's last committed one, so positions stay dense and an
+ * expected version is checked exactly. In category_lock mode Message DB's
+ * category lock, held to commit, does that and more; in horizon mode the
+ * stream's private lock does, and the category's private lock in share
+ * mode lets acquire_lock's callers hold the category's writers off.
+ */
 static bool
 write_lock(StoreWrite *w, const char *ns_id, const char *stream, size_t len, bool wait)
 {
-	Datum		category_key = Int64GetDatum(store_hash64(stream, names_category_len(stream, len)));
+	size_t		category_len = names_category_len(stream, len);
+	Datum		category_key = Int64GetDatum(store_hash64(stream, category_len));
 	bool		horizon_mode = horizon_enabled() && eventodb_write_mode == WRITE_MODE_HORIZON;
 
 	w->deferred_poke = horizon_mode && pokeq_available();
 	w->nsp = InvalidOid;
-	if (!w->deferred_poke)
+	if (w->deferred_poke)
 	{
-		if (!wait)
-		{
-			if (!DatumGetBool(DirectFunctionCall1(pg_try_advisory_xact_lock_int8, category_key)))
-				return false;
-		}
-		else
-			DirectFunctionCall1(pg_advisory_xact_lock_int8, category_key);
+		if (!lock_private(CATEGORY_LOCK_KIND, ns_id, stream, category_len, ShareLock, wait))
+			return false;
 	}
+	else if (!wait)
+	{
+		if (!DatumGetBool(DirectFunctionCall1(pg_try_advisory_xact_lock_int8, category_key)))
+			return false;
+	}
+	else
+		DirectFunctionCall1(pg_advisory_xact_lock_int8, category_key);
 	/* Category-locked writers of a horizon-mode database (no worker could
 	 * be had) must still exclude the stream's other writers. */
-	return !horizon_mode || lock_stream(ns_id, stream, len, wait);
+	return !horizon_mode ||
+		lock_private(STREAM_LOCK_KIND, ns_id, stream, len, ExclusiveLock, wait);
 }
 
 int64
@@ -128,20 +153,33 @@ store_write_poke(const StoreWrite *w, const StoreRef *s, const char *stream,
 		store_poke(s, stream, position, global_position);
 }
 
+/* No message left: the version a stream delete or retention recorded, if any. */
+static int64
+version_floor(const StoreRef *s, const char *stream, bool *found)
+{
+	int64		floor = lifecycle_version_floor(s, stream);
+
+	*found = floor >= 0;
+	return floor;
+}
+
 int64
-store_stream_version(const StoreRef *s, const char *stream)
+store_stream_version_found(const StoreRef *s, const char *stream, bool *found)
 {
 	static Oid	argtypes[1] = {TEXTOID};
 	SPIPlanPtr	plan;
 	Datum		values[1];
 	bool		isnull;
+	bool		dummy;
 	Datum		v;
 	int64		version;
 
+	if (found == NULL)
+		found = &dummy;
 	/* The Message DB face's table by a direct scan of its stream index. */
 	if (strcmp(s->schema, store_message_store.schema) == 0 &&
-		read_version_direct(CStringGetTextDatum(stream), &version))
-		return version >= 0 ? version : lifecycle_version_floor(s, stream);
+		read_version_direct(CStringGetTextDatum(stream), &version, found))
+		return *found ? version : version_floor(s, stream, found);
 
 	plan = plan_for(s->schema, "stream_version",
 					"SELECT pg_catalog.max(position) FROM @S.messages WHERE stream_name = $1",
@@ -152,8 +190,14 @@ store_stream_version(const StoreRef *s, const char *stream)
 	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "eventodb: stream version query failed");
 	v = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	/* No message left: the version retention or a delete recorded, if any. */
-	return isnull ? lifecycle_version_floor(s, stream) : DatumGetInt64(v);
+	*found = !isnull;
+	return isnull ? version_floor(s, stream, found) : DatumGetInt64(v);
+}
+
+int64
+store_stream_version(const StoreRef *s, const char *stream)
+{
+	return store_stream_version_found(s, stream, NULL);
 }
 
 bool

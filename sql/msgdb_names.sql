@@ -34,9 +34,11 @@ FROM vectors ORDER BY n;
 -- acquire_lock takes the transaction-scoped advisory lock on
 -- hash_64(category(s)) in the single-bigint key space (objsubid 1: classid
 -- holds the high, objid the low 32 bits); NULL takes none. The 17 non-NULL
--- vectors have 11 distinct categories.
-SELECT count(*) AS locks,
-       bool_and(objsubid = 1) AS single_bigint_form,
+-- vectors have 11 distinct categories. It also takes the category's private
+-- lock that horizon-mode writers share (objsubid 0x4577 = 17783).
+SELECT count(*) FILTER (WHERE objsubid = 1) AS locks,
+       count(*) FILTER (WHERE objsubid = 17783) AS private_category_locks,
+       count(*) FILTER (WHERE objsubid NOT IN (1, 17783)) AS others,
        bool_and(granted) AS granted
 FROM pg_locks
 WHERE locktype = 'advisory' AND pid = pg_backend_pid();
