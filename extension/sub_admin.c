@@ -53,7 +53,7 @@ info_text(const StoreRef *ref, const char *name)
 	Sub			sub;
 
 	initStringInfo(&buf);
-	sub_load(ref, name, false, &sub);
+	sub_load_settled(ref, name, &sub);
 	sub_render_info(&buf, &sub);
 	return upper_text(&buf);
 }
@@ -142,6 +142,8 @@ ev_subscription_update(PG_FUNCTION_ARGS)
 	SPI_connect();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	sub_load(&ref, name, true, &sub);
+	/* Leases that ran out failed under the settings of that time. */
+	sub_settle_expired(&sub);
 	plan = sub_plan(&sub, "sub_update",
 					"UPDATE @S.subscriptions SET types = $2, max_in_flight = $3,"
 					" ack_timeout_ms = $4, max_deliveries = $5, strategy = $6 WHERE id = $1",
@@ -247,7 +249,7 @@ ev_subscription_list(PG_FUNCTION_ARGS)
 
 		if (i > 0)
 			appendStringInfoChar(&buf, ',');
-		sub_load(&ref, names[i], false, &sub);
+		sub_load_settled(&ref, names[i], &sub);
 		sub_render_info(&buf, &sub);
 	}
 	appendStringInfoChar(&buf, ']');
@@ -277,6 +279,8 @@ ev_subscription_reset(PG_FUNCTION_ARGS)
 	SPI_connect();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	sub_load(&ref, name, true, &sub);
+	/* A delivery whose last lease ran out is parked, and stays parked. */
+	sub_settle_expired(&sub);
 	sub_exec(&sub, "sub_del_messages", "DELETE FROM @S.subscription_messages WHERE subscription_id = $1");
 	sub.read_pos = start_position(&ref, sub.category, kind, pos);
 	sub.pending = 0;

@@ -49,7 +49,7 @@ ev_subscription_parked(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
-	sub_load(&ref, text_to_cstring(PG_GETARG_TEXT_PP(1)), false, &sub);
+	sub_load_settled(&ref, text_to_cstring(PG_GETARG_TEXT_PP(1)), &sub);
 	plan = sub_plan(&sub, "sub_parked_list",
 					"SELECT m.id::text, m.stream_name, m.type, m.position, m.global_position,"
 					" m.data, m.metadata, m.time, p.attempts, p.reason, p.parked_at"
@@ -109,6 +109,8 @@ ev_subscription_replay_parked(PG_FUNCTION_ARGS)
 	SPI_connect();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	sub_load(&ref, text_to_cstring(PG_GETARG_TEXT_PP(1)), true, &sub);
+	/* What reached max_deliveries by a lease that ran out is replayed too. */
+	sub_settle_expired(&sub);
 	plan = sub_plan(&sub, "sub_replay",
 					"WITH r AS (DELETE FROM @S.subscription_parked"
 					"  WHERE subscription_id = $1 AND ($2 IS NULL OR global_position = ANY($2))"

@@ -7,6 +7,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "storage/lockdefs.h"
 #include "mb/pg_wchar.h"
@@ -59,10 +60,11 @@ fail_selected(Sub *sub, const Selection *sel)
 					psprintf("WITH p AS (DELETE FROM @S.subscription_messages"
 							 " WHERE subscription_id = $1 AND delivery_id IS NOT NULL"
 							 " AND attempts >= $2 AND (%s)"
-							 " RETURNING global_position, stream_name, attempts)"
+							 " RETURNING global_position, stream_name, attempts, lease_until)"
 							 " INSERT INTO @S.subscription_parked"
 							 " (subscription_id, global_position, stream_name, attempts, reason, parked_at)"
-							 " SELECT $1, global_position, stream_name, attempts, 'maxDeliveries', $3 FROM p",
+							 " SELECT $1, global_position, stream_name, attempts, 'maxDeliveries',"
+							 " LEAST($3, lease_until AT TIME ZONE 'UTC') FROM p",
 							 sel->pred),
 					nargs, argtypes);
 	if (SPI_execute_plan(park, values, nulls, false, 0) != SPI_OK_INSERT)
@@ -89,6 +91,44 @@ sub_fail_expired(Sub *sub, TimestampTz now)
 
 	sel.values[0] = TimestampTzGetDatum(now);
 	return fail_selected(sub, &sel);
+}
+
+void
+sub_settle_expired(Sub *sub)
+{
+	if (sub_fail_expired(sub, GetCurrentTimestamp()) > 0)
+		sub_save_progress(sub);
+}
+
+/* Whether a lease of the subscription ran out (by the partial lease index). */
+static bool
+has_expired(const Sub *sub)
+{
+	static Oid	argtypes[2] = {INT8OID, TIMESTAMPTZOID};
+	Datum		values[2];
+	SPIPlanPtr	plan;
+
+	values[0] = Int64GetDatum(sub->id);
+	values[1] = TimestampTzGetDatum(GetCurrentTimestamp());
+	plan = sub_plan(sub, "sub_has_expired",
+					"SELECT 1 FROM @S.subscription_messages WHERE subscription_id = $1"
+					" AND delivery_id IS NOT NULL AND lease_until <= $2 LIMIT 1",
+					2, argtypes);
+	if (SPI_execute_plan(plan, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "eventodb: could not look for expired leases");
+	return SPI_processed > 0;
+}
+
+void
+sub_load_settled(const StoreRef *ref, const char *name, Sub *sub)
+{
+	sub_load(ref, name, false, sub);
+	/* A read-only transaction (a standby, SET TRANSACTION READ ONLY) shows
+	 * the state as it is stored. */
+	if (XactReadOnly || !has_expired(sub))
+		return;
+	sub_load(ref, name, true, sub);
+	sub_settle_expired(sub);
 }
 
 /*
@@ -292,6 +332,8 @@ ev_subscription_release(PG_FUNCTION_ARGS)
 	SPI_connect();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	sub_load(&ref, text_to_cstring(PG_GETARG_TEXT_PP(1)), true, &sub);
+	/* Deliveries whose lease ran out are no longer in flight: not released. */
+	sub_settle_expired(&sub);
 	sel.values[0] = PG_GETARG_DATUM(2);
 	if (PG_ARGISNULL(3))
 		sel.nulls[1] = 'n';

@@ -140,4 +140,16 @@ Datum		sub_int8_array(int64 *items, int n);
  */
 int64		sub_fail_expired(Sub *sub, TimestampTz now);
 
+/*
+ * Expired leases are failed attempts from the moment they run out, but only
+ * a call that looks at them makes them so: every call that shows or changes
+ * a subscription's state settles them first, so that none sees such a
+ * delivery in flight or un-parks one that reached max_deliveries
+ * (docs/subscriptions.md). sub_settle_expired: sub loaded FOR UPDATE.
+ * sub_load_settled: sub_load for calls that only read; locks and settles
+ * only when a lease ran out.
+ */
+void		sub_settle_expired(Sub *sub);
+void		sub_load_settled(const StoreRef *ref, const char *name, Sub *sub);
+
 #endif

@@ -598,3 +598,65 @@ def test_sigterm_answers_waiting_fetches(spawn, gw, tok, prod_db):
     assert done["r"].status == 200 and done["r"].body == b"[]\n"
     assert done["end"] - t0 < 3
     assert other.proc.wait(10) == 0
+
+
+# ------------------------------------------------- leases that ran out, unseen
+
+def ns_of(tok):
+    import base64
+    part = tok[3:].rsplit("_", 1)[0]
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)).decode()
+
+
+def expired_last_attempt(gw, tok):
+    """A message whose one allowed delivery's lease ran out, with no fetch since."""
+    g = write(gw, tok, "acct-1")
+    ok(gw, tok, "create", "s", "acct", {"ackTimeoutMs": 300, "maxDeliveries": 1})
+    [d] = fetch(gw, tok, "s", "w1")
+    assert d["attempt"] == 1
+    time.sleep(0.6)
+    return g
+
+
+def test_reset_keeps_a_message_parked_whose_last_lease_ran_out(gw, tok):
+    g = expired_last_attempt(gw, tok)
+    ok(gw, tok, "reset", "s", "beginning")
+    assert fetch(gw, tok, "s", "w1") == []
+    assert [p["message"][4] for p in ok(gw, tok, "parked", "s")] == [g]
+
+
+def test_update_keeps_a_message_parked_whose_last_lease_ran_out(gw, tok):
+    g = expired_last_attempt(gw, tok)
+    ok(gw, tok, "update", "s", {"maxDeliveries": 5})
+    assert fetch(gw, tok, "s", "w1") == []
+    assert [p["message"][4] for p in ok(gw, tok, "parked", "s")] == [g]
+
+
+def test_get_and_parked_count_a_lease_that_ran_out(gw, tok):
+    g = expired_last_attempt(gw, tok)
+    info = ok(gw, tok, "get", "s")
+    assert (info["checkpoint"], info["lag"], info["inFlight"], info["parked"]) == (g + 1, 0, 0, 1)
+    [p] = ok(gw, tok, "parked", "s")
+    assert (p["message"][4], p["attempts"], p["reason"]) == (g, 1, "maxDeliveries")
+
+
+def test_parked_at_of_an_expired_lease_is_when_it_ran_out(gw, tok):
+    expired_last_attempt(gw, tok)
+    time.sleep(1.5)
+    [p] = ok(gw, tok, "parked", "s")
+    from datetime import datetime, timezone
+    at = datetime.strptime(p["parkedAt"].rstrip("Z").split(".")[0], "%Y-%m-%dT%H:%M:%S") \
+        .replace(tzinfo=timezone.utc)
+    assert (datetime.now(timezone.utc) - at).total_seconds() > 1.2, p["parkedAt"]
+
+
+def test_release_does_not_count_a_delivery_whose_lease_ran_out(gw, tok, sql):
+    write(gw, tok, "acct-1")
+    ok(gw, tok, "create", "s", "acct", {"ackTimeoutMs": 300})
+    fetch(gw, tok, "s", "w1")
+    time.sleep(0.6)
+    cur = sql().cursor()
+    cur.execute("SELECT eventodb.subscription_release(%s, 's', 'w1')", (ns_of(tok),))
+    assert cur.fetchone()[0] == 0
+    [d] = fetch(gw, tok, "s", "w2")
+    assert d["attempt"] == 2
