@@ -58,16 +58,6 @@ info_text(const StoreRef *ref, const char *name)
 	return upper_text(&buf);
 }
 
-static int64
-next_subscription_id(void)
-{
-	bool		isnull;
-
-	if (SPI_execute("SELECT pg_catalog.nextval('eventodb.subscription_id_seq')", false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "eventodb: could not draw a subscription id");
-	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-}
-
 /* subscription_create(ns, name, category, options DEFAULT '{}') -> info */
 Datum
 ev_subscription_create(PG_FUNCTION_ARGS)
@@ -101,7 +91,7 @@ ev_subscription_create(PG_FUNCTION_ARGS)
 					" pg_catalog.clock_timestamp() AT TIME ZONE 'utc', $9)"
 					" ON CONFLICT (name) DO NOTHING",
 					9, argtypes);
-	values[0] = Int64GetDatum(next_subscription_id());
+	values[0] = Int64GetDatum(sub_draw_number());
 	values[1] = CStringGetTextDatum(name);
 	values[2] = CStringGetTextDatum(category);
 	values[3] = o.has_types ? o.types : sub_text_array(NULL, 0);

@@ -362,9 +362,13 @@ hand_out(Fetch *f)
 	SPIPlanPtr	plan;
 	Datum		values[5];
 	Handed	   *h;
+	/* No other fetch ever gets this number, even one that rolled back: an id
+	 * a SQL consumer saw in a transaction it rolled back can never complete
+	 * another delivery later. */
+	int64		batch = sub_draw_number();
 
 	for (int i = 0; i < f->nchosen; i++)
-		ids[i] = psprintf(INT64_FORMAT "." INT64_FORMAT, sub->id, sub->next_delivery++);
+		ids[i] = psprintf(INT64_FORMAT "." INT64_FORMAT ".%d", sub->id, batch, i + 1);
 	plan = sub_plan(sub, "sub_hand_out",
 					"UPDATE @S.subscription_messages m SET delivery_id = u.d, consumer_id = $3,"
 					" lease_until = $4, attempts = m.attempts + 1"

@@ -307,3 +307,13 @@ sub_render_info(StringInfo buf, const Sub *sub)
 	}
 	appendStringInfoString(buf, "]}");
 }
+
+int64
+sub_draw_number(void)
+{
+	bool		isnull;
+
+	if (SPI_execute("SELECT pg_catalog.nextval('eventodb.subscription_id_seq')", false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "eventodb: could not draw a subscription or delivery batch number");
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}

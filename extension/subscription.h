@@ -121,6 +121,14 @@ SPIPlanPtr	sub_plan_ns(const StoreRef *ref, const char *key, const char *tmpl,
 /* ---- sub_state.c: loading, locking and saving a subscription ---- */
 /* The subscription, its row locked when for_update; EV010 when unknown. */
 void		sub_load(const StoreRef *ref, const char *name, bool for_update, Sub *sub);
+/*
+ * A number from eventodb.subscription_id_seq: subscription ids, and the
+ * batch number in delivery ids (<subscription>.<batch>.<n>). A sequence
+ * never hands a number out twice, not even after a rollback, so delivery
+ * ids are never reused; its gaps mean nothing.
+ */
+int64		sub_draw_number(void);
+
 /* Writes read_pos, next_delivery and the counters back. */
 void		sub_save_progress(const Sub *sub);
 /* The lowest pending position, or read_pos. */

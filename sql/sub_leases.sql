@@ -14,9 +14,9 @@ BEGIN
   RETURN coalesce(r, '<null>');
 EXCEPTION WHEN OTHERS THEN
   GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
-  -- Delivery ids are <subscription>.<n>: masked, they depend on other tests.
+  -- Delivery ids are <subscription>.<batch>.<n>: masked, they depend on other tests.
   RETURN regexp_replace(SQLSTATE || ' ' || SQLERRM || coalesce(' / ' || nullif(d, ''), ''),
-                        '\d+\.\d+', '<id>', 'g');
+                        '\d+(\.\d+)+', '<id>', 'g');
 END $$;
 
 SELECT eventodb.namespace_create('sl', '', 'ns_c2w_' || repeat('0', 64)) IS NOT NULL AS created;

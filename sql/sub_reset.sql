@@ -12,7 +12,7 @@ BEGIN
   RETURN coalesce(r, '<null>');
 EXCEPTION WHEN OTHERS THEN
   -- Delivery ids are <subscription>.<n>: masked, they depend on other tests.
-  RETURN regexp_replace(SQLSTATE || ' ' || SQLERRM, '\d+\.\d+', '<id>', 'g');
+  RETURN regexp_replace(SQLSTATE || ' ' || SQLERRM, '\d+(\.\d+)+', '<id>', 'g');
 END $$;
 CREATE FUNCTION pg_temp.pos(j text) RETURNS jsonb LANGUAGE sql AS $$
   SELECT jsonb_build_object('checkpoint', j::jsonb->'checkpoint', 'lag', j::jsonb->'lag',

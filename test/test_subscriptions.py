@@ -660,3 +660,31 @@ def test_release_does_not_count_a_delivery_whose_lease_ran_out(gw, tok, sql):
     assert cur.fetchone()[0] == 0
     [d] = fetch(gw, tok, "s", "w2")
     assert d["attempt"] == 2
+
+
+def test_delivery_ids_of_a_rolled_back_fetch_are_never_issued_again(gw, tok, sql):
+    write(gw, tok, "acct-1", "A")
+    write(gw, tok, "acct-2", "B")
+    ok(gw, tok, "create", "s", "acct", {"strategy": "roundRobin"})
+    ns = ns_of(tok)
+    conn = sql()
+    conn.autocommit = False
+    cur = conn.cursor()
+    fetch_sql = "SELECT delivery_id, type FROM eventodb.subscription_fetch(%s, 's', %s, 1)"
+    cur.execute(fetch_sql, (ns, "s0"))
+    [(first, _)] = cur.fetchall()
+    conn.commit()
+    cur.execute(fetch_sql, (ns, "s1"))
+    [(rolled_back, _)] = cur.fetchall()
+    conn.rollback()
+    cur.execute("SELECT eventodb.subscription_nack(%s, 's', ARRAY[%s])", (ns, first))
+    conn.commit()
+    cur.execute("SELECT delivery_id FROM eventodb.subscription_fetch(%s, 's', 's2', 2)", (ns,))
+    again = [r[0] for r in cur.fetchall()]
+    conn.commit()
+    assert len(again) == 2 and rolled_back not in again and first not in again, (first, rolled_back, again)
+    # the rolled-back id completes nothing
+    import psycopg2
+    with pytest.raises(psycopg2.DatabaseError, match="is not in flight"):
+        cur.execute("SELECT eventodb.subscription_ack(%s, 's', ARRAY[%s])", (ns, rolled_back))
+    conn.rollback()
