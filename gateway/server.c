@@ -19,6 +19,7 @@
 #include "sse.h"
 #include "strbuf.h"
 #include "ui.h"
+#include "url_decode.h"
 
 #include <microhttpd.h>
 #include <pthread.h>
@@ -516,27 +517,31 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
 	Request    *r = *con_cls;
+	int64_t		us;
 
 	(void) cls;
-	if (r != NULL)
-	{
-		int64_t		us = reqctx_now_us() - r->ctx.started_us;
-
-		reqctx_enter(&r->ctx);
-		if (r->deferred.cancel != NULL)
-			r->deferred.cancel(&r->deferred);
-		/* event streams and imports queue their 200 themselves */
-		if (r->ctx.status == 0 && (is_stream(r->route) || r->route == ROUTE_IMPORT))
-			r->ctx.status = 200;
-		metrics_request_end(r->ctx.op, r->ctx.status, us, r->ctx.streaming);
-		log_debug("request done: status %u in %lld us%s", r->ctx.status, (long long) us,
-				  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (ended early)");
-		reqctx_leave();
-		sb_free(&r->body);
-		uncharge(r);			/* an import's body is gone with its response */
-		free(r);
-		*con_cls = NULL;
-	}
+	/*
+	 * With a URI log callback (url_decode.h) libmicrohttpd reports every
+	 * request that got as far as its request line, also one it refused
+	 * before calling on_request; nothing of ours was started for it.
+	 */
+	if (r == NULL)
+		return;
+	us = reqctx_now_us() - r->ctx.started_us;
+	reqctx_enter(&r->ctx);
+	if (r->deferred.cancel != NULL)
+		r->deferred.cancel(&r->deferred);
+	/* event streams and imports queue their 200 themselves */
+	if (r->ctx.status == 0 && (is_stream(r->route) || r->route == ROUTE_IMPORT))
+		r->ctx.status = 200;
+	metrics_request_end(r->ctx.op, r->ctx.status, us, r->ctx.streaming);
+	log_debug("request done: status %u in %lld us%s", r->ctx.status, (long long) us,
+			  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (ended early)");
+	reqctx_leave();
+	sb_free(&r->body);
+	uncharge(r);				/* an import's body is gone with its response */
+	free(r);
+	*con_cls = NULL;
 	if (c != NULL)
 	{
 		set_timeout(c, IDLE_TIMEOUT_S);	/* keep-alive until the next request */
@@ -644,6 +649,9 @@ start_daemon(unsigned flags, int port, int threads)
 							MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 							MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
 							MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int) 1,
+							/* a %00 in the path must not cut it short (url_decode.h) */
+							MHD_OPTION_URI_LOG_CALLBACK, url_decode_note_uri, NULL,
+							MHD_OPTION_UNESCAPE_CALLBACK, url_decode_unescape, NULL,
 							MHD_OPTION_END);
 }
 

@@ -39,6 +39,26 @@ def test_query_string_does_not_influence_routing(gw):
     assert (r.status, r.body) == (404, NOT_FOUND_BODY)
 
 
+@pytest.mark.parametrize("path", ["/rpc%00", "/rpc%00/anything", "/version%00.txt", "/health%00x",
+                                  "/import%00", "/subscribe%00?all=true", "/metrics%00", "/ready%00",
+                                  "/push%00", "/r%70c%00"])
+def test_percent_encoded_nul_does_not_cut_the_path_short(gw, path):
+    # docs/http-api.md#endpoints: the whole path is matched, not the part before a %00
+    r = gw.request("POST", path, body=b'["sys.version"]', token=DEFAULT_TOKEN, timeout=5)
+    assert (r.status, r.body) == (404, NOT_FOUND_BODY), r
+
+
+def test_percent_decoding_of_path_and_query_values(gw):
+    # other escapes in the path still decode; query values keep their NUL and length
+    r = gw.request("POST", "/r%70c", body=b'["sys.version"]', token=DEFAULT_TOKEN)
+    assert r.status == 200, r
+    r = gw.request("POST", "/rpc?x=%00&y=a+b", body=b'["sys.version"]', token=DEFAULT_TOKEN)
+    assert r.status == 200, r
+    r = gw.request("POST", "/rpc?token=" + DEFAULT_TOKEN + "%00", body=b'["sys.version"]')
+    check_error(r, 401, "AUTH_INVALID_TOKEN", "Invalid token format",
+                {"error": "invalid token format: random part must be 64 hex characters, got 65"})
+
+
 @pytest.mark.parametrize("method", ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"])
 def test_health_any_method_unauthenticated_exact_body(gw, method):
     r = gw.request(method, "/health")
