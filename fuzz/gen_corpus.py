@@ -229,6 +229,7 @@ BODIES = [
     j(REC) + "\r\n\r\n  \n" + j(dict(REC, pos=1, gpos=18)),
     "", "\n\n", "\n".join(LINES),
     "\n".join('{"pos":%d,"gpos":%d}' % (i, i + 1) for i in range(1001)),  # one full batch + 1
+    "\u00a0\n\u3000" + j(REC) + "\u2028\r\n\u0085\v\n\u200b\n",  # Go's TrimSpace; U+200B is no space
 ]
 imp_items = []
 for mode in (0x00, 0x01, 0x04, 0x08, 0x10, 0x11):
@@ -236,7 +237,8 @@ for mode in (0x00, 0x01, 0x04, 0x08, 0x10, 0x11):
         imp_items.append(bytes([mode]) + b.encode("utf-8", "surrogateescape"))
 seeds("import_body", imp_items)
 dictionary("import_body", ['"id"', '"stream"', '"type"', '"pos"', '"gpos"', '"data"', '"meta"',
-                           '"time"', "\n", "\r\n", "2025-03-01T09:15:02Z"])
+                           '"time"', "\n", "\r\n", "2025-03-01T09:15:02Z", "\u00a0", "\u2028",
+                           "\u3000"])
 
 # ---- JSON texts -------------------------------------------------------------
 JSON = ['{"a":[1,2,{"b":null}],"c":"\\u00e9\\ud83d\\ude00"}', "[]", "{}", '""', "0", "-0.0e+5",

@@ -139,14 +139,58 @@ flush_batch(Import *im)
 	return ok;
 }
 
-static bool
-blank(const char *s, size_t n)
+/*
+ * The length of the white space rune at s[0..n), 0 if none. White space is
+ * Go's unicode.IsSpace: ASCII \t \n \v \f \r and space, U+0085, U+00A0 and
+ * the Zs/Zl/Zp runes U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F
+ * and U+3000. Each of these is a complete UTF-8 sequence starting with a
+ * lead byte, so matching its bytes is what decoding the rune would find.
+ */
+static size_t
+space_at(const unsigned char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n' &&
-			s[i] != '\v' && s[i] != '\f')
-			return false;
-	return true;
+	if (n >= 1 && (s[0] == ' ' || (s[0] >= '\t' && s[0] <= '\r')))
+		return 1;
+	if (n >= 2 && s[0] == 0xC2 && (s[1] == 0x85 || s[1] == 0xA0))
+		return 2;
+	if (n < 3)
+		return 0;
+	if ((s[0] == 0xE1 && s[1] == 0x9A && s[2] == 0x80) ||
+		(s[0] == 0xE2 && s[1] == 0x80 && (s[2] <= 0x8A || s[2] == 0xA8 || s[2] == 0xA9 || s[2] == 0xAF)) ||
+		(s[0] == 0xE2 && s[1] == 0x81 && s[2] == 0x9F) ||
+		(s[0] == 0xE3 && s[1] == 0x80 && s[2] == 0x80))
+		return 3;
+	return 0;
+}
+
+/*
+ * The original passes bytes.TrimSpace(line) to the JSON decoder and skips
+ * the line when nothing is left (docs/http-api.md#bulk-import-import), so
+ * Unicode white space around a record, or alone on a line, is trimmed too.
+ * At the end the last rune is the one ending there: a 1-, 2- or 3-byte
+ * sequence from space_at's list (its lead byte stops Go's backward decode).
+ */
+static void
+trim_space(const char **line, size_t *len)
+{
+	const unsigned char *s = (const unsigned char *) *line;
+	size_t		n = *len,
+				k;
+
+	while ((k = space_at(s, n)) > 0)
+		s += k, n -= k;
+	for (;;)
+	{
+		k = 0;
+		for (size_t w = 1; w <= 3 && w <= n && k == 0; w++)
+			if (space_at(s + n - w, w) == w)
+				k = w;
+		if (k == 0)
+			break;
+		n -= k;
+	}
+	*line = (const char *) s;
+	*len = n;
 }
 
 /* Reads up to one full batch and queues exactly one event. */
@@ -182,9 +226,8 @@ import_step(Import *im)
 		}
 		im->off += linelen + (lf ? 1 : 0);
 		im->line++;
-		if (linelen > 0 && start[linelen - 1] == '\r')
-			linelen--;
-		if (blank(start, linelen))
+		trim_space(&start, &linelen);	/* the trailing CR too */
+		if (linelen == 0)
 			continue;
 
 		sb_reset(&why);

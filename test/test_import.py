@@ -111,6 +111,41 @@ def test_crlf_and_whitespace_lines(gw):
     assert len(gw.ok("stream.get", "crlf-1", token=tok)) == 2
 
 
+# Go's unicode.IsSpace beyond space, TAB, CR and LF: what bytes.TrimSpace trims in the original
+UNICODE_SPACES = ["\x0b", "\x0c", "\u0085", "\u00a0", "\u1680"] + [chr(c) for c in range(0x2000, 0x200B)] + \
+    ["\u2028", "\u2029", "\u202f", "\u205f", "\u3000"]
+
+
+@pytest.mark.parametrize("space", UNICODE_SPACES)
+def test_unicode_whitespace_lines_are_skipped_and_records_trimmed(gw, space):
+    ns, tok = gw.create_ns()
+    sp = space.encode()
+    body = (sp + b"\n" + b" " + sp + b"\t" + sp + b"\r\n" +
+            sp + dumps(record("uws-1", 0, 1)) + sp + b"\r\n" +
+            b"\t" + sp + dumps(record("uws-1", 1, 2)) + b" " + sp + b"\n" + sp)
+    events = import_events(gw.import_(body, token=tok))
+    assert len(events) == 1 and done(2).fullmatch(events[0]), events
+    assert len(gw.ok("stream.get", "uws-1", token=tok)) == 2
+
+
+def test_unicode_whitespace_lines_are_counted(gw):
+    ns, tok = gw.create_ns()
+    body = dumps(record("uwc-1", 0, 1)) + b"\n\xc2\xa0\n\xe2\x80\xa8\n\xe3\x80\x80\r\n{oops\n"
+    events, err = _single_error(gw.import_(body, token=tok))
+    assert err["error"] == "INVALID_JSON" and err["line"] == 5, err
+    assert err["message"].startswith("malformed JSON at line 5: "), err
+
+
+# not white space for Go: U+200B, U+FEFF, a lone NEL byte, a truncated NBSP
+@pytest.mark.parametrize("junk", [b"\xe2\x80\x8b", b"\xef\xbb\xbf", b"\x85", b"\xc2", b"\xa0\xc2"])
+def test_other_bytes_around_a_record_are_not_trimmed(gw, junk):
+    ns, tok = gw.create_ns()
+    for body in (junk + b"\n", junk + dumps(record("nws-1", 0, 1)) + b"\n",
+                 dumps(record("nws-1", 0, 1)) + junk + b"\n"):
+        events, err = _single_error(gw.import_(body, token=tok))
+        assert err["error"] == "INVALID_JSON" and err["line"] == 1, (body, err)
+
+
 def test_last_line_without_newline(gw):
     ns, tok = gw.create_ns()
     body = dumps(record("nonl-1", 0, 1)) + b"\n" + dumps(record("nonl-1", 1, 2))
