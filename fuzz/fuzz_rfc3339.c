@@ -3,7 +3,8 @@
  * CLI's --since/--until (docs/http-api.md#wire-conventions, #bulk-import-import, docs/configuration.md#commands).
  *
  * Input: the text. Checked: a parsed time formats to text that parses back
- * to the same instant (with and without fraction, the latter truncated);
+ * to the same instant (with and without fraction, the latter truncated),
+ * and for PostgreSQL to the same text or, before year 1, a "... BC" one;
  * a refused time says why; dates parse as midnight.
  */
 #include "rfc3339.h"
@@ -31,6 +32,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(t.nsec >= 0 && t.nsec <= 999999999, "nsec %d", (int) t.nsec);
 		/* years 0..9999 in any offset stay printable as four digits + a day */
 		rfc3339_format(&f, t, true);
+		{
+			/* PostgreSQL's text: the same, but years below 1 as "... BC" */
+			StrBuf		sql = STRBUF_INIT;
+			bool		bc = f.data[0] == '-' || memcmp(f.data, "0000-", 5) == 0;
+
+			rfc3339_format_sql(&sql, t);
+			if (bc)
+				CHECK(sql.len > 3 && memcmp(sql.data + sql.len - 3, " BC", 3) == 0, "no BC: %s", sql.data);
+			else
+				CHECK(sql.len == f.len && memcmp(sql.data, f.data, f.len) == 0, "sql %s != %s", sql.data, f.data);
+			sb_free(&sql);
+		}
 		if (t.unix_sec >= -62135596800LL + 86400 && t.unix_sec < 253402300799LL - 86400)
 		{
 			CHECK(rfc3339_parse(f.data, f.len, &back, NULL), "formatted time does not parse: %s", f.data);

@@ -229,7 +229,7 @@ import_record(const char *line, size_t len, StrBuf *out, int64_t *gpos, StrBuf *
 		sb_puts(out, ",\"meta\":");
 		put_raw(out, line, r.raw[F_META]);
 		sb_puts(out, ",\"time\":\"");
-		rfc3339_format(out, t, true);
+		rfc3339_format_sql(out, t);	/* eventodb.import_batch casts it to timestamptz */
 		sb_puts(out, "\"}");
 		*gpos = r.num[F_GPOS];
 	}

@@ -230,14 +230,15 @@ rfc3339_parse_date(const char *s, size_t len, Rfc3339 *out)
 	return true;
 }
 
-void
-rfc3339_format(StrBuf *sb, Rfc3339 t, bool with_fraction)
+static void
+format(StrBuf *sb, Rfc3339 t, bool with_fraction, bool sql)
 {
 	int64_t		days = t.unix_sec / 86400;
 	int64_t		rem = t.unix_sec % 86400;
 	int64_t		y;
 	int			m,
 				d;
+	bool		bc;
 
 	if (rem < 0)
 	{
@@ -245,7 +246,9 @@ rfc3339_format(StrBuf *sb, Rfc3339 t, bool with_fraction)
 		days--;
 	}
 	civil_from_days(days, &y, &m, &d);
-	sb_printf(sb, "%04" PRId64 "-%02d-%02dT%02d:%02d:%02d", y, m, d,
+	/* ISO year 0 is 1 BC, -1 is 2 BC: PostgreSQL reads years below 1 only so */
+	bc = sql && y < 1;
+	sb_printf(sb, "%04" PRId64 "-%02d-%02dT%02d:%02d:%02d", bc ? 1 - y : y, m, d,
 			  (int) (rem / 3600), (int) (rem / 60 % 60), (int) (rem % 60));
 	if (with_fraction && t.nsec != 0)
 	{
@@ -259,6 +262,20 @@ rfc3339_format(StrBuf *sb, Rfc3339 t, bool with_fraction)
 		sb_append(sb, frac, (size_t) n);
 	}
 	sb_putc(sb, 'Z');
+	if (bc)
+		sb_puts(sb, " BC");
+}
+
+void
+rfc3339_format(StrBuf *sb, Rfc3339 t, bool with_fraction)
+{
+	format(sb, t, with_fraction, false);
+}
+
+void
+rfc3339_format_sql(StrBuf *sb, Rfc3339 t)
+{
+	format(sb, t, true, true);
 }
 
 int

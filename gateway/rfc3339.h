@@ -32,6 +32,15 @@ bool		rfc3339_parse_date(const char *s, size_t len, Rfc3339 *out);
  * zeros, omitted when zero or when with_fraction is false). */
 void		rfc3339_format(StrBuf *sb, Rfc3339 t, bool with_fraction);
 
+/*
+ * The same instant as text for PostgreSQL's timestamptz input: as
+ * rfc3339_format with fraction, except that years before 1 - which
+ * PostgreSQL refuses in ISO form ("date/time field value out of range")
+ * though RFC 3339 and Go allow year 0000 - are written as PostgreSQL's
+ * own "YYYY-MM-DDTHH:MM:SSZ BC" (0000 -> 0001 BC, -0001 -> 0002 BC).
+ */
+void		rfc3339_format_sql(StrBuf *sb, Rfc3339 t);
+
 /* -1, 0, 1 */
 int			rfc3339_cmp(Rfc3339 a, Rfc3339 b);
 

@@ -157,7 +157,7 @@ rpc_category_position_at(RpcCall *call)
 		return errors_reply_backend(call->c, &at_ctx, "namespace not found");
 	if (rpc_has_nul(category, category_len))
 		return errors_reply_backend(call->c, &at_ctx, ERR_NUL_BYTE);
-	rfc3339_format(&when, ceil_to_microsecond(t), true);
+	rfc3339_format_sql(&when, ceil_to_microsecond(t));
 	{
 		const char *params[3] = {ns, category, when.data};
 		PGresult   *res = read_exec_category(ns, "category_position_at",

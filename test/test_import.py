@@ -195,6 +195,36 @@ def test_whitespace_lines_are_counted(gw):
     assert err["message"].startswith("malformed JSON at line 5: ")
 
 
+@pytest.mark.parametrize("given,stored", [
+    ("0000-06-01T00:00:00Z", "0000-06-01T00:00:00Z"),
+    ("0001-01-01T00:00:00+01:00", "0000-12-31T23:00:00Z"),
+    ("0000-12-31T23:00:00.5Z", "0000-12-31T23:00:00.5Z"),
+    ("0000-03-01T00:30:00.25+01:00", "0000-02-29T23:30:00.25Z"),   # year 0 is a leap year
+    ("0001-01-01T00:00:00Z", "0001-01-01T00:00:00Z"),
+])
+def test_times_in_year_0000_are_imported(gw, given, stored):
+    # RFC 3339 and Go accept year 0000 (1 BC), which PostgreSQL refuses in ISO form
+    ns, tok = gw.create_ns()
+    events = import_events(gw.import_(ndjson([record("y0-1", 0, 1, time_=given)]), token=tok))
+    assert len(events) == 1 and done(1).fullmatch(events[0]), events
+    assert gw.ok("stream.get", "y0-1", token=tok)[0][6] == stored
+
+
+def test_time_before_year_1_survives_export_and_reimport(gw):
+    ns, tok = gw.create_ns()
+    events = import_events(gw.import_(ndjson([record("rt-1", 0, 1, time_="0001-01-01T00:00:00.5+01:00")]),
+                                      token=tok))
+    assert done(1).fullmatch(events[-1]), events
+    shown = gw.ok("stream.get", "rt-1", token=tok)[0][6]
+    assert shown == "0000-12-31T23:00:00.5Z"
+    events = import_events(gw.import_(ndjson([record("rt-2", 0, 2, time_=shown)]), token=tok))
+    assert done(1).fullmatch(events[-1]), events
+    assert gw.ok("stream.get", "rt-2", token=tok)[0][6] == shown
+    # the same instant, not only the same text: no message of either lies after it
+    assert gw.ok("category.positionAt", "rt", "0000-12-31T23:00:00.500001Z", token=tok) is None
+    assert gw.ok("category.positionAt", "rt", shown, token=tok) == 1
+
+
 @pytest.mark.parametrize("bad_time", ["yesterday", "", "2025-01-01", "2025-01-01 00:00:00Z",
                                       "2025-13-01T00:00:00Z", "2025-01-01T00:00:00"])
 def test_invalid_time_is_invalid_record(gw, bad_time):

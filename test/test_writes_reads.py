@@ -386,6 +386,13 @@ def test_position_at_finds_the_first_message_at_or_after(gw, tok):
     assert gw.ok("category.positionAt", "at", "2000-01-01T00:00:00+02:00", token=tok) == 1
 
 
+def test_position_at_takes_years_before_1(gw, tok):
+    # RFC 3339 year 0000 is 1 BC for PostgreSQL, which refuses it in ISO form
+    gw.write("at-1", token=tok)
+    for t in ("0000-06-01T00:00:00Z", "0001-01-01T00:00:00+01:00", "0000-01-01T00:00:00.5+23:59"):
+        assert gw.ok("category.positionAt", "at", t, token=tok) == 1, t
+
+
 def test_position_at_none_yet_is_null(gw, tok):
     gw.write("at-1", token=tok)
     for cat in ("", "at", "nope", "at-1"):
