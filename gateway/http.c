@@ -185,9 +185,13 @@ http_event_stream_headers(struct MHD_Response *resp)
 	MHD_add_response_header(resp, "Content-Type", "text/event-stream");
 	MHD_add_response_header(resp, "Cache-Control", "no-cache");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_SERVER, "EventoDB/" EVENTODB_VERSION);
-	/* docs/http-api.md#frames, #bulk-import-import name the header; MHD omits it for HTTP/1.1 unless asked. */
+	/*
+	 * docs/http-api.md#frames, #bulk-import-import name the header; MHD omits
+	 * it for HTTP/1.1 unless asked, and then writes its own fixed
+	 * "Connection: Keep-Alive". Adding "Connection: keep-alive" ourselves
+	 * does nothing: MHD drops that token from application headers.
+	 */
 	MHD_set_response_options(resp, MHD_RF_SEND_KEEP_ALIVE_HEADER, MHD_RO_END);
-	MHD_add_response_header(resp, "Connection", "keep-alive");
 }
 
 bool
