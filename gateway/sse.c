@@ -336,6 +336,7 @@ sse_deliver(FanEntry *e, const char *stream, size_t stream_len,
 			 * once this one is done, reads them from the store. */
 			sub_clear_pending(s);
 			s->rerun = true;
+			s->to_end = true;
 		}
 		else
 		{
@@ -641,6 +642,7 @@ restart_one(FanEntry *e, void *arg)
 	else
 	{
 		s->phase = SUB_CATCHUP;
+		s->to_end = true;
 		catchup_enqueue(s);
 	}
 	pthread_mutex_unlock(&s->mu);

@@ -26,6 +26,7 @@
 /* A catch-up that could not reach the database is tried again this much
  * later (the pool's own backoff spaces the connection attempts). */
 #define CATCHUP_RETRY_MS 200
+#define CATCHUP_PAGE 1000		/* rows of one catch-up query (the SQL's 1000) */
 #ifndef HEARTBEAT_SECONDS
 #define HEARTBEAT_SECONDS 20
 #endif
@@ -294,10 +295,14 @@ apply_rows(Sub *s, const CatchRow *rows, size_t n)
 		/* The LISTEN connection dropped, or held pokes were discarded,
 		 * while this run was in flight. */
 		s->rerun = false;
+		s->to_end = true;
 		catchup_enqueue(s);
 	}
+	else if (s->to_end && n >= CATCHUP_PAGE)
+		catchup_enqueue(s);		/* the next page, from the new tracker */
 	else
 	{
+		s->to_end = false;
 		/* all mode: a held poke of a message the rows carried was sent */
 		CatchRows	sent = {rows, n};
 
@@ -369,6 +374,7 @@ run_group(Sub **group, size_t n)
 			if (!s->closed && !s->ending)
 			{
 				s->rerun = false;
+				s->to_end = true;
 				catchup_enqueue(s);
 			}
 			pthread_mutex_unlock(&s->mu);

@@ -68,6 +68,16 @@ typedef struct Sub
 	bool		rerun;			/* another catch-up wanted after this one */
 
 	/*
+	 * The catch-up reads page after page up to the end of the store, not
+	 * only the first page: set once pokes may have been missed (the LISTEN
+	 * connection dropped, held pokes were discarded, the database was out
+	 * of reach), when "miss nothing" needs every message since the tracker.
+	 * A new subscription's first catch-up stops after one page, as the
+	 * original's does (docs/http-api.md#modes).
+	 */
+	bool		to_end;
+
+	/*
 	 * All mode has no catch-up, so a write acknowledged before the request
 	 * must not be poked even if its notification is still in flight: the
 	 * subscription goes live (and says ": ready") only once a NOTIFY sent

@@ -648,3 +648,40 @@ def test_poke_for_stream_name_too_long_for_notify_payload(gw):
         assert gw.write(name, token=tok) == {"globalPosition": 1, "position": 0}
         for x in (s, c, a):
             assert x.wait_pokes(1) == [{"stream": name, "position": 0, "globalPosition": 1}]
+
+
+# ------------------------------------------- docs/high-availability.md: missed nothing after a reconnect
+
+def test_after_a_listen_reconnect_catch_up_reads_everything_missed(databases, spawn):
+    """Messages committed while the LISTEN connection is down are poked by the
+    catch-up that follows its reconnect - all of them, page after page, not
+    only the first 1000 that a new subscription's catch-up reads. The
+    reconnect is held off with a lock on the table it reads its channel from."""
+    from conftest import db_url, pg_connect
+    dbname = databases.new("gap")
+    g = spawn("gap", ["serve", "--port={port}", "--db-url=" + db_url(dbname), "--token=" + DEFAULT_TOKEN])
+    by_stream = g.subscribe("stream=gapd-1&position=0").wait_ready()
+    by_category = g.subscribe("category=gapd&position=1").wait_ready()
+    holder = pg_connect(dbname)
+    writer = pg_connect(dbname)
+    writer.autocommit = True
+    try:
+        hcur = holder.cursor()
+        hcur.execute("LOCK TABLE eventodb.poke_channel IN ACCESS EXCLUSIVE MODE")
+        with writer.cursor() as cur:
+            cur.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE datname = %s AND application_name = 'eventodb-listen'", (dbname,))
+            assert cur.fetchone()[0] == 1
+            cur.execute("SELECT count(message_store.write_message(gen_random_uuid()::text, 'gapd-1', 'T', '{}'))"
+                        " FROM generate_series(1, 1500)")
+        time.sleep(0.5)  # the writes' pokes went out to nobody
+        holder.commit()  # the LISTEN connection comes back
+    finally:
+        holder.close()
+        writer.close()
+    g.write("gapd-1")
+    for sub, first in ((by_stream, 0), (by_category, 1)):
+        pokes = sub.wait_pokes(1501, timeout=30)
+        key = "position" if first == 0 else "globalPosition"
+        assert [p[key] for p in pokes] == list(range(first, first + 1501)), [p[key] for p in pokes][990:1010]
+        sub.close()
