@@ -99,12 +99,14 @@ http_error(struct MHD_Connection *c, unsigned status, const char *code,
 	return http_error_n(c, status, code, message, strlen(message), details_json);
 }
 
-enum MHD_Result
-http_error_n(struct MHD_Connection *c, unsigned status, const char *code,
-			 const char *message, size_t message_len, const char *details_json)
+/* The envelope as http_error_n describes it; close: the connection ends after it. */
+static enum MHD_Result
+error_reply(struct MHD_Connection *c, unsigned status, const char *code,
+			const char *message, size_t message_len, const char *details_json, bool close)
 {
 	StrBuf		sb = STRBUF_INIT;
-	enum MHD_Result ret;
+	struct MHD_Response *r;
+	enum MHD_Result ret = MHD_NO;
 
 	metrics_error(code);
 	sb_puts(&sb, "{\"error\":{\"code\":");
@@ -117,9 +119,35 @@ http_error_n(struct MHD_Connection *c, unsigned status, const char *code,
 		sb_puts(&sb, details_json);
 	}
 	sb_puts(&sb, "}}\n");
-	ret = http_reply(c, status, "application/json", sb.data, sb.len);
+	if (!close)
+		ret = http_reply(c, status, "application/json", sb.data, sb.len);
+	else if ((r = MHD_create_response_from_buffer(sb.len, sb.data, MHD_RESPMEM_MUST_COPY)) == NULL)
+		log_error("cannot create an HTTP response (out of memory)");
+	else
+	{
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+		MHD_add_response_header(r, MHD_HTTP_HEADER_SERVER, "EventoDB/" EVENTODB_VERSION);
+		/* libmicrohttpd closes the connection after a response that says so */
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+		reqctx_set_status(status);
+		ret = http_queue(c, status, r);
+	}
 	sb_free(&sb);
 	return ret;
+}
+
+enum MHD_Result
+http_error_n(struct MHD_Connection *c, unsigned status, const char *code,
+			 const char *message, size_t message_len, const char *details_json)
+{
+	return error_reply(c, status, code, message, message_len, details_json, false);
+}
+
+enum MHD_Result
+http_error_close(struct MHD_Connection *c, unsigned status, const char *code,
+				 const char *message)
+{
+	return error_reply(c, status, code, message, strlen(message), NULL, true);
 }
 
 /* State of one exact-name query lookup: the first occurrence wins. */

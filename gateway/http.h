@@ -24,6 +24,10 @@ enum MHD_Result http_error_n(struct MHD_Connection *c, unsigned status,
 							 const char *code, const char *message, size_t message_len,
 							 const char *details_json);
 
+/* http_error without details, and the connection is closed after it. */
+enum MHD_Result http_error_close(struct MHD_Connection *c, unsigned status,
+								 const char *code, const char *message);
+
 /*
  * First value of a query parameter, or NULL; empty values count as absent.
  * Names are compared case-sensitively, as Go's url.Values does.

@@ -180,6 +180,56 @@ too_large(struct MHD_Connection *c)
 	return http_error(c, 413, "INVALID_REQUEST", "Request body too large (limit 100 MiB)", NULL);
 }
 
+/* What the head says about the body's length (framing_of). */
+typedef struct Framing
+{
+	int			content_lengths;
+	int			transfer_encodings;
+	bool		chunked_only;	/* every Transfer-Encoding is exactly "chunked" */
+} Framing;
+
+static enum MHD_Result
+count_framing(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	Framing    *f = cls;
+
+	(void) kind;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+		f->content_lengths++;
+	else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+	{
+		f->transfer_encodings++;
+		if (value == NULL || strcasecmp(value, "chunked") != 0)
+			f->chunked_only = false;
+	}
+	return MHD_YES;
+}
+
+/*
+ * NULL, or why the body's length is not clear from the head: two
+ * Content-Length headers (libmicrohttpd reads the first), Content-Length
+ * with Transfer-Encoding, or a transfer coding other than chunked (which
+ * libmicrohttpd would wait on until the head timeout). A proxy in front
+ * that reads the length otherwise would take part of this request's body
+ * for a second request (request smuggling, RFC 9112 section 6.3), so such
+ * a request is refused before its body is read, and the connection closes
+ * (docs/http-api.md#endpoints).
+ */
+static const char *
+ambiguous_framing(struct MHD_Connection *c)
+{
+	Framing		f = {0, 0, true};
+
+	(void) MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
+	if (f.content_lengths > 1)
+		return "More than one Content-Length header";
+	if (f.transfer_encodings > 0 && f.content_lengths > 0)
+		return "Content-Length and Transfer-Encoding together";
+	if (f.transfer_encodings > 1 || !f.chunked_only)
+		return "Transfer-Encoding other than chunked";
+	return NULL;
+}
+
 static enum MHD_Result
 dispatch(struct MHD_Connection *c, Request *r, const char *url, const char *method)
 {
@@ -434,6 +484,7 @@ serve(struct MHD_Connection *c, const char *url, const char *method,
 	if (r == NULL)
 	{
 		const char *cl;
+		const char *why;
 
 		r = calloc(1, sizeof(Request));
 		if (r == NULL)
@@ -446,6 +497,8 @@ serve(struct MHD_Connection *c, const char *url, const char *method,
 		*con_cls = r;
 		await_head(c, false);
 		set_timeout(c, READ_TIMEOUT_S);
+		if ((why = ambiguous_framing(c)) != NULL)
+			return http_error_close(c, 400, "INVALID_REQUEST", why);
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl != NULL && strtoull(cl, NULL, 10) > SERVER_BODY_LIMIT)
 		{

@@ -611,3 +611,52 @@ def test_sse_clients_that_never_read(hgw):
     assert fd_count(pid) <= allowed, "descriptors not released after %.0f s: %d -> %d" % (
         time.monotonic() - t_closed, fds0, fd_count(pid))
     assert hgw.ok("sys.version")
+
+
+# --------------------------------------- docs/http-api.md#endpoints: ambiguous body lengths
+
+SMUGGLED = b"GET /version HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+def _raw_exchange(gw, head, body=b""):
+    s = socket.create_connection((gw.host, gw.port), timeout=10)
+    try:
+        s.sendall(head + body)
+        t0 = time.monotonic()
+        out = recv_until_closed(s)
+        return out, time.monotonic() - t0
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("framing,why", [
+    (b"Content-Length: 15\r\nContent-Length: %d\r\n", b"More than one Content-Length header"),
+    (b"Content-Length: 15\r\nTransfer-Encoding: chunked\r\n", b"Content-Length and Transfer-Encoding together"),
+    (b"Transfer-Encoding: gzip\r\n", b"Transfer-Encoding other than chunked"),
+    (b"Transfer-Encoding: gzip, chunked\r\n", b"Transfer-Encoding other than chunked"),
+    (b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", b"Transfer-Encoding other than chunked"),
+])
+def test_a_request_with_an_ambiguous_body_length_is_refused_and_the_connection_closed(hgw, framing, why):
+    """Request smuggling (RFC 9112 section 6.3): one 400 and the connection closes,
+    so the bytes hidden in the body are never served as a second request."""
+    body = b'["sys.version"]' + SMUGGLED
+    if b"%d" in framing:
+        framing = framing % len(body)
+    head = (b"POST /rpc HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + DEFAULT_TOKEN.encode() +
+            b"\r\n" + framing + b"\r\n")
+    out, took = _raw_exchange(hgw, head, body)
+    assert out.count(b"HTTP/1.1 ") == 1, out
+    assert out.startswith(b"HTTP/1.1 400 "), out
+    assert b"\r\nConnection: close\r\n" in out, out
+    assert out.endswith(b'{"error":{"code":"INVALID_REQUEST","message":"' + why + b'"}}\n'), out
+    assert took < 5, took  # not the head timeout
+
+
+def test_one_chunked_body_still_works(hgw):
+    body = b'["sys.version"]'
+    chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    head = (b"POST /rpc HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer " +
+            DEFAULT_TOKEN.encode() + b"\r\nTransfer-Encoding: chunked\r\n\r\n")
+    out, _ = _raw_exchange(hgw, head, chunked)
+    assert out.startswith(b"HTTP/1.1 200 "), out
+    assert out.endswith(b'"0.7.0"\n'), out
