@@ -5,6 +5,7 @@
 #include "import_record.h"
 
 #include "echo.h"
+#include "json_lex.h"
 #include "json_scan.h"
 #include "jsonw.h"
 #include "rfc3339.h"
@@ -119,8 +120,20 @@ set_field(Record *r, int f, const char *line, JsSpan v, StrBuf *why)
 	}
 }
 
-/* Raw payload text with invalid UTF-8 replaced by U+FFFD, as Go's decoder
- * does; everything else (numbers included) passes through unchanged. */
+/* The code unit of a \uXXXX escape at s[0..n), or -1. */
+static int32_t
+u_escape(const char *s, size_t n)
+{
+	return n >= 6 && s[0] == '\\' && s[1] == 'u' ? jl_u4(s, n, 2) : -1;
+}
+
+/*
+ * Raw payload text with what Go's decoder turns into U+FFFD replaced by it:
+ * invalid UTF-8, and a \u escape of a surrogate that is not half of a pair
+ * (PostgreSQL's json input refuses those, so one would fail its whole
+ * batch). Everything else (numbers included) passes through unchanged. The
+ * text was scanned as JSON, so a backslash is always an escape in a string.
+ */
 static void
 put_raw(StrBuf *out, const char *s, JsSpan v)
 {
@@ -137,7 +150,32 @@ put_raw(StrBuf *out, const char *s, JsSpan v)
 	{
 		uint32_t	cp;
 		size_t		n;
+		int32_t		u;
 
+		if (s[i] == '\\')
+		{
+			u = u_escape(s + i, end - i);
+			if (u >= 0xD800 && u <= 0xDBFF)
+			{
+				int32_t		lo = u_escape(s + i + 6, end - i - 6);
+
+				if (lo >= 0xDC00 && lo <= 0xDFFF)
+				{
+					i += 12;	/* a pair */
+					continue;
+				}
+			}
+			if (u >= 0xD800 && u <= 0xDFFF)
+			{
+				sb_append(out, s + run, i - run);
+				sb_puts(out, "\\ufffd");
+				i += 6;
+				run = i;
+				continue;
+			}
+			i += 2;				/* any other escape, \\ included */
+			continue;
+		}
 		if ((unsigned char) s[i] < 0x80)
 		{
 			i++;

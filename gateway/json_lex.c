@@ -59,9 +59,8 @@ jl_put_utf8(StrBuf *out, uint32_t cp)
 	}
 }
 
-/* Four hex digits at s[pos..]; -1 when not there. */
-static int32_t
-read_u4(const char *s, size_t n, size_t pos)
+int32_t
+jl_u4(const char *s, size_t n, size_t pos)
 {
 	int32_t		v = 0;
 
@@ -116,7 +115,7 @@ jl_scan_string(const char *s, size_t n, size_t *pos, StrBuf *out)
 			e = s[i + 1];
 			if (e == 'u')
 			{
-				int32_t		r = read_u4(s, n, i + 2);
+				int32_t		r = jl_u4(s, n, i + 2);
 				uint32_t	cp;
 
 				if (r < 0)
@@ -137,7 +136,7 @@ jl_scan_string(const char *s, size_t n, size_t *pos, StrBuf *out)
 					int32_t		r2 = -1;
 
 					if (cp < 0xDC00 && i + 1 < n && s[i] == '\\' && s[i + 1] == 'u')
-						r2 = read_u4(s, n, i + 2);
+						r2 = jl_u4(s, n, i + 2);
 					if (r2 >= 0xDC00 && r2 < 0xE000)
 					{
 						cp = 0x10000 + ((cp - 0xD800) << 10) + ((uint32_t) r2 - 0xDC00);

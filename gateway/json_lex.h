@@ -40,6 +40,10 @@ void		jl_put_utf8(StrBuf *out, uint32_t cp);
  */
 const char *jl_scan_string(const char *s, size_t n, size_t *pos, StrBuf *out);
 
+/* The four hexadecimal digits at s[pos..n) as a number, or -1 when they are
+ * not there (a \u escape's code unit). */
+int32_t		jl_u4(const char *s, size_t n, size_t pos);
+
 /* A number, *pos on '-' or a digit; *integral: no fraction, no exponent. */
 const char *jl_scan_number(const char *s, size_t n, size_t *pos, bool *integral);
 

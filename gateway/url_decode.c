@@ -1,6 +1,8 @@
 /* See url_decode.h. */
 #include "url_decode.h"
 
+#include "hex.h"
+
 #include <stdbool.h>
 
 /*
@@ -21,18 +23,6 @@ url_decode_note_uri(void *cls, const char *uri, struct MHD_Connection *c)
 	return NULL;
 }
 
-static int
-hex_value(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /*
  * As MHD_http_unescape: `%` and two hex digits (either case) become that
  * byte, any other `%` stays; `+` is left alone (libmicrohttpd turns it into
@@ -50,7 +40,7 @@ url_decode_path(char *s)
 		int			hi,
 					lo;
 
-		if (r[0] == '%' && (hi = hex_value(r[1])) >= 0 && (lo = hex_value(r[2])) >= 0 &&
+		if (r[0] == '%' && (hi = hex_digit(r[1])) >= 0 && (lo = hex_digit(r[2])) >= 0 &&
 			(hi | lo) != 0)
 		{
 			*w++ = (char) (hi << 4 | lo);

@@ -424,3 +424,26 @@ def test_import_query_token(gw):
     assert r.status == 200 and done(1).search(r.body)
     assert len(gw.ok("stream.get", "qt-1", token=tok)) == 1
     assert DEFAULT_TOKEN
+
+
+@pytest.mark.parametrize("escaped,value", [
+    (r'"\ud800"', "\ufffd"),                  # a lone high surrogate
+    (r'"\udc00x"', "\ufffdx"),                # a lone low surrogate
+    (r'"a\ud800\u0041"', "a\ufffdA"),         # a high one followed by no low one
+    (r'"\ud83d\ude00"', "\U0001F600"),        # a pair stays a pair
+    (r'"\\ud800"', "\\ud800"),                # an escaped backslash, no escape
+    (r'"\udbff\udfff\udfff"', "\U0010FFFF\ufffd"),
+])
+def test_lone_surrogate_escapes_in_payloads_become_replacement_characters(gw, escaped, value):
+    """Go's decoder reads a \\u escape of a lone surrogate as U+FFFD; PostgreSQL
+    refuses it, which failed the whole batch. data and meta are stored as
+    stream.write stores them, and the batch's other records with them."""
+    ns, tok = gw.create_ns()
+    line = ('{"id":"%s","stream":"sur-1","type":"T","pos":0,"gpos":1,"data":{"v":%s},'
+            '"meta":{"m":%s},"time":"2025-01-01T00:00:00Z"}' % (uuid.uuid4(), escaped, escaped)).encode()
+    body = line + b"\n" + dumps(record("sur-1", 1, 2)) + b"\n"
+    events = import_events(gw.import_(body, token=tok))
+    assert events[-1].startswith(b'{"done":true,"imported":2'), events
+    [m0, m1] = gw.ok("stream.get", "sur-1", token=tok)
+    assert (m0[4], m0[5]) == ({"v": value}, {"m": value})  # [id, type, position, gpos, data, meta, time]
+    assert m1[2] == 1
