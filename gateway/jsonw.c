@@ -34,8 +34,9 @@ jw_int(StrBuf *sb, int64_t v)
 	sb_printf(sb, "%" PRId64, v);
 }
 
-void
-jw_time_usec(StrBuf *sb, int64_t unix_usec, bool with_fraction)
+/* digits: of the fraction, 0 for none, -1 for six with trailing zeros removed */
+static void
+time_usec(StrBuf *sb, int64_t unix_usec, int digits)
 {
 	int64_t		secs = unix_usec / 1000000;
 	int64_t		usec = unix_usec % 1000000;
@@ -52,16 +53,28 @@ jw_time_usec(StrBuf *sb, int64_t unix_usec, bool with_fraction)
 	sb_printf(sb, "%04d-%02d-%02dT%02d:%02d:%02d",
 			  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
 			  tm.tm_hour, tm.tm_min, tm.tm_sec);
-	if (with_fraction && usec != 0)
+	if (digits != 0 && (digits > 0 || usec != 0))
 	{
 		char		frac[8];
 		int			n = 6;
 
 		snprintf(frac, sizeof(frac), "%06d", (int) usec);
-		while (n > 0 && frac[n - 1] == '0')
+		while (digits < 0 && n > 0 && frac[n - 1] == '0')
 			n--;
 		sb_putc(sb, '.');
 		sb_append(sb, frac, (size_t) n);
 	}
 	sb_putc(sb, 'Z');
+}
+
+void
+jw_time_usec(StrBuf *sb, int64_t unix_usec, bool with_fraction)
+{
+	time_usec(sb, unix_usec, with_fraction ? -1 : 0);
+}
+
+void
+jw_time_usec6(StrBuf *sb, int64_t unix_usec)
+{
+	time_usec(sb, unix_usec, 6);
 }

@@ -18,4 +18,8 @@ size_t		jw_utf8_seq(const char *s, size_t n, uint32_t *cp);
 /* RFC 3339 UTC time with trailing fractional zeros removed (docs/http-api.md#wire-conventions). */
 void		jw_time_usec(StrBuf *sb, int64_t unix_usec, bool with_fraction);
 
+/* The same with all six fractional digits: fixed width, as log lines have it
+ * (docs/operations.md#logs). */
+void		jw_time_usec6(StrBuf *sb, int64_t unix_usec);
+
 #endif

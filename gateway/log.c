@@ -66,7 +66,7 @@ log_msg(LogLevel level, const char *fmt, ...)
 		/* stable keys (docs/operations.md): ts, level, msg, then the
 		 * request's fields when the line belongs to one */
 		sb_puts(&line, "{\"ts\":\"");
-		jw_time_usec(&line, (int64_t) tv.tv_sec * 1000000 + tv.tv_usec, true);
+		jw_time_usec6(&line, (int64_t) tv.tv_sec * 1000000 + tv.tv_usec);
 		sb_puts(&line, "\",\"level\":\"");
 		sb_puts(&line, level_json[level]);
 		sb_puts(&line, "\",\"msg\":");

@@ -325,7 +325,7 @@ def json_lines(g):
     for line in lines:
         obj = json.loads(line)
         assert list(obj)[:3] == ["ts", "level", "msg"], line
-        assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$", obj["ts"]), line
+        assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$", obj["ts"]), line
         assert obj["level"] in ("debug", "info", "warn", "error"), line
         out.append(obj)
     return out
