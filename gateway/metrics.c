@@ -32,8 +32,9 @@ metrics_set_body_bytes_source(size_t (*fn) (void))
 
 typedef atomic_uint_fast64_t Counter;
 
-/* The method label: every RPC method, then the endpoints. "rpc" is a /rpc
- * request that named no known method (envelope errors, 405). */
+/* The method label: every RPC method (those of methods[] in rpc.c;
+ * test_metrics.py checks that none is missing), then the endpoints. "rpc" is
+ * a /rpc request that named no known method (envelope errors, 405). */
 static const char *const ops[] = {
 	"stream.write", "stream.get", "stream.last", "stream.version", "category.get",
 	"ns.create", "ns.delete", "ns.list", "ns.info", "ns.streams", "ns.categories",
@@ -42,6 +43,8 @@ static const char *const ops[] = {
 	"subscription.list", "subscription.fetch", "subscription.ack", "subscription.nack",
 	"subscription.parked", "subscription.replayParked", "subscription.reset",
 	"stream.writeMany", "category.positionAt",
+	"stream.delete", "stream.info", "stream.setRetention", "stream.getRetention",
+	"category.setRetention", "category.getRetention", "message.redact",
 	"rpc", "subscribe", "push", "import", "health", "version", "ui", "ready", "metrics", "not_found",
 };
 #define NOPS (sizeof(ops) / sizeof(ops[0]))

@@ -380,3 +380,22 @@ def test_console_logs_carry_the_request_id(prod_db, logdir):
     finally:
         g.stop()
     assert re.search(r" DBG \[req [0-9a-f]{8}-[0-9a-f]+\] rpc stream.write\n", g.log_text()), g.log_text()
+
+
+def test_every_rpc_method_has_its_own_series(mgw):
+    """Each name of the dispatch table (gateway/rpc.c) is a method label of its
+    own: a call with no arguments (400) is counted under it, never as
+    not_found or rpc."""
+    from test_docs import dispatched_methods
+    methods = dispatched_methods()
+    for m in methods:
+        assert mgw.rpc(m).status in (200, 400, 404), m
+    deadline = time.monotonic() + 10
+    while True:
+        text = scrape(mgw)
+        missing = [m for m in methods
+                   if 'eventodb_http_requests_total{method="%s",' % m not in text]
+        if not missing or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert missing == []
