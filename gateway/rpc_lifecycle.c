@@ -118,7 +118,8 @@ rpc_stream_delete(RpcCall *call)
 		return rpc_invalid(call, "streamName must be a non-empty string");
 	if (!rpc_options_at(call, 1, &opts))
 		return rpc_invalid(call, "options must be an object");
-	if (rpc_opt_value(opts, "hard", &hard) == ARG_OK && hard != NULL && req_kind(hard) != REQ_BOOL)
+	/* null is the wrong type too (docs/http-api.md#wire-conventions) */
+	if (rpc_opt_value(opts, "hard", &hard) == ARG_OK && (hard == NULL || req_kind(hard) != REQ_BOOL))
 		return rpc_invalid(call, "options.hard must be a boolean");
 	{
 		const char *extra[1] = {hard != NULL && json_object_get_boolean(hard) ? "true" : "false"};

@@ -38,6 +38,7 @@ def retention_run(sql, ns_id, max_rows=1000):
     ("stream.delete", ["s-1", None], "options must be an object"),
     ("stream.delete", ["s-1", {"hard": 1}], "options.hard must be a boolean"),
     ("stream.delete", ["s-1", {"hard": "true"}], "options.hard must be a boolean"),
+    ("stream.delete", ["s-1", {"hard": None}], "options.hard must be a boolean"),
     ("stream.info", [], "stream.info requires 1 argument: streamName"),
     ("stream.info", [""], "streamName must be a non-empty string"),
     ("stream.info", [{}], "streamName must be a non-empty string"),
