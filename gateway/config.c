@@ -276,19 +276,52 @@ load_env(void)
 	}
 }
 
+/* The values the variables without a flag take (docs/configuration.md). */
+static bool
+valid_threads(const char *v)
+{
+	long long	n;
+
+	return parse_int(v, 10, &n) && n >= 1 && n <= 1024;
+}
+
+static bool
+valid_write_leaders(const char *v)
+{
+	long long	n;
+
+	return parse_int(v, 10, &n) && n >= 0 && n <= 1024;
+}
+
+static bool
+valid_request_budget(const char *v)
+{
+	char	   *end;
+
+	return *v >= '0' && *v <= '9' && strtoull(v, &end, 10) > 0 && *end == '\0';
+}
+
+static bool
+valid_http_mode(const char *v)
+{
+	return strcmp(v, "loop") == 0 || strcmp(v, "threads") == 0;
+}
+
+static bool
+any_value(const char *v)
+{
+	(void) v;
+	return true;
+}
+
 /* EVENTODB_THREADS has no flag; a config file may set it in the environment. */
 static void
 load_threads(void)
 {
 	const char *v = getenv("EVENTODB_THREADS");
 
-	if (v != NULL && *v != '\0')
-	{
-		long long	n;
-
-		if (parse_int(v, 10, &n) && n >= 1 && n <= 1024)
-			g_config.threads = (int) n;
-	}
+	if (v != NULL && *v != '\0' && valid_threads(v))
+		g_config.threads = atoi(v);
 }
 
 /* A set, non-empty variable, or NULL. */
@@ -305,16 +338,13 @@ static void
 load_env_only(void)
 {
 	const char *v;
-	char	   *end;
 
 	g_config.write_leaders = -1;
 	g_config.bad_write_leaders = NULL;
 	if ((v = env_value("EVENTODB_WRITE_LEADERS")) != NULL)
 	{
-		long		n = strtol(v, &end, 10);
-
-		if (*end == '\0' && n >= 0 && n <= 1024)
-			g_config.write_leaders = (int) n;
+		if (valid_write_leaders(v))
+			g_config.write_leaders = atoi(v);
 		else
 			g_config.bad_write_leaders = v;
 	}
@@ -323,19 +353,17 @@ load_env_only(void)
 	g_config.bad_http_mode = NULL;
 	if ((v = env_value("EVENTODB_HTTP_MODE")) != NULL)
 	{
-		if (strcmp(v, "threads") == 0)
-			g_config.http_threads = true;
-		else if (strcmp(v, "loop") != 0)
+		if (!valid_http_mode(v))
 			g_config.bad_http_mode = v;
+		else
+			g_config.http_threads = strcmp(v, "threads") == 0;
 	}
 	g_config.request_budget = 0;
 	g_config.bad_request_budget = NULL;
 	if ((v = env_value("EVENTODB_REQUEST_BUDGET")) != NULL)
 	{
-		unsigned long long n = strtoull(v, &end, 10);
-
-		if (*end == '\0' && n > 0)
-			g_config.request_budget = (size_t) n;
+		if (valid_request_budget(v))
+			g_config.request_budget = (size_t) strtoull(v, NULL, 10);
 		else
 			g_config.bad_request_budget = v;
 	}
@@ -525,10 +553,20 @@ config_validate(void)
  */
 
 /* Variables without a flag that a config file may set (load_threads,
- * load_env_only read them after it). */
-static const char *const env_only[] = {
-	"EVENTODB_THREADS", "EVENTODB_WRITE_LEADERS", "EVENTODB_REQUEST_BUDGET",
-	"EVENTODB_HTTP_MODE",
+ * load_env_only read them after it), and what a file may set them to: a bad
+ * value stops the start-up, as a flag's does. */
+static const struct
+{
+	const char *key;
+	bool		(*valid) (const char *value);
+}			env_only[] = {
+	{"EVENTODB_THREADS", valid_threads},
+	{"EVENTODB_WRITE_LEADERS", valid_write_leaders},
+	{"EVENTODB_REQUEST_BUDGET", valid_request_budget},
+	{"EVENTODB_HTTP_MODE", valid_http_mode},
+	{"EVENTODB_TEST_RESET", any_value},
+	{"EVENTODB_PG_USER", any_value},
+	{"EVENTODB_PG_BINDIR", any_value},
 };
 
 static bool
@@ -563,8 +601,14 @@ file_setting(const char *key, const char *value, char **err, void *arg)
 		return true;
 	}
 	for (size_t i = 0; i < sizeof(env_only) / sizeof(env_only[0]); i++)
-		if (strcmp(env_only[i], key) == 0)
+		if (strcmp(env_only[i].key, key) == 0)
 		{
+			if (*value != '\0' && !env_only[i].valid(value))
+			{
+				if (asprintf(err, "invalid value for %s", key) < 0)
+					abort();
+				return false;
+			}
 			if (*value != '\0')
 				setenv(key, value, 0);	/* the environment wins */
 			return true;

@@ -35,7 +35,8 @@ def test_every_flag_is_a_key_of_the_config_file(tmp_path):
     # empty values keep the defaults; no key may be unknown, so the start
     # gets as far as the configuration check (no database URL: exit 1)
     keys = [n for n in flag_variables() if n != "EVENTODB_CONFIG"]
-    keys += ["EVENTODB_THREADS", "EVENTODB_WRITE_LEADERS", "EVENTODB_REQUEST_BUDGET"]
+    keys += ["EVENTODB_THREADS", "EVENTODB_WRITE_LEADERS", "EVENTODB_REQUEST_BUDGET",
+             "EVENTODB_HTTP_MODE", "EVENTODB_TEST_RESET", "EVENTODB_PG_USER", "EVENTODB_PG_BINDIR"]
     conf = write_conf(tmp_path, "".join("%s=\n" % k for k in keys))
     r = run(["serve", "--config=" + conf])
     assert r.returncode == 1, r.stderr + r.stdout
@@ -90,6 +91,13 @@ def test_flags_beat_the_environment_which_beats_the_file(tmp_path, prod_db, spaw
     ("EVENTODB_OPEN_ADMIN=maybe\n", 1, "invalid value for EVENTODB_OPEN_ADMIN (-open-admin)"),
     ('EVENTODB_TOKEN="ns_unterminated\n', 1, "unterminated quote"),
     ("EVENTODB_CONFIG=/etc/other.conf\n", 1, "EVENTODB_CONFIG cannot be set in a config file"),
+    ("EVENTODB_THREADS=0\n", 1, "invalid value for EVENTODB_THREADS"),
+    ("EVENTODB_THREADS=abc\n", 1, "invalid value for EVENTODB_THREADS"),
+    ("EVENTODB_THREADS=2000\n", 1, "invalid value for EVENTODB_THREADS"),
+    ("EVENTODB_HTTP_MODE=bogus\n", 1, "invalid value for EVENTODB_HTTP_MODE"),
+    ("EVENTODB_WRITE_LEADERS=-1\n", 1, "invalid value for EVENTODB_WRITE_LEADERS"),
+    ("EVENTODB_REQUEST_BUDGET=abc\n", 1, "invalid value for EVENTODB_REQUEST_BUDGET"),
+    ("EVENTODB_REQUEST_BUDGET=0\n", 1, "invalid value for EVENTODB_REQUEST_BUDGET"),
 ])
 def test_bad_lines_are_refused_with_their_line_number(tmp_path, text, line, problem):
     conf = write_conf(tmp_path, text)
