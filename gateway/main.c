@@ -233,7 +233,20 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "import") == 0)
 		return cli_import_main(argc - 1, argv + 1);
 	if (strcmp(cmd, "prepare-test-template") == 0)
+	{
+		/* It takes no arguments: anything after it (--help too) only asks. */
+		bool		help = argc == 3 && (strcmp(argv[2], "--help") == 0 ||
+										 strcmp(argv[2], "-h") == 0);
+
+		if (argc > 2)
+		{
+			fputs("usage: eventodb prepare-test-template\n"
+				  "  builds the cached cluster template that --test-mode without --db-url copies\n",
+				  help ? stdout : stderr);
+			return help ? 0 : 2;
+		}
 		return testdb_prepare_main();
+	}
 	if (strcmp(cmd, "serve") == 0)
 		return serve(argc - 2, argv + 2);
 	return serve(argc - 1, argv + 1);
