@@ -330,8 +330,7 @@ def test_json_log_format_lines_are_json(spawn, prod_db):
 
 @pytest.mark.parametrize("args,code", [(["--help"], 0), (["-h"], 0), (["now"], 2)])
 def test_prepare_test_template_with_arguments_only_prints_its_usage(args, code):
-    r = run(["prepare-test-template"] + args, timeout=10)
-    assert r.returncode == code, r
-    out = r.stdout if code == 0 else r.stderr
-    assert out.startswith("usage: eventodb prepare-test-template\n"), r
-    assert "template cluster" not in r.stdout + r.stderr
+    rc, out, err = run(["prepare-test-template"] + args, timeout=10)
+    assert rc == code, (rc, out, err)
+    assert (out if code == 0 else err).startswith("usage: eventodb prepare-test-template\n"), (out, err)
+    assert "template cluster" not in out + err
