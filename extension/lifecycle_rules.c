@@ -41,7 +41,7 @@ category_arg(FunctionCallInfo fcinfo, int argno)
 	if (!names_is_category(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("categoryName must be a category (no '-')")));
+				 errmsg("categoryName must be a non-empty string without '-'")));
 	return text_to_cstring(t);
 }
 
