@@ -180,7 +180,7 @@ too_large(struct MHD_Connection *c)
 	return http_error(c, 413, "INVALID_REQUEST", "Request body too large (limit 100 MiB)", NULL);
 }
 
-/* What the head says about the body's length (framing_of). */
+/* What the head says about the body's length (ambiguous_framing). */
 typedef struct Framing
 {
 	int			content_lengths;
@@ -570,31 +570,32 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
 	Request    *r = *con_cls;
-	int64_t		us;
 
 	(void) cls;
 	/*
 	 * With a URI log callback (url_decode.h) libmicrohttpd reports every
 	 * request that got as far as its request line, also one it refused
-	 * before calling on_request; nothing of ours was started for it.
+	 * before calling on_request: nothing of ours was started for that one.
 	 */
-	if (r == NULL)
-		return;
-	us = reqctx_now_us() - r->ctx.started_us;
-	reqctx_enter(&r->ctx);
-	if (r->deferred.cancel != NULL)
-		r->deferred.cancel(&r->deferred);
-	/* event streams and imports queue their 200 themselves */
-	if (r->ctx.status == 0 && (is_stream(r->route) || r->route == ROUTE_IMPORT))
-		r->ctx.status = 200;
-	metrics_request_end(r->ctx.op, r->ctx.status, us, r->ctx.streaming);
-	log_debug("request done: status %u in %lld us%s", r->ctx.status, (long long) us,
-			  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (ended early)");
-	reqctx_leave();
-	sb_free(&r->body);
-	uncharge(r);				/* an import's body is gone with its response */
-	free(r);
-	*con_cls = NULL;
+	if (r != NULL)
+	{
+		int64_t		us = reqctx_now_us() - r->ctx.started_us;
+
+		reqctx_enter(&r->ctx);
+		if (r->deferred.cancel != NULL)
+			r->deferred.cancel(&r->deferred);
+		/* event streams and imports queue their 200 themselves */
+		if (r->ctx.status == 0 && (is_stream(r->route) || r->route == ROUTE_IMPORT))
+			r->ctx.status = 200;
+		metrics_request_end(r->ctx.op, r->ctx.status, us, r->ctx.streaming);
+		log_debug("request done: status %u in %lld us%s", r->ctx.status, (long long) us,
+				  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (ended early)");
+		reqctx_leave();
+		sb_free(&r->body);
+		uncharge(r);			/* an import's body is gone with its response */
+		free(r);
+		*con_cls = NULL;
+	}
 	if (c != NULL)
 	{
 		set_timeout(c, IDLE_TIMEOUT_S);	/* keep-alive until the next request */
