@@ -156,7 +156,7 @@ space_at(const unsigned char *s, size_t n)
 	if (n < 3)
 		return 0;
 	if ((s[0] == 0xE1 && s[1] == 0x9A && s[2] == 0x80) ||
-		(s[0] == 0xE2 && s[1] == 0x80 && (s[2] <= 0x8A || s[2] == 0xA8 || s[2] == 0xA9 || s[2] == 0xAF)) ||
+		(s[0] == 0xE2 && s[1] == 0x80 && ((s[2] >= 0x80 && s[2] <= 0x8A) || s[2] == 0xA8 || s[2] == 0xA9 || s[2] == 0xAF)) ||
 		(s[0] == 0xE2 && s[1] == 0x81 && s[2] == 0x9F) ||
 		(s[0] == 0xE3 && s[1] == 0x80 && s[2] == 0x80))
 		return 3;

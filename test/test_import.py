@@ -136,8 +136,9 @@ def test_unicode_whitespace_lines_are_counted(gw):
     assert err["message"].startswith("malformed JSON at line 5: "), err
 
 
-# not white space for Go: U+200B, U+FEFF, a lone NEL byte, a truncated NBSP
-@pytest.mark.parametrize("junk", [b"\xe2\x80\x8b", b"\xef\xbb\xbf", b"\x85", b"\xc2", b"\xa0\xc2"])
+# not white space for Go: U+200B, U+FEFF, a lone NEL byte, a truncated NBSP, an invalid
+# three-byte sequence that starts like U+2000
+@pytest.mark.parametrize("junk", [b"\xe2\x80\x8b", b"\xef\xbb\xbf", b"\x85", b"\xc2", b"\xa0\xc2", b"\xe2\x80 "])
 def test_other_bytes_around_a_record_are_not_trimmed(gw, junk):
     ns, tok = gw.create_ns()
     for body in (junk + b"\n", junk + dumps(record("nws-1", 0, 1)) + b"\n",
