@@ -187,6 +187,26 @@ def test_sign_in_lists_categories(ui, gw):
     ui.shot("categories")
 
 
+def test_no_category_lists_the_streams_that_have_none(ui, gw):
+    """A stream named "-..." has the category "" - which, read as a category,
+    is the whole namespace. Its row opens the streams starting with "-"
+    instead, and offers no tail."""
+    stream = "-" + unique("nocat")
+    gw.write(stream, "T", {})
+    ui.ensure_signed_in()
+    ui.go("#/categories")
+    ui.wait(lambda: ui.d.find_elements(By.LINK_TEXT, "(no category)"), what="the '' row")
+    link = ui.d.find_element(By.LINK_TEXT, "(no category)")
+    row = link.find_element(By.XPATH, "./ancestor::tr")
+    assert [a.text for a in row.find_elements(By.CSS_SELECTOR, "a")] == ["(no category)", "streams"]
+    link.click()
+    ui.wait(lambda: stream in ui.js("return [...document.querySelectorAll('main td a.name')]"
+                                    ".map(a => a.textContent)"), what="the stream listed")
+    assert ui.js("return decodeURIComponent(location.hash)") == "#/streams?prefix=-"
+    names = ui.js("return [...document.querySelectorAll('main td a.name')].map(a => a.textContent)")
+    assert all(n.startswith("-") for n in names), names
+
+
 def test_streams_prefix_search_and_a_streams_messages(ui, gw):
     cat = unique("shop")
     for i in range(3):
@@ -543,3 +563,28 @@ def test_a_namespace_token_and_the_first_paint_of_a_10000_message_stream(ui, gw)
     # the console put this token in /subscribe URLs (EventSource): none reached the log
     assert token not in gw.log_text()
     assert token.split("_")[-1] not in gw.log_text()
+
+
+def test_previous_in_a_long_parked_list_goes_back_one_page(ui, gw):
+    cat = unique("parkpage")
+    for i in range(120):
+        gw.write("%s-%d" % (cat, i % 7), "Job", {"i": i})
+    name = unique("parkpage-sub")
+    gw.ok("subscription.create", name, cat, {"strategy": "roundRobin", "maxInFlight": 1000})
+    got = gw.ok("subscription.fetch", name, "w", {"max": 120})
+    gw.ok("subscription.nack", name, [d["deliveryId"] for d in got], {"action": "park"})
+    ui.ensure_signed_in()
+    ui.go("#/subscription/" + name)
+    ui.wait(lambda: len(ui.cards()) == 50, what="first page of parked messages")
+
+    def turn(key):
+        before = ui.rendered()
+        ui.d.find_element(By.CSS_SELECTOR, "main a[data-page=%s]" % key).click()
+        ui.wait(lambda: ui.rendered() != before)
+        return ui.js("return location.hash")
+
+    second = turn("next")
+    ui.wait(lambda: len(ui.cards()) == 50)
+    turn("next")
+    ui.wait(lambda: len(ui.cards()) == 20)
+    assert turn("prev") == second

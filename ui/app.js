@@ -657,12 +657,18 @@
     }, () => { summary.remove(); });
     const cats = await rpc("ns.categories");
     if (!isCurrent()) return;
+    // Streams whose name starts with "-" have the category "" - which, asked
+    // for as a category, means the whole namespace: they are listed as
+    // streams instead, and there is no tail of them alone.
     const rows = cats.map((c) => el("tr", { class: "item" },
-      el("td", {}, el("a", { href: link("category", c.category) }, c.category === "" ? "(no category)" : c.category)),
+      el("td", {}, c.category === ""
+        ? el("a", { href: link("streams", null, { prefix: "-" }) }, "(no category)")
+        : el("a", { href: link("category", c.category) }, c.category)),
       el("td", { class: "n" }, num(c.messageCount)),
       el("td", { class: "n" }, num(c.streamCount)),
-      el("td", {}, el("a", { href: link("streams", null, { prefix: c.category + "-" }) }, "streams"), " · ",
-        el("a", { href: link("tail", null, { category: c.category }) }, "tail"))));
+      el("td", {}, el("a", { href: link("streams", null, { prefix: c.category + "-" }) }, "streams"),
+        c.category === "" ? null : " · ",
+        c.category === "" ? null : el("a", { href: link("tail", null, { category: c.category }) }, "tail"))));
     clear(holder);
     holder.append(table(["Category", "Messages", "Streams", ""], rows, "This namespace has no messages yet."));
     await infoDone;
@@ -742,7 +748,9 @@
     append(goto, ["Position ", gotoInput, " ", el("button", { type: "submit" }, "Go")]);
     const cat = categoryOf(name);
     const head = el("div", { class: "meta" },
-      el("span", {}, "category ", el("a", { href: link("category", cat) }, cat === "" ? "(none)" : cat)),
+      el("span", {}, "category ", cat === ""
+        ? el("a", { href: link("streams", null, { prefix: "-" }) }, "(none)")
+        : el("a", { href: link("category", cat) }, cat)),
       el("span", {}, v < 0 ? "empty stream" : "version " + v + " (" + (v + 1).toLocaleString("en-US") + " messages)"),
       el("span", {}, msgs.length ? "showing " + String(msgs[0].position) + "–" + String(msgs[msgs.length - 1].position) : ""),
       el("a", { href: link("tail", null, { stream: name }) }, "Live tail"),
@@ -991,9 +999,15 @@
       return card;
     });
     const next = parked.length === PAGE ? link("subscription", name, { from: Number(message(parked[parked.length - 1].message).globalPosition) + 1 }) : null;
+    // the way back is the trail of pages seen on the way forward, as in the category view
+    const seen = trail("parked:" + name);
+    const i = seen.indexOf(from);
+    if (i >= 0) seen.length = i; else if (from <= 0) seen.length = 0;
+    const prev = seen.length ? link("subscription", name, { from: seen[seen.length - 1] })
+      : (from > 0 ? link("subscription", name) : null);
     if (!page(isCurrent, "Subscription " + name, infoBox,
       el("h2", {}, "Parked messages"),
-      el("div", { class: "toolbar" }, allBtn, pager(from > 0 ? link("subscription", name) : null, next)),
+      el("div", { class: "toolbar" }, allBtn, pager(prev, next, null, () => { seen.push(from); })),
       entries.length ? el("div", { class: "msgs" }, entries) : el("p", { class: "empty", text: "Nothing parked." }))) return;
     const timer = setInterval(async () => {
       try {
