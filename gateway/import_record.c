@@ -120,7 +120,7 @@ set_field(Record *r, int f, const char *line, JsSpan v, StrBuf *why)
 	}
 }
 
-/* The code unit of a \uXXXX escape at s[0..n), or -1. */
+/* The code unit a \u escape at s[0..n) spells in four hex digits, or -1. */
 static int32_t
 u_escape(const char *s, size_t n)
 {
