@@ -46,14 +46,19 @@ upper_text(StringInfo buf)
 	return t;
 }
 
+/* settle: first settle leases that ran out (sub_load_settled); the callers
+ * that changed the subscription did that already. */
 static text *
-info_text(const StoreRef *ref, const char *name)
+info_text(const StoreRef *ref, const char *name, bool settle)
 {
 	StringInfoData buf;
 	Sub			sub;
 
 	initStringInfo(&buf);
-	sub_load_settled(ref, name, &sub);
+	if (settle)
+		sub_load_settled(ref, name, &sub);
+	else
+		sub_load(ref, name, false, &sub);
 	sub_render_info(&buf, &sub);
 	return upper_text(&buf);
 }
@@ -107,7 +112,7 @@ ev_subscription_create(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_EV_SUB_EXISTS),
 				 errmsg("Subscription '%s' already exists", name)));
-	result = info_text(&ref, name);
+	result = info_text(&ref, name, false);
 	SPI_finish();
 	PG_RETURN_TEXT_P(result);
 }
@@ -147,7 +152,7 @@ ev_subscription_update(PG_FUNCTION_ARGS)
 									? "roundRobin" : "pinned");
 	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "eventodb: could not update subscription \"%s\"", name);
-	result = info_text(&ref, name);
+	result = info_text(&ref, name, false);
 	SPI_finish();
 	PG_RETURN_TEXT_P(result);
 }
@@ -202,7 +207,7 @@ ev_subscription_get(PG_FUNCTION_ARGS)
 	sub_check_name(fcinfo, 1);
 	SPI_connect();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
-	result = info_text(&ref, text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	result = info_text(&ref, text_to_cstring(PG_GETARG_TEXT_PP(1)), true);
 	SPI_finish();
 	PG_RETURN_TEXT_P(result);
 }
@@ -276,7 +281,7 @@ ev_subscription_reset(PG_FUNCTION_ARGS)
 	sub.pending = 0;
 	sub.in_flight = 0;
 	sub_save_progress(&sub);
-	result = info_text(&ref, name);
+	result = info_text(&ref, name, false);
 	SPI_finish();
 	PG_RETURN_TEXT_P(result);
 }

@@ -16,7 +16,7 @@
 
 #define SUB_COLUMNS \
 	"SELECT id, name, category, types, max_in_flight, ack_timeout_ms, max_deliveries," \
-	" strategy, created_at, read_pos, next_delivery, pending, in_flight" \
+	" strategy, created_at, read_pos, pending, in_flight" \
 	" FROM @S.subscriptions WHERE name = $1"
 
 Datum
@@ -87,27 +87,25 @@ sub_load(const StoreRef *ref, const char *name, bool for_update, Sub *sub)
 	sub->round_robin = strcmp(strategy, "roundRobin") == 0;
 	sub->created_at = DatumGetTimestamp(SPI_getbinval(row, td, 9, &isnull));
 	sub->read_pos = DatumGetInt64(SPI_getbinval(row, td, 10, &isnull));
-	sub->next_delivery = DatumGetInt64(SPI_getbinval(row, td, 11, &isnull));
-	sub->pending = DatumGetInt64(SPI_getbinval(row, td, 12, &isnull));
-	sub->in_flight = DatumGetInt64(SPI_getbinval(row, td, 13, &isnull));
+	sub->pending = DatumGetInt64(SPI_getbinval(row, td, 11, &isnull));
+	sub->in_flight = DatumGetInt64(SPI_getbinval(row, td, 12, &isnull));
 }
 
 void
 sub_save_progress(const Sub *sub)
 {
-	static Oid	argtypes[5] = {INT8OID, INT8OID, INT8OID, INT8OID, INT8OID};
+	static Oid	argtypes[4] = {INT8OID, INT8OID, INT8OID, INT8OID};
 	SPIPlanPtr	plan;
-	Datum		values[5];
+	Datum		values[4];
 
 	plan = sub_plan(sub, "sub_save",
-					"UPDATE @S.subscriptions SET read_pos = $2, next_delivery = $3,"
-					" pending = $4, in_flight = $5 WHERE id = $1",
-					5, argtypes);
+					"UPDATE @S.subscriptions SET read_pos = $2, pending = $3, in_flight = $4"
+					" WHERE id = $1",
+					4, argtypes);
 	values[0] = Int64GetDatum(sub->id);
 	values[1] = Int64GetDatum(sub->read_pos);
-	values[2] = Int64GetDatum(sub->next_delivery);
-	values[3] = Int64GetDatum(sub->pending);
-	values[4] = Int64GetDatum(sub->in_flight);
+	values[2] = Int64GetDatum(sub->pending);
+	values[3] = Int64GetDatum(sub->in_flight);
 	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "eventodb: could not save the progress of subscription \"%s\"", sub->name);
 }

@@ -28,6 +28,10 @@
  * deleted): autovacuum runs after a fixed number of changes, not a share
  * of the table, and the free rows roundRobin hands out next have their own
  * index, so neither fetch walks dead or in-flight rows.
+ *
+ * subscriptions.next_delivery is no longer read or written: delivery ids
+ * take their batch number from a sequence (sub_draw_number). The column
+ * stays so that tables created before and after look the same.
  */
 static const char *const sub_ddl =
 "CREATE TABLE @S.subscriptions ("

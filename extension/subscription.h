@@ -62,7 +62,6 @@ typedef struct Sub
 	bool		round_robin;
 	Timestamp	created_at;
 	int64		read_pos;
-	int64		next_delivery;
 	int64		pending;		/* rows in subscription_messages */
 	int64		in_flight;		/* of them, in flight */
 } Sub;
@@ -129,7 +128,7 @@ void		sub_load(const StoreRef *ref, const char *name, bool for_update, Sub *sub)
  */
 int64		sub_draw_number(void);
 
-/* Writes read_pos, next_delivery and the counters back. */
+/* Writes read_pos and the counters back. */
 void		sub_save_progress(const Sub *sub);
 /* The lowest pending position, or read_pos. */
 int64		sub_checkpoint(const Sub *sub);
