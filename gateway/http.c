@@ -13,12 +13,13 @@
 #include <string.h>
 #include <sys/socket.h>
 
-enum MHD_Result
-http_reply(struct MHD_Connection *c, unsigned status, const char *content_type,
-		   const char *body, size_t len)
+/* close: the connection ends after the response (libmicrohttpd closes it
+ * after a response that says "Connection: close"). */
+static enum MHD_Result
+reply(struct MHD_Connection *c, unsigned status, const char *content_type,
+	  const char *body, size_t len, bool close)
 {
 	struct MHD_Response *r;
-	enum MHD_Result ret;
 
 	r = MHD_create_response_from_buffer(len, (void *) body, MHD_RESPMEM_MUST_COPY);
 	if (r == NULL)
@@ -29,9 +30,17 @@ http_reply(struct MHD_Connection *c, unsigned status, const char *content_type,
 	if (content_type != NULL)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
 	MHD_add_response_header(r, MHD_HTTP_HEADER_SERVER, "EventoDB/" EVENTODB_VERSION);
+	if (close)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	reqctx_set_status(status);
-	ret = http_queue(c, status, r);
-	return ret;
+	return http_queue(c, status, r);
+}
+
+enum MHD_Result
+http_reply(struct MHD_Connection *c, unsigned status, const char *content_type,
+		   const char *body, size_t len)
+{
+	return reply(c, status, content_type, body, len, false);
 }
 
 static HttpCapture *(*capture_source) (struct MHD_Connection *c);
@@ -105,8 +114,7 @@ error_reply(struct MHD_Connection *c, unsigned status, const char *code,
 			const char *message, size_t message_len, const char *details_json, bool close)
 {
 	StrBuf		sb = STRBUF_INIT;
-	struct MHD_Response *r;
-	enum MHD_Result ret = MHD_NO;
+	enum MHD_Result ret;
 
 	metrics_error(code);
 	sb_puts(&sb, "{\"error\":{\"code\":");
@@ -119,19 +127,7 @@ error_reply(struct MHD_Connection *c, unsigned status, const char *code,
 		sb_puts(&sb, details_json);
 	}
 	sb_puts(&sb, "}}\n");
-	if (!close)
-		ret = http_reply(c, status, "application/json", sb.data, sb.len);
-	else if ((r = MHD_create_response_from_buffer(sb.len, sb.data, MHD_RESPMEM_MUST_COPY)) == NULL)
-		log_error("cannot create an HTTP response (out of memory)");
-	else
-	{
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-		MHD_add_response_header(r, MHD_HTTP_HEADER_SERVER, "EventoDB/" EVENTODB_VERSION);
-		/* libmicrohttpd closes the connection after a response that says so */
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
-		reqctx_set_status(status);
-		ret = http_queue(c, status, r);
-	}
+	ret = reply(c, status, "application/json", sb.data, sb.len, close);
 	sb_free(&sb);
 	return ret;
 }
