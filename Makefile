@@ -14,6 +14,9 @@ EXTVERSIONS = 1.0 1.1
 MODULE_big = eventodb
 EXT_SRCS = $(sort $(wildcard extension/*.c)) common/token.c common/names.c common/json_escape.c common/md5.c common/consumer_group.c common/sub_names.c
 OBJS = $(EXT_SRCS:.c=.o)
+# PGXS tracks no header dependencies: a changed struct in a header must
+# rebuild every object, or objects of two layouts end up in one library.
+EXT_HDRS = $(wildcard extension/*.h common/*.h)
 MODULEDIR = extension
 DATA = extension/eventodb.control
 DATA_built = extension/eventodb--1.0.sql extension/eventodb--1.0--1.1.sql
@@ -48,6 +51,7 @@ NS_DDL_SOURCES = $(foreach v,$(EXTVERSIONS),$(sort $(wildcard extension/schema/$
 extension/ns_storage_ddl.h: extension/ns_storage_ddl.awk $(NS_DDL_SOURCES)
 	awk -f extension/ns_storage_ddl.awk $(NS_DDL_SOURCES) > $@.tmp && mv $@.tmp $@
 extension/ns_storage.o extension/ns_storage.bc: extension/ns_storage_ddl.h
+$(OBJS) $(OBJS:.o=.bc): $(EXT_HDRS)
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 CLUSTER = scripts/cluster.sh
