@@ -21,6 +21,7 @@
 #include "horizon.h"
 #include "lifecycle.h"
 #include "namespace.h"
+#include "spi_pinned.h"
 #include "stats.h"
 
 /*
@@ -228,7 +229,7 @@ ev_import_batch(PG_FUNCTION_ARGS)
 	run.failed_at = -1;
 	run.max_null = true;
 
-	SPI_connect();
+	spi_connect_pinned();
 	ref = ns_resolve_arg(fcinfo, 0, RowExclusiveLock);
 	run.schema = ref.schema;
 	if (run.count > 0)
@@ -254,7 +255,7 @@ ev_import_batch(PG_FUNCTION_ARGS)
 		advance_sequence(ref.schema);
 		stats_import(ref.schema, (uint64) run.count, run.max_null ? 0 : run.max_gpos);
 	}
-	SPI_finish();
+	spi_finish_pinned();
 	if (run.max_null)
 		PG_RETURN_NULL();
 	PG_RETURN_INT64(run.max_gpos);
@@ -266,10 +267,10 @@ ev_import_clear(PG_FUNCTION_ARGS)
 {
 	StoreRef	ref;
 
-	SPI_connect();
+	spi_connect_pinned();
 	ref = ns_resolve_arg(fcinfo, 0, RowExclusiveLock);
 	ns_storage_clear(ref.schema);
 	lifecycle_forget_messages(&ref);
-	SPI_finish();
+	spi_finish_pinned();
 	PG_RETURN_VOID();
 }

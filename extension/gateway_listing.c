@@ -13,6 +13,7 @@
 
 #include "namespace.h"
 #include "render.h"
+#include "spi_pinned.h"
 
 PG_FUNCTION_INFO_V1(ev_ns_streams);
 PG_FUNCTION_INFO_V1(ev_ns_categories);
@@ -42,7 +43,7 @@ rows_json(StringInfo buf, RowFields fields)
 		appendStringInfoChar(buf, '}');
 	}
 	appendStringInfoChar(buf, ']');
-	SPI_finish();
+	spi_finish_pinned();
 	out = cstring_to_text_with_len(buf->data, buf->len);
 	PG_RETURN_TEXT_P(out);
 }
@@ -84,7 +85,7 @@ ev_ns_streams(PG_FUNCTION_ARGS)
 	Datum		values[3];
 
 	initStringInfo(&buf);
-	SPI_connect();
+	spi_connect_pinned();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	plan = plan_for(ref.schema, "gw_ns_streams",
 					"SELECT stream_name, pg_catalog.max(position), pg_catalog.max(time)"
@@ -111,7 +112,7 @@ ev_ns_categories(PG_FUNCTION_ARGS)
 	SPIPlanPtr	plan;
 
 	initStringInfo(&buf);
-	SPI_connect();
+	spi_connect_pinned();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	plan = plan_for(ref.schema, "gw_ns_categories",
 					"SELECT message_store.category(stream_name) COLLATE \"C\" AS category,"

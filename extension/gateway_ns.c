@@ -16,6 +16,7 @@
 #include "utils/timestamp.h"
 
 #include "namespace.h"
+#include "spi_pinned.h"
 #include "subscription.h"
 #include "echo.h"
 #include "render.h"
@@ -145,7 +146,7 @@ ev_namespace_create(PG_FUNCTION_ARGS)
 	ns_token_hash(tok, strlen(tok), hash);
 	result = cstring_to_text(tok);
 
-	SPI_connect();
+	spi_connect_pinned();
 	is_default = strcmp(id, NS_DEFAULT_ID) == 0;
 	if (ns_lookup(id, &(StoreRef) {0}, NULL))
 		ereport(ERROR,
@@ -172,7 +173,7 @@ ev_namespace_create(PG_FUNCTION_ARGS)
 				 errmsg("Namespace '%s' already exists", echo_value(id, strlen(id)))));
 	if (!is_default)
 		ns_storage_create(schema);
-	SPI_finish();
+	spi_finish_pinned();
 	PG_RETURN_TEXT_P(result);
 }
 
@@ -224,7 +225,7 @@ ev_namespace_delete(PG_FUNCTION_ARGS)
 
 	check_id(fcinfo);
 	id = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	SPI_connect();
+	spi_connect_pinned();
 	schema = registry_schema_for_update(id);
 	if (schema == NULL)
 		ereport(ERROR,
@@ -248,7 +249,7 @@ ev_namespace_delete(PG_FUNCTION_ARGS)
 		elog(ERROR, "eventodb: could not unregister namespace");
 	ns_cache_forget();
 	notify_deleted(id);
-	SPI_finish();
+	spi_finish_pinned();
 	PG_RETURN_INT64(count);
 }
 
@@ -280,7 +281,7 @@ ev_namespace_list(PG_FUNCTION_ARGS)
 	uint64		n;
 
 	initStringInfo(&buf);
-	SPI_connect();
+	spi_connect_pinned();
 	plan = plan_for("eventodb", "ns_list",
 					"SELECT id, schema_name, description, created_at FROM eventodb.namespaces"
 					" ORDER BY created_at DESC, id COLLATE \"C\"",
@@ -309,7 +310,7 @@ ev_namespace_list(PG_FUNCTION_ARGS)
 		appendStringInfoChar(&buf, '}');
 	}
 	appendStringInfoChar(&buf, ']');
-	SPI_finish();
+	spi_finish_pinned();
 	PG_RETURN_TEXT_P(cstring_result(&buf));
 }
 
@@ -334,7 +335,7 @@ ev_namespace_info(PG_FUNCTION_ARGS)
 	check_id(fcinfo);
 	id = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	initStringInfo(&buf);
-	SPI_connect();
+	spi_connect_pinned();
 	plan = plan_for("eventodb", "ns_info",
 					"SELECT schema_name, description, created_at FROM eventodb.namespaces WHERE id = $1",
 					1, argtypes);
@@ -382,7 +383,7 @@ ev_namespace_info(PG_FUNCTION_ARGS)
 	appendStringInfoString(&buf, ",\"streamCount\":");
 	render_int64(&buf, streams);
 	appendStringInfoChar(&buf, '}');
-	SPI_finish();
+	spi_finish_pinned();
 	PG_RETURN_TEXT_P(cstring_result(&buf));
 }
 
@@ -408,9 +409,9 @@ ev_namespace_of_token(PG_FUNCTION_ARGS)
 	/* No registered id contains NUL or invalid UTF-8. */
 	if (memchr(ns, '\0', nslen) != NULL || !pg_verifymbstr(ns, nslen, true))
 		PG_RETURN_NULL();
-	SPI_connect();
+	spi_connect_pinned();
 	known = ns_lookup(ns, &ref, stored);
-	SPI_finish();
+	spi_finish_pinned();
 	if (!known)
 		PG_RETURN_NULL();
 	ns_token_hash(VARDATA_ANY(t), len, presented);
@@ -427,8 +428,8 @@ ev_namespace_exists(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_BOOL(false);
-	SPI_connect();
+	spi_connect_pinned();
 	known = ns_lookup(text_to_cstring(PG_GETARG_TEXT_PP(0)), &ref, NULL);
-	SPI_finish();
+	spi_finish_pinned();
 	PG_RETURN_BOOL(known);
 }

@@ -27,6 +27,7 @@
 #include "horizon.h"
 #include "namespace.h"
 #include "poke_queue.h"
+#include "spi_pinned.h"
 #include "store.h"
 
 PG_FUNCTION_INFO_V1(ev_poke_barrier);
@@ -63,10 +64,10 @@ ev_poke_barrier_ns(PG_FUNCTION_ARGS)
 	Oid			nsp = InvalidOid;
 	StoreRef	ref;
 
-	SPI_connect();
+	spi_connect_pinned();
 	if (ns_lookup(id, &ref, NULL))
 		nsp = get_namespace_oid(ref.schema, true);
-	SPI_finish();
+	spi_finish_pinned();
 	pokeq_barrier(text_to_cstring(PG_GETARG_TEXT_PP(0)), text_to_cstring(PG_GETARG_TEXT_PP(1)),
 				  nsp);
 	PG_RETURN_VOID();

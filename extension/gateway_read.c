@@ -29,6 +29,7 @@
 #include "namespace.h"
 #include "read.h"
 #include "render.h"
+#include "spi_pinned.h"
 #include "stats.h"
 #include "store.h"
 
@@ -292,12 +293,12 @@ stream_read(FunctionCallInfo fcinfo, StringInfo buf)
 	int64		batch = PG_ARGISNULL(4) ? DEFAULT_BATCH : PG_GETARG_INT64(4);
 	uint64		rows;
 
-	SPI_connect();
+	spi_connect_pinned();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	if (buf == NULL || !stream_read_direct(fcinfo, &ref, batch, buf, &rows))
 		rows = stream_by_plan(fcinfo, &ref, batch, buf);
 	stats_read(ref.schema, rows);
-	SPI_finish();
+	spi_finish_pinned();
 }
 
 Datum
@@ -361,7 +362,7 @@ ev_stream_last(PG_FUNCTION_ARGS)
 	uint64		rows;
 
 	initStringInfo(&buf);
-	SPI_connect();
+	spi_connect_pinned();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	/* the default namespace by a direct scan (read.h), unless it declines */
 	if (PG_ARGISNULL(1) || !is_message_store(&ref) ||
@@ -372,7 +373,7 @@ ev_stream_last(PG_FUNCTION_ARGS)
 	stats_read(ref.schema, rows);
 	if (rows == 0)
 		appendStringInfoString(&buf, "null");
-	SPI_finish();
+	spi_finish_pinned();
 	PG_RETURN_TEXT_P(result_text(&buf));
 }
 
@@ -388,12 +389,12 @@ ev_stream_version(PG_FUNCTION_ARGS)
 	int64		version = -1;
 	bool		found = false;
 
-	SPI_connect();
+	spi_connect_pinned();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	if (!PG_ARGISNULL(1))
 		version = store_stream_version_found(&ref, text_to_cstring(PG_GETARG_TEXT_PP(1)), &found);
 	stats_read(ref.schema, 0);
-	SPI_finish();
+	spi_finish_pinned();
 	if (!found || version == -1)
 		PG_RETURN_NULL();
 	PG_RETURN_INT64(version);
@@ -530,7 +531,7 @@ category_read(FunctionCallInfo fcinfo, StringInfo buf)
 	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
 
 	category_args(fcinfo, &a);
-	SPI_connect();
+	spi_connect_pinned();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	if (!category_args_check(fcinfo, &a))
 	{
@@ -551,7 +552,7 @@ category_read(FunctionCallInfo fcinfo, StringInfo buf)
 							 values, nulls, true));
 		PopActiveSnapshot();
 	}
-	SPI_finish();
+	spi_finish_pinned();
 }
 
 Datum

@@ -19,6 +19,7 @@
 #include "lifecycle.h"
 #include "namespace.h"
 #include "render.h"
+#include "spi_pinned.h"
 #include "stats.h"
 #include "write_idempotent.h"
 
@@ -111,7 +112,7 @@ stream_write(FunctionCallInfo fcinfo, bool idempotent)
 	int64		gpos;
 	StringInfoData buf;
 
-	SPI_connect();
+	spi_connect_pinned();
 
 	/*
 	 * The write lock comes before the namespace's table lock, as in Message
@@ -128,7 +129,7 @@ stream_write(FunctionCallInfo fcinfo, bool idempotent)
 	if (!(idempotent && client_id && stream != NULL && type != NULL && !PG_ARGISNULL(3) &&
 		  write_find_replay(&ref, id, stream, type, PG_GETARG_DATUM(3), &next, &gpos)))
 		gpos = write_locked(fcinfo, &w, &ref, stream, type, id, &next);
-	SPI_finish();
+	spi_finish_pinned();
 
 	initStringInfo(&buf);
 	write_render_result(&buf, gpos, next);

@@ -33,6 +33,7 @@
 #include "lifecycle.h"
 #include "names.h"
 #include "namespace.h"
+#include "spi_pinned.h"
 #include "sqlstate.h"
 #include "stats.h"
 #include "write_batch.h"
@@ -237,7 +238,7 @@ ev_stream_write_batch(PG_FUNCTION_ARGS)
 	if (r.p != r.end)
 		malformed();
 
-	SPI_connect();
+	spi_connect_pinned();
 	qsort(order, count, sizeof(BatchItem *), lock_order);
 	for (uint64 i = 0; i < count; i++)
 		order[i]->busy = !store_write_try_lock(&order[i]->w, order[i]->field[WB_NS],
@@ -276,6 +277,6 @@ ev_stream_write_batch(PG_FUNCTION_ARGS)
 		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
-	SPI_finish();
+	spi_finish_pinned();
 	return (Datum) 0;
 }

@@ -17,6 +17,7 @@
 #include "lifecycle.h"
 #include "namespace.h"
 #include "render.h"
+#include "spi_pinned.h"
 
 PG_FUNCTION_INFO_V1(ev_stream_delete);
 PG_FUNCTION_INFO_V1(ev_stream_info);
@@ -108,7 +109,7 @@ ev_stream_delete(PG_FUNCTION_ARGS)
 	int64		removed;
 	StringInfoData buf;
 
-	SPI_connect();
+	spi_connect_pinned();
 	/* Write lock before the table lock, as every writer takes them. */
 	if (!PG_ARGISNULL(0))
 		store_write_lock(&w, text_to_cstring(PG_GETARG_TEXT_PP(0)), stream, strlen(stream));
@@ -121,7 +122,7 @@ ev_stream_delete(PG_FUNCTION_ARGS)
 	if (hard)
 		lifecycle_tombstones_ensure(&ref);
 	record_delete(&ref, stream, version, hard);
-	SPI_finish();
+	spi_finish_pinned();
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "{\"deleted\":\"%s\",\"messagesRemoved\":", hard ? "hard" : "soft");
@@ -146,7 +147,7 @@ ev_stream_info(PG_FUNCTION_ARGS)
 	Timestamp	at = 0;
 	StringInfoData buf;
 
-	SPI_connect();
+	spi_connect_pinned();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	version = store_stream_version(&ref, stream);
 	if (lifecycle_storage_exists(lifecycle_schema_of(&ref)))
@@ -170,7 +171,7 @@ ev_stream_info(PG_FUNCTION_ARGS)
 												 2, &at_null));
 		}
 	}
-	SPI_finish();
+	spi_finish_pinned();
 
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, "{\"deleted\":");

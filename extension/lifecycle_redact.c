@@ -20,6 +20,7 @@
 #include "lifecycle.h"
 #include "namespace.h"
 #include "render.h"
+#include "spi_pinned.h"
 
 PG_FUNCTION_INFO_V1(ev_message_redact);
 
@@ -79,7 +80,7 @@ ev_message_redact(PG_FUNCTION_ARGS)
 
 	/* Made before SPI_connect: the answer outlives SPI's memory. */
 	initStringInfo(&buf);
-	SPI_connect();
+	spi_connect_pinned();
 	ref = ns_resolve_arg(fcinfo, 0, RowExclusiveLock);
 	lifecycle_storage_ensure(&ref);
 	values[0] = Int64GetDatum(gpos);
@@ -107,6 +108,6 @@ ev_message_redact(PG_FUNCTION_ARGS)
 	appendStringInfoString(&buf, ",\"streamName\":");
 	render_text(&buf, DatumGetTextPP(SPI_getbinval(row, td, 2, &isnull)));
 	appendStringInfoString(&buf, ",\"vacuumNeeded\":true}");
-	SPI_finish();
+	spi_finish_pinned();
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
 }

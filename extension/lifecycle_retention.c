@@ -19,6 +19,7 @@
 
 #include "lifecycle.h"
 #include "namespace.h"
+#include "spi_pinned.h"
 
 PG_FUNCTION_INFO_V1(ev_retention_run);
 
@@ -233,9 +234,9 @@ ev_retention_run(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("max_rows must be a positive number")));
-	SPI_connect();
+	spi_connect_pinned();
 	ref = ns_resolve_arg(fcinfo, 0, RowExclusiveLock);
 	removed = lifecycle_retention_pass(&ref, max_rows);
-	SPI_finish();
+	spi_finish_pinned();
 	PG_RETURN_INT64(removed);
 }

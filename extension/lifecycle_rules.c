@@ -14,6 +14,7 @@
 #include "names.h"
 #include "namespace.h"
 #include "render.h"
+#include "spi_pinned.h"
 
 PG_FUNCTION_INFO_V1(ev_stream_set_retention);
 PG_FUNCTION_INFO_V1(ev_stream_retention);
@@ -143,7 +144,7 @@ ev_stream_set_retention(PG_FUNCTION_ARGS)
 	}
 	values[0] = CStringGetTextDatum(stream);
 
-	SPI_connect();
+	spi_connect_pinned();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	lifecycle_storage_ensure(&ref);
 	if (lifecycle_is_tombstoned(&ref, stream))
@@ -157,7 +158,7 @@ ev_stream_set_retention(PG_FUNCTION_ARGS)
 										4, argtypes),
 						 values, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "eventodb: storing the stream's retention failed");
-	SPI_finish();
+	spi_finish_pinned();
 	PG_RETURN_TEXT_P(render_stream_rule(stream, isnull, v));
 }
 
@@ -172,7 +173,7 @@ ev_stream_retention(PG_FUNCTION_ARGS)
 	bool		isnull[3] = {true, true, true};
 	int64		v[3] = {0, 0, 0};
 
-	SPI_connect();
+	spi_connect_pinned();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	if (lifecycle_storage_exists(lifecycle_schema_of(&ref)))
 	{
@@ -186,7 +187,7 @@ ev_stream_retention(PG_FUNCTION_ARGS)
 			elog(ERROR, "eventodb: reading the stream's retention failed");
 		fetch_limits(3, isnull, v);
 	}
-	SPI_finish();
+	spi_finish_pinned();
 	PG_RETURN_TEXT_P(render_stream_rule(stream, isnull, v));
 }
 
@@ -213,7 +214,7 @@ ev_category_set_retention(PG_FUNCTION_ARGS)
 	}
 	values[0] = CStringGetTextDatum(category);
 
-	SPI_connect();
+	spi_connect_pinned();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	lifecycle_storage_ensure(&ref);
 	if (SPI_execute_plan(lifecycle_plan(&ref, "lc_set_category_rule",
@@ -224,7 +225,7 @@ ev_category_set_retention(PG_FUNCTION_ARGS)
 										3, argtypes),
 						 values, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "eventodb: storing the category's retention failed");
-	SPI_finish();
+	spi_finish_pinned();
 	PG_RETURN_TEXT_P(render_category_rule(category, isnull, v));
 }
 
@@ -239,7 +240,7 @@ ev_category_retention(PG_FUNCTION_ARGS)
 	bool		isnull[2] = {true, true};
 	int64		v[2] = {0, 0};
 
-	SPI_connect();
+	spi_connect_pinned();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	if (lifecycle_storage_exists(lifecycle_schema_of(&ref)))
 	{
@@ -250,6 +251,6 @@ ev_category_retention(PG_FUNCTION_ARGS)
 			elog(ERROR, "eventodb: reading the category's retention failed");
 		fetch_limits(2, isnull, v);
 	}
-	SPI_finish();
+	spi_finish_pinned();
 	PG_RETURN_TEXT_P(render_category_rule(category, isnull, v));
 }

@@ -30,6 +30,7 @@
 
 #include "lifecycle.h"
 #include "namespace.h"
+#include "spi_pinned.h"
 
 PGDLLEXPORT void eventodb_retention_worker_main(Datum arg);
 
@@ -83,7 +84,7 @@ namespaces_with_state(MemoryContext cxt, int *n)
 	*n = 0;
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
-	SPI_connect();
+	spi_connect_pinned();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	if (SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'eventodb'",
 					true, 1) == SPI_OK_SELECT && SPI_processed == 1 &&
@@ -104,7 +105,7 @@ namespaces_with_state(MemoryContext cxt, int *n)
 				refs[(*n)++] = r;
 		}
 	}
-	SPI_finish();
+	spi_finish_pinned();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	return refs;
@@ -124,11 +125,11 @@ guarded_pass(const StoreRef *ref)
 		 * worker started. */
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
-		SPI_connect();
+		spi_connect_pinned();
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, "eventodb retention pass");
 		removed = lifecycle_retention_pass(ref, retention_batch);
-		SPI_finish();
+		spi_finish_pinned();
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 		pgstat_report_activity(STATE_IDLE, NULL);

@@ -38,6 +38,7 @@
 #include "horizon.h"
 #include "poke_queue.h"
 #include "read_horizon.h"
+#include "spi_pinned.h"
 #include "stats.h"
 #include "store.h"
 
@@ -421,7 +422,7 @@ poke_round(bool *progress)
 	}
 
 	StartTransactionCommand();
-	SPI_connect();
+	spi_connect_pinned();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, "poking");
 	registry_ok = registry_lock();
@@ -488,7 +489,7 @@ poke_round(bool *progress)
 	release_barriers(done);
 
 	PopActiveSnapshot();
-	SPI_finish();
+	spi_finish_pinned();
 	CommitTransactionCommand();
 	backup_valid = false;
 	pgstat_report_activity(STATE_IDLE, NULL);
@@ -536,7 +537,7 @@ publish_marks(void)
 	PG_TRY();
 	{
 		StartTransactionCommand();
-		SPI_connect();
+		spi_connect_pinned();
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, "storing read marks");
 		/*
@@ -558,7 +559,7 @@ publish_marks(void)
 					read_horizon_store(schema, nss[i].mark_due);
 			}
 		PopActiveSnapshot();
-		SPI_finish();
+		spi_finish_pinned();
 		CommitTransactionCommand();
 		pgstat_report_activity(STATE_IDLE, NULL);
 		for (int i = 0; i < nns; i++)

@@ -12,6 +12,7 @@
 
 #include "gateway_read.h"
 #include "namespace.h"
+#include "spi_pinned.h"
 #include "stats.h"
 
 PG_FUNCTION_INFO_V1(ev_stream_get_backward);
@@ -39,7 +40,7 @@ ev_stream_get_backward(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("batch size of a backward read must be between 0 and 10000")));
 	initStringInfo(&buf);
-	SPI_connect();
+	spi_connect_pinned();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	plan = plan_for(ref.schema, "gw_stream_get_backward",
 					MESSAGE_COLUMNS
@@ -51,6 +52,6 @@ ev_stream_get_backward(PG_FUNCTION_ARGS)
 	values[1] = Int64GetDatum(PG_ARGISNULL(2) ? PG_INT64_MAX : PG_GETARG_INT64(2));
 	values[2] = Int64GetDatum(batch);
 	stats_read(ref.schema, render_messages(&buf, plan, values, nulls, false));
-	SPI_finish();
+	spi_finish_pinned();
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
 }

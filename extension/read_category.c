@@ -25,6 +25,7 @@
 #include "msgdb_settings.h"
 #include "names.h"
 #include "read.h"
+#include "spi_pinned.h"
 #include "stats.h"
 #include "store.h"
 
@@ -233,20 +234,24 @@ msgdb_get_category_messages(PG_FUNCTION_ARGS)
 
 		sql = a.condition == NULL ?
 			msgdb_category_sql(a.correlation != NULL, !a.member_null) : msgdb_sql(&a, &horizon);
-		SPI_connect();
 		if (a.condition == NULL)
 		{
+			spi_connect_pinned();
 			plan = plan_for(store_message_store.schema,
 							keys[a.correlation != NULL][!a.member_null], sql, NPARAMS, types);
 			read_into_result_active(fcinfo, plan, params, NPARAMS);
+			spi_finish_pinned();
 		}
 		else
 		{
-			/* Message DB binds $3 even for -1, when its command has no LIMIT. */
+			/* Message DB binds $3 even for -1, when its command has no LIMIT.
+			 * The caller's SQL, in the caller's search path, as Message DB
+			 * runs it (docs/security.md#the-search-path). */
 			params[2].isnull = false;
+			SPI_connect();
 			read_dynamic_into_result(fcinfo, sql, params, NPARAMS - 1, true);
+			SPI_finish();
 		}
-		SPI_finish();
 	}
 	PopActiveSnapshot();
 	return (Datum) 0;

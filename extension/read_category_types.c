@@ -29,6 +29,7 @@
 #include "horizon.h"
 #include "read_types.h"
 #include "namespace.h"
+#include "spi_pinned.h"
 #include "stats.h"
 
 PG_FUNCTION_INFO_V1(ev_category_get_types);
@@ -156,7 +157,7 @@ ev_category_get_types(PG_FUNCTION_ARGS)
 				 errmsg("types must not contain NULL")));
 	category_args(fcinfo, &a);
 	initStringInfo(&buf);
-	SPI_connect();
+	spi_connect_pinned();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	if (!category_args_check(fcinfo, &a))
 		appendStringInfoString(&buf, "[]");
@@ -174,7 +175,7 @@ ev_category_get_types(PG_FUNCTION_ARGS)
 								   values, nulls, true));
 		PopActiveSnapshot();
 	}
-	SPI_finish();
+	spi_finish_pinned();
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
 }
 
@@ -185,12 +186,12 @@ type_index_ddl(FunctionCallInfo fcinfo, const char *tmpl)
 	StoreRef	ref;
 	char	   *sql;
 
-	SPI_connect();
+	spi_connect_pinned();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	sql = psprintf(tmpl, quote_identifier(ref.schema));
 	if (SPI_execute(sql, false, 0) != SPI_OK_UTILITY)
 		elog(ERROR, "eventodb: \"%s\" failed", sql);
-	SPI_finish();
+	spi_finish_pinned();
 }
 
 /* type_index_create(ns): the index of type-filtered category reads. */

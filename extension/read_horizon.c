@@ -24,6 +24,7 @@
 #include "horizon.h"
 #include "namespace.h"
 #include "read_horizon.h"
+#include "spi_pinned.h"
 #include "store.h"
 
 #define MARK_TABLE "read_horizons"
@@ -114,9 +115,9 @@ ev_read_horizon(PG_FUNCTION_ARGS)
 	StoreRef	ref;
 	int64		h;
 
-	SPI_connect();
+	spi_connect_pinned();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	h = horizon_for_category(ref.schema, NULL, 0);
-	SPI_finish();
+	spi_finish_pinned();
 	PG_RETURN_INT64(h);
 }

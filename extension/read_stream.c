@@ -13,6 +13,7 @@
 #include "msgdb_settings.h"
 #include "names.h"
 #include "read.h"
+#include "spi_pinned.h"
 #include "stats.h"
 #include "store.h"
 
@@ -91,17 +92,23 @@ msgdb_get_stream_messages(PG_FUNCTION_ARGS)
 	params[1] = (ReadParam) {INT8OID, Int64GetDatum(position), false};
 	params[2] = (ReadParam) {INT8OID, Int64GetDatum(batch), batch == -1 && condition == NULL};
 
-	SPI_connect();
 	if (condition == NULL)
 	{
 		Oid			types[3] = {TEXTOID, INT8OID, INT8OID};
 
+		spi_connect_pinned();
 		plan = plan_for(store_message_store.schema, "msgdb_stream", sql, 3, types);
 		read_into_result(fcinfo, plan, params, 3);
+		spi_finish_pinned();
 	}
 	else
+	{
+		/* The caller's SQL, in the caller's search path, as Message DB runs it
+		 * (docs/security.md#the-search-path). */
+		SPI_connect();
 		read_dynamic_into_result(fcinfo, sql, params, 3, false);
-	SPI_finish();
+		SPI_finish();
+	}
 	return (Datum) 0;
 }
 
@@ -139,11 +146,11 @@ msgdb_get_last_stream_message(PG_FUNCTION_ARGS)
 		stats_read(store_message_store.schema, rows);
 		return (Datum) 0;
 	}
-	SPI_connect();
+	spi_connect_pinned();
 	plan = plan_for(store_message_store.schema,
 					PG_ARGISNULL(1) ? "msgdb_last" : "msgdb_last_type", sql, 2, types);
 	read_into_result(fcinfo, plan, params, 2);
-	SPI_finish();
+	spi_finish_pinned();
 	return (Datum) 0;
 }
 
@@ -155,10 +162,10 @@ msgdb_stream_version(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	SPI_connect();
+	spi_connect_pinned();
 	version = store_stream_version_found(&store_message_store,
 										 TextDatumGetCString(PG_GETARG_DATUM(0)), &found);
-	SPI_finish();
+	spi_finish_pinned();
 	stats_read(store_message_store.schema, 0);
 	/* Message DB returns max(position): NULL for an empty stream, and a
 	 * negative maximum as it is. */

@@ -23,6 +23,7 @@
 
 #include "horizon.h"
 #include "namespace.h"
+#include "spi_pinned.h"
 #include "stats.h"
 
 PG_FUNCTION_INFO_V1(ev_category_position_at);
@@ -48,13 +49,13 @@ ev_category_position_at(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the time must not be NULL")));
-	SPI_connect();
+	spi_connect_pinned();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	/* a category never contains '-' (as category_get) */
 	if (by_category &&
 		memchr(VARDATA_ANY(PG_GETARG_TEXT_PP(1)), '-', VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(1))) != NULL)
 	{
-		SPI_finish();
+		spi_finish_pinned();
 		PG_RETURN_NULL();
 	}
 	if (by_category)
@@ -99,7 +100,7 @@ ev_category_position_at(PG_FUNCTION_ARGS)
 		found = true;
 	}
 	stats_read(ref.schema, SPI_processed);
-	SPI_finish();
+	spi_finish_pinned();
 	if (!found)
 		PG_RETURN_NULL();
 	PG_RETURN_INT64(result);

@@ -12,6 +12,7 @@
 
 #include "namespace.h"
 #include "render.h"
+#include "spi_pinned.h"
 #include "subscription.h"
 
 PG_FUNCTION_INFO_V1(ev_subscription_create);
@@ -84,7 +85,7 @@ ev_subscription_create(PG_FUNCTION_ARGS)
 	name = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	category = text_to_cstring(PG_GETARG_TEXT_PP(2));
 
-	SPI_connect();
+	spi_connect_pinned();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	sub_storage_ensure(sub_schema_of(&ref));
 	memset(&tmp, 0, sizeof(tmp));
@@ -113,7 +114,7 @@ ev_subscription_create(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_EV_SUB_EXISTS),
 				 errmsg("Subscription '%s' already exists", name)));
 	result = info_text(&ref, name, false);
-	SPI_finish();
+	spi_finish_pinned();
 	PG_RETURN_TEXT_P(result);
 }
 
@@ -134,7 +135,7 @@ ev_subscription_update(PG_FUNCTION_ARGS)
 	sub_parse_options(fcinfo, 2, true, &o);
 	name = text_to_cstring(PG_GETARG_TEXT_PP(1));
 
-	SPI_connect();
+	spi_connect_pinned();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	sub_load(&ref, name, true, &sub);
 	/* Leases that ran out failed under the settings of that time. */
@@ -153,7 +154,7 @@ ev_subscription_update(PG_FUNCTION_ARGS)
 	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "eventodb: could not update subscription \"%s\"", name);
 	result = info_text(&ref, name, false);
-	SPI_finish();
+	spi_finish_pinned();
 	PG_RETURN_TEXT_P(result);
 }
 
@@ -179,14 +180,14 @@ ev_subscription_delete(PG_FUNCTION_ARGS)
 
 	sub_check_name(fcinfo, 1);
 	name = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	SPI_connect();
+	spi_connect_pinned();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	sub_load(&ref, name, true, &sub);
 	sub_exec(&sub, "sub_del_messages", "DELETE FROM @S.subscription_messages WHERE subscription_id = $1");
 	sub_exec(&sub, "sub_del_parked", "DELETE FROM @S.subscription_parked WHERE subscription_id = $1");
 	sub_exec(&sub, "sub_del_consumers", "DELETE FROM @S.subscription_consumers WHERE subscription_id = $1");
 	sub_exec(&sub, "sub_del", "DELETE FROM @S.subscriptions WHERE id = $1");
-	SPI_finish();
+	spi_finish_pinned();
 
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, "{\"deletedAt\":");
@@ -205,10 +206,10 @@ ev_subscription_get(PG_FUNCTION_ARGS)
 	text	   *result;
 
 	sub_check_name(fcinfo, 1);
-	SPI_connect();
+	spi_connect_pinned();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	result = info_text(&ref, text_to_cstring(PG_GETARG_TEXT_PP(1)), true);
-	SPI_finish();
+	spi_finish_pinned();
 	PG_RETURN_TEXT_P(result);
 }
 
@@ -222,7 +223,7 @@ ev_subscription_list(PG_FUNCTION_ARGS)
 	uint64		n = 0;
 	text	   *result;
 
-	SPI_connect();
+	spi_connect_pinned();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	if (sub_storage_exists(sub_schema_of(&ref)))
 	{
@@ -249,7 +250,7 @@ ev_subscription_list(PG_FUNCTION_ARGS)
 	}
 	appendStringInfoChar(&buf, ']');
 	result = upper_text(&buf);
-	SPI_finish();
+	spi_finish_pinned();
 	PG_RETURN_TEXT_P(result);
 }
 
@@ -271,7 +272,7 @@ ev_subscription_reset(PG_FUNCTION_ARGS)
 	sub_check_name(fcinfo, 1);
 	sub_parse_position(PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2)), &kind, &pos);
 	name = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	SPI_connect();
+	spi_connect_pinned();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	sub_load(&ref, name, true, &sub);
 	/* A delivery whose last lease ran out is parked, and stays parked. */
@@ -282,6 +283,6 @@ ev_subscription_reset(PG_FUNCTION_ARGS)
 	sub.in_flight = 0;
 	sub_save_progress(&sub);
 	result = info_text(&ref, name, false);
-	SPI_finish();
+	spi_finish_pinned();
 	PG_RETURN_TEXT_P(result);
 }

@@ -24,6 +24,7 @@
 #include "horizon.h"
 #include "read_types.h"
 #include "namespace.h"
+#include "spi_pinned.h"
 #include "subscription.h"
 
 PG_FUNCTION_INFO_V1(ev_subscription_fetch);
@@ -485,7 +486,7 @@ ev_subscription_fetch(PG_FUNCTION_ARGS)
 	max = PG_GETARG_INT32(3);
 	InitMaterializedSRF(fcinfo, 0);
 
-	SPI_connect();
+	spi_connect_pinned();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	sub_load(&ref, text_to_cstring(PG_GETARG_TEXT_PP(1)), true, &sub);
 	memset(&f, 0, sizeof(f));
@@ -512,6 +513,6 @@ ev_subscription_fetch(PG_FUNCTION_ARGS)
 			emit(fcinfo, &f, hand_out(&f));
 	}
 	sub_save_progress(&sub);
-	SPI_finish();
+	spi_finish_pinned();
 	return (Datum) 0;
 }

@@ -17,6 +17,7 @@
 #include "horizon.h"
 #include "namespace.h"
 #include "render.h"
+#include "spi_pinned.h"
 #include "subscription.h"
 
 PG_FUNCTION_INFO_V1(ev_subscription_parked);
@@ -47,7 +48,7 @@ ev_subscription_parked(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 
-	SPI_connect();
+	spi_connect_pinned();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	sub_load_settled(&ref, text_to_cstring(PG_GETARG_TEXT_PP(1)), &sub);
 	plan = sub_plan(&sub, "sub_parked_list",
@@ -74,7 +75,7 @@ ev_subscription_parked(PG_FUNCTION_ARGS)
 			out[c] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, c + 1, &nulls[c]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, out, nulls);
 	}
-	SPI_finish();
+	spi_finish_pinned();
 	return (Datum) 0;
 }
 
@@ -106,7 +107,7 @@ ev_subscription_replay_parked(PG_FUNCTION_ARGS)
 	else
 		nulls[1] = 'n';
 
-	SPI_connect();
+	spi_connect_pinned();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	sub_load(&ref, text_to_cstring(PG_GETARG_TEXT_PP(1)), true, &sub);
 	/* What reached max_deliveries by a lease that ran out is replayed too. */
@@ -127,7 +128,7 @@ ev_subscription_replay_parked(PG_FUNCTION_ARGS)
 	replayed = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	sub.pending += DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	sub_save_progress(&sub);
-	SPI_finish();
+	spi_finish_pinned();
 	PG_RETURN_INT64(replayed);
 }
 

@@ -16,6 +16,7 @@
 
 #include "namespace.h"
 #include "render.h"
+#include "spi_pinned.h"
 #include "subscription.h"
 
 PG_FUNCTION_INFO_V1(ev_subscription_ack);
@@ -250,13 +251,13 @@ ev_subscription_ack(PG_FUNCTION_ARGS)
 
 	sub_check_name(fcinfo, 1);
 	ids = sub_check_delivery_ids(fcinfo, 2, &n);
-	SPI_connect();
+	spi_connect_pinned();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	sub_load(&ref, text_to_cstring(PG_GETARG_TEXT_PP(1)), true, &sub);
 	check_in_flight(&sub, ids, n);
 	complete(&sub, ids, n);
 	sub_save_progress(&sub);
-	SPI_finish();
+	spi_finish_pinned();
 	PG_RETURN_INT64(n);
 }
 
@@ -288,7 +289,7 @@ ev_subscription_nack(PG_FUNCTION_ARGS)
 					 errmsg("options.reason must be a string of at most 1000 bytes")));
 		reason = text_to_cstring(t);
 	}
-	SPI_connect();
+	spi_connect_pinned();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	sub_load(&ref, text_to_cstring(PG_GETARG_TEXT_PP(1)), true, &sub);
 	check_in_flight(&sub, ids, n);
@@ -304,7 +305,7 @@ ev_subscription_nack(PG_FUNCTION_ARGS)
 		fail_selected(&sub, &sel);
 	}
 	sub_save_progress(&sub);
-	SPI_finish();
+	spi_finish_pinned();
 	PG_RETURN_INT64(n);
 }
 
@@ -329,7 +330,7 @@ ev_subscription_release(PG_FUNCTION_ARGS)
 
 	sub_check_name(fcinfo, 1);
 	sub_check_consumer(fcinfo, 2);
-	SPI_connect();
+	spi_connect_pinned();
 	ref = ns_resolve_arg(fcinfo, 0, AccessShareLock);
 	sub_load(&ref, text_to_cstring(PG_GETARG_TEXT_PP(1)), true, &sub);
 	/* Deliveries whose lease ran out are no longer in flight: not released. */
@@ -349,6 +350,6 @@ ev_subscription_release(PG_FUNCTION_ARGS)
 	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "eventodb: could not mark the consumer inactive");
 	sub_save_progress(&sub);
-	SPI_finish();
+	spi_finish_pinned();
 	PG_RETURN_INT64(released);
 }

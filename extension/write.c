@@ -24,6 +24,7 @@
 #include "names.h"
 #include "poke_queue.h"
 #include "read.h"
+#include "spi_pinned.h"
 #include "stats.h"
 #include "store.h"
 
@@ -331,7 +332,7 @@ store_poke_channel(const char *ns_id)
 		bool		isnull = true;
 		Datum		name = (Datum) 0;
 
-		SPI_connect();
+		spi_connect_pinned();
 		if (SPI_execute("SELECT name FROM eventodb.poke_channel", true, 2) == SPI_OK_SELECT &&
 			SPI_processed == 1)
 			name = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
@@ -341,7 +342,7 @@ store_poke_channel(const char *ns_id)
 					 errmsg("eventodb.poke_channel must hold exactly one channel name"),
 					 errhint("Re-create the extension.")));
 		strlcpy(cached, TextDatumGetCString(name), sizeof(cached));
-		SPI_finish();
+		spi_finish_pinned();
 	}
 	PG_FINALLY();
 	{
@@ -442,7 +443,7 @@ msgdb_write_message(PG_FUNCTION_ARGS)
 		key = store_write_lock(&w, store_message_store.ns_id, stream, strlen(stream));
 	acquire_lock_notices(stream, key);
 
-	SPI_connect();
+	spi_connect_pinned();
 	/* stream_version(NULL) matches no row. */
 	version = stream ? store_stream_version(&store_message_store, stream) : -1;
 	lifecycle_guard_write(&store_message_store, stream);
@@ -467,7 +468,7 @@ msgdb_write_message(PG_FUNCTION_ARGS)
 	gpos = store_insert(&store_message_store, uuid, id == NULL, stream, type,
 						PG_GETARG_DATUM(3), PG_ARGISNULL(3),
 						PG_GETARG_DATUM(4), PG_ARGISNULL(4), next);
-	SPI_finish();
+	spi_finish_pinned();
 
 	if (msgdb_debug_enabled("message_store.debug_write"))
 		write_message_notices(fcinfo, id, stream, type, version, next);

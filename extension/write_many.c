@@ -33,6 +33,7 @@
 #include "names.h"
 #include "namespace.h"
 #include "render.h"
+#include "spi_pinned.h"
 #include "stats.h"
 #include "write_idempotent.h"
 
@@ -277,7 +278,7 @@ ev_stream_write_many(PG_FUNCTION_ARGS)
 		order[i] = &items[i];
 	}
 
-	SPI_connect();
+	spi_connect_pinned();
 	qsort(order, count, sizeof(ManyItem *), lock_order);
 	{
 		char	   *ns = text_to_cstring(PG_GETARG_TEXT_PP(0));
@@ -288,7 +289,7 @@ ev_stream_write_many(PG_FUNCTION_ARGS)
 	ref = ns_resolve_arg(fcinfo, 0, RowExclusiveLock);
 	for (int i = 0; i < count; i++)
 		write_item(items, i, &ref, idempotent);
-	SPI_finish();
+	spi_finish_pinned();
 
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '[');
