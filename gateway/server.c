@@ -702,7 +702,9 @@ start_daemon(unsigned flags, int port, int threads)
 							MHD_OPTION_CONNECTION_LIMIT, connection_limit(),
 							MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 							MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
-							MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int) 1,
+							/* no SO_REUSEPORT: a second gateway on a port in use
+							 * must fail, not take half of its connections
+							 * (libmicrohttpd still sets SO_REUSEADDR for restarts) */
 							/* a %00 in the path must not cut it short (url_decode.h) */
 							MHD_OPTION_URI_LOG_CALLBACK, url_decode_note_uri, NULL,
 							MHD_OPTION_UNESCAPE_CALLBACK, url_decode_unescape, NULL,

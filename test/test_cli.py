@@ -81,6 +81,14 @@ def test_unreachable_database_fails_start_up():
     assert code == 1, (code, out, err)
 
 
+def test_port_in_use_fails_start_up(gw, prod_db):
+    """A second gateway on a listening port stops (exit 1), as the original's failed listen
+    did, instead of sharing the port and taking part of the first one's connections."""
+    code, out, err = run(["serve", "--port=%d" % gw.port, "--db-url=" + db_url(prod_db)], timeout=30)
+    assert code == 1, (code, out, err)
+    assert gw.ok("sys.version") == "0.7.0"
+
+
 def test_timescale_db_type_rejected(prod_db):
     code, out, err = run(["serve", "--port=%d" % free_port(), "--db-url=" + db_url(prod_db),
                           "--db-type=timescale"], timeout=30)
