@@ -611,6 +611,48 @@ guarded_round(bool *progress, int *failures)
 	return more;
 }
 
+/*
+ * Asked to leave (db_guard.c: DDL that needs the database to itself): the
+ * runs and barriers taken from the ring but not sent yet go back to its
+ * front, for the next worker of this database. They stand for committed
+ * writes, and the DDL may fail after all (or be refused) and leave the
+ * database in use.
+ */
+static void
+give_back_pending(void)
+{
+	int			lost_runs = 0;
+	int			lost_bars = 0;
+
+	SpinLockAcquire(&db->mutex);
+	for (int i = npend - 1; i >= 0 && lost_runs == 0; i--)
+	{
+		if (db->head - db->tail + 1 + db->reserved > POKEQ_RING)
+			lost_runs = i + 1;
+		else
+		{
+			db->tail--;
+			db->ring[db->tail % POKEQ_RING] = pend[i].r;
+		}
+	}
+	for (int i = nbars - 1; i >= 0 && lost_bars == 0; i--)
+	{
+		if (db->bhead - db->btail + 1 > POKEQ_BARRIERS)
+			lost_bars = i + 1;
+		else
+		{
+			db->btail--;
+			db->barriers[db->btail % POKEQ_BARRIERS] = bars[i];
+		}
+	}
+	SpinLockRelease(&db->mutex);
+	npend = nbars = 0;
+	if (lost_runs > 0 || lost_bars > 0)
+		ereport(WARNING,
+				(errmsg("eventodb: poke worker leaving with a full queue: %d poke runs and %d barriers dropped",
+						lost_runs, lost_bars)));
+}
+
 void
 eventodb_poke_worker_main(Datum arg)
 {
@@ -640,7 +682,10 @@ eventodb_poke_worker_main(Datum arg)
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 		if (db->exit_requested)
+		{
+			give_back_pending();
 			break;
+		}
 		more = guarded_round(&progress, &failures);
 		if (publish_marks())
 			progress = true;

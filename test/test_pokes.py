@@ -295,3 +295,62 @@ def test_database_ddl_is_not_blocked_by_the_poke_worker(pokedb):
         for n in names:
             q(admin, 'DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % n)
         admin.close()
+
+
+def _held_poke_and_ddl(db, pokedb, ddl, role=None):
+    """A writer left open holds back the poke of a later committed write;
+    meanwhile ddl runs against the pokes database (as role, when given) and
+    fails. Returns the pokes seen once the open writer commits."""
+    connect, lis = db
+    w1, w2 = connect(autocommit=False), connect(autocommit=False)
+    require_horizon(w1)
+    write(w1, "held-1")             # global position 1, in flight
+    write(w2, "held-2")             # global position 2, committed, its poke held back
+    w2.commit()
+    admin = pg_connect("postgres")
+    admin.autocommit = True
+    try:
+        if role:
+            q(admin, "DROP ROLE IF EXISTS %s" % role)
+            q(admin, "CREATE ROLE %s" % role)
+            q(admin, "SET ROLE %s" % role)
+        with pytest.raises(psycopg2.Error):
+            q(admin, ddl % pokedb)
+    finally:
+        if role:
+            q(admin, "RESET ROLE")
+            q(admin, "DROP ROLE IF EXISTS %s" % role)
+        admin.close()
+    w1.commit()                      # the commit keeps its place in the poke queue
+    sync(w1)
+    return lis.payloads()
+
+
+@pytest.mark.parametrize("ddl", ['DROP DATABASE "%s"', 'ALTER DATABASE "%s" RENAME TO eventodb_bb_stolen',
+                                 'CREATE DATABASE eventodb_bb_copy TEMPLATE "%s"'])
+def test_database_ddl_without_the_right_leaves_the_worker_and_its_pokes(db, pokedb, ddl):
+    """docs/security.md#pokes: a login that may not drop, rename or copy the
+    database cannot send its poke worker away; before, it cost open writers
+    their commit and committed writes their pokes."""
+    assert _held_poke_and_ddl(db, pokedb, ddl, role="eventodb_bb_nobody") == \
+        [msgdb_poke("held-1", 0, 1), msgdb_poke("held-2", 0, 2)]
+
+
+def test_database_ddl_that_fails_keeps_the_pokes_the_worker_held(db, pokedb):
+    """The owner's RENAME sends the worker away and then fails (sessions are
+    connected): the pokes the worker held go back to the queue and the next
+    worker sends them."""
+    assert _held_poke_and_ddl(db, pokedb, 'ALTER DATABASE "%s" RENAME TO eventodb_bb_renamed') == \
+        [msgdb_poke("held-1", 0, 1), msgdb_poke("held-2", 0, 2)]
+
+
+def test_create_database_template_default_still_works(pokedb):
+    """The guard reads TEMPLATE = DEFAULT as template1, as PostgreSQL does."""
+    admin = pg_connect("postgres")
+    admin.autocommit = True
+    name = "eventodb_bb_tdef_%d" % os.getpid()
+    try:
+        q(admin, 'CREATE DATABASE "%s" TEMPLATE = DEFAULT' % name)
+    finally:
+        q(admin, 'DROP DATABASE IF EXISTS "%s"' % name)
+        admin.close()
