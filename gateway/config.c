@@ -307,6 +307,19 @@ valid_http_mode(const char *v)
 	return strcmp(v, "loop") == 0 || strcmp(v, "threads") == 0;
 }
 
+/* Go's strconv.ParseBool, which the original reads such switches with */
+static bool
+valid_bool(const char *v)
+{
+	static const char *const forms[] = {"1", "t", "T", "TRUE", "true", "True",
+	"0", "f", "F", "FALSE", "false", "False", NULL};
+
+	for (int i = 0; forms[i] != NULL; i++)
+		if (strcmp(v, forms[i]) == 0)
+			return true;
+	return false;
+}
+
 static bool
 any_value(const char *v)
 {
@@ -564,11 +577,14 @@ static const struct
 	{"EVENTODB_WRITE_LEADERS", valid_write_leaders},
 	{"EVENTODB_REQUEST_BUDGET", valid_request_budget},
 	{"EVENTODB_HTTP_MODE", valid_http_mode},
-	{"EVENTODB_TEST_RESET", any_value},
+	{"EVENTODB_TEST_RESET", valid_bool},
 	{"EVENTODB_PG_USER", any_value},
 	{"EVENTODB_PG_BINDIR", any_value},
 };
 
+#define N_ENV_ONLY (sizeof(env_only) / sizeof(env_only[0]))
+
+/* arg: the keys seen so far, the flags' first, then env_only's */
 static bool
 file_setting(const char *key, const char *value, char **err, void *arg)
 {
@@ -600,9 +616,16 @@ file_setting(const char *key, const char *value, char **err, void *arg)
 		}
 		return true;
 	}
-	for (size_t i = 0; i < sizeof(env_only) / sizeof(env_only[0]); i++)
+	for (size_t i = 0; i < N_ENV_ONLY; i++)
 		if (strcmp(env_only[i].key, key) == 0)
 		{
+			if (seen[NFLAGS + i])
+			{
+				if (asprintf(err, "%s is set twice", key) < 0)
+					abort();
+				return false;
+			}
+			seen[NFLAGS + i] = true;
 			if (*value != '\0' && !env_only[i].valid(value))
 			{
 				if (asprintf(err, "invalid value for %s", key) < 0)
@@ -621,7 +644,7 @@ file_setting(const char *key, const char *value, char **err, void *arg)
 static bool
 load_config_file(void)
 {
-	bool		seen[NFLAGS] = {false};
+	bool		seen[NFLAGS + N_ENV_ONLY] = {false};
 	char	   *msg = config_file_read(g_config.config_file, file_setting, seen);
 
 	if (msg == NULL)

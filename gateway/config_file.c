@@ -3,10 +3,12 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static char *
 trim(char *s)
@@ -82,7 +84,9 @@ read_line(const char *path, unsigned lineno, char *line, ConfigFileSetter set, v
 char *
 config_file_read(const char *path, ConfigFileSetter set, void *arg)
 {
-	FILE	   *f = fopen(path, "r");
+	/* non-blocking open: opening a FIFO without a writer must not hang */
+	int			fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	FILE	   *f = NULL;
 	struct stat st;
 	char	   *line = NULL;
 	size_t		cap = 0;
@@ -90,18 +94,25 @@ config_file_read(const char *path, ConfigFileSetter set, void *arg)
 	unsigned	lineno = 0;
 	char	   *msg = NULL;
 
-	if (f == NULL)
+	if (fd < 0)
 	{
 		if (asprintf(&msg, "%s: %s", path, strerror(errno)) < 0)
 			abort();
 		return msg;
 	}
 	/* a device or a pipe could block the start or never end a line */
-	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode))
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
 	{
-		fclose(f);
+		close(fd);
 		if (asprintf(&msg, "%s: not a regular file", path) < 0)
 			abort();
+		return msg;
+	}
+	if ((f = fdopen(fd, "r")) == NULL)
+	{
+		if (asprintf(&msg, "%s: %s", path, strerror(errno)) < 0)
+			abort();
+		close(fd);
 		return msg;
 	}
 	while (msg == NULL && (len = getline(&line, &cap, f)) >= 0)

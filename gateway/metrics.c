@@ -50,7 +50,7 @@ static const char *const ops[] = {
 #define NOPS (sizeof(ops) / sizeof(ops[0]))
 
 /* Status codes the gateway answers with; anything else counts as "other". */
-static const unsigned statuses[] = {200, 400, 401, 403, 404, 405, 409, 413, 431, 500, 503};
+static const unsigned statuses[] = {200, 400, 401, 403, 404, 405, 409, 410, 413, 431, 500, 503};
 #define NSTATUS (sizeof(statuses) / sizeof(statuses[0]))
 
 /* Latency buckets, microseconds, and the same in seconds as printed. */
@@ -71,7 +71,7 @@ static const char *const error_codes[] = {
 	"AUTH_REQUIRED", "AUTH_INVALID_TOKEN", "AUTH_UNAUTHORIZED", "INVALID_REQUEST",
 	"METHOD_NOT_FOUND", "NOT_FOUND", "STREAM_VERSION_CONFLICT", "NAMESPACE_NOT_FOUND",
 	"NAMESPACE_EXISTS", "SUBSCRIPTION_NOT_FOUND", "SUBSCRIPTION_EXISTS", "DELIVERY_EXPIRED",
-	"MESSAGE_ID_CONFLICT",
+	"MESSAGE_ID_CONFLICT", "STREAM_DELETED", "MESSAGE_NOT_FOUND",
 	"BACKEND_ERROR", "INTERNAL_ERROR", "SERVER_BUSY", "CLEAR_FAILED",
 	"IMPORT_FAILED", "POSITION_EXISTS", "READ_ERROR", "INVALID_JSON", "INVALID_RECORD",
 	"OTHER",

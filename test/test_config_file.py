@@ -98,6 +98,11 @@ def test_flags_beat_the_environment_which_beats_the_file(tmp_path, prod_db, spaw
     ("EVENTODB_WRITE_LEADERS=-1\n", 1, "invalid value for EVENTODB_WRITE_LEADERS"),
     ("EVENTODB_REQUEST_BUDGET=abc\n", 1, "invalid value for EVENTODB_REQUEST_BUDGET"),
     ("EVENTODB_REQUEST_BUDGET=0\n", 1, "invalid value for EVENTODB_REQUEST_BUDGET"),
+    # keys without a flag follow the same rules
+    ("EVENTODB_THREADS=8\nEVENTODB_THREADS=4\n", 2, "EVENTODB_THREADS is set twice"),
+    ("EVENTODB_TEST_RESET=1\nEVENTODB_TEST_RESET=0\n", 2, "EVENTODB_TEST_RESET is set twice"),
+    ("EVENTODB_PG_USER=a\n\nEVENTODB_PG_USER=b\n", 3, "EVENTODB_PG_USER is set twice"),
+    ("EVENTODB_TEST_RESET=yes\n", 1, "invalid value for EVENTODB_TEST_RESET"),
 ])
 def test_bad_lines_are_refused_with_their_line_number(tmp_path, text, line, problem):
     conf = write_conf(tmp_path, text)
@@ -142,6 +147,13 @@ def test_eventodb_config_in_the_environment_is_an_error_when_unreadable(tmp_path
 def test_a_device_is_refused_rather_than_read_forever():
     r = run(["serve", "--config=/dev/zero"], timeout=5)
     assert r.returncode == 2 and "/dev/zero: not a regular file" in r.stderr, r
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
+    fifo = str(tmp_path / "conf.fifo")
+    os.mkfifo(fifo)
+    r = run(["serve", "--config=" + fifo], timeout=10)
+    assert r.returncode == 2 and "%s: not a regular file" % fifo in r.stderr, r
 
 
 def test_every_flag_is_in_the_man_page_and_the_packaged_config_file():

@@ -142,6 +142,9 @@ def test_requests_and_errors_are_counted_by_method_and_code(mgw):
     assert mgw.rpc("stream.get", "cnt-1", token=None).status == 401
     assert mgw.rpc("no.such").status == 404
     assert mgw.request("GET", "/nowhere").status == 404
+    mgw.write("cnt-gone")
+    mgw.ok("stream.delete", "cnt-gone", {"hard": True})
+    assert mgw.rpc("stream.write", "cnt-gone", {"type": "T", "data": {}}).status == 410
     mgw.ok("stream.get", "cnt-1")
 
     def d(name, **labels):
@@ -157,7 +160,7 @@ def test_requests_and_errors_are_counted_by_method_and_code(mgw):
             break
         time.sleep(0.05)
 
-    assert d("eventodb_http_requests_total", method="stream.write", code="200") == 2
+    assert d("eventodb_http_requests_total", method="stream.write", code="200") == 3
     assert d("eventodb_http_requests_total", method="stream.write", code="409") == 1
     assert d("eventodb_http_requests_total", method="stream.get", code="200") == 1
     # authentication fails before the method is read
@@ -169,9 +172,11 @@ def test_requests_and_errors_are_counted_by_method_and_code(mgw):
     assert d("eventodb_errors_total", code="AUTH_REQUIRED") == 1
     assert d("eventodb_errors_total", code="METHOD_NOT_FOUND") == 1
     assert d("eventodb_errors_total", code="NOT_FOUND") == 1
-    assert d("eventodb_http_request_duration_seconds_count", method="stream.write") == 3
-    assert d("eventodb_http_request_duration_seconds_bucket", method="stream.write", le="+Inf") == 3
-    assert d("eventodb_group_commit_batch_size_count") == 3
+    assert d("eventodb_http_requests_total", method="stream.write", code="410") == 1
+    assert d("eventodb_errors_total", code="STREAM_DELETED") == 1
+    assert d("eventodb_http_request_duration_seconds_count", method="stream.write") == 5
+    assert d("eventodb_http_request_duration_seconds_bucket", method="stream.write", le="+Inf") == 5
+    assert d("eventodb_group_commit_batch_size_count") >= 3
     # the scrape in progress is the only request in flight
     assert value(after, "eventodb_http_requests_in_flight") == 1
     assert value(after, "eventodb_pool_connections", state="busy") == 0
