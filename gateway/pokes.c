@@ -326,10 +326,11 @@ by_order(const void *x, const void *y)
  * category's horizon: a writer holding Message DB's category lock pokes
  * right after its commit, when another category's writer may still hold
  * back the namespace's horizon. Claims without a stream (a payload too long
- * for NOTIFY) are read over the whole namespace. Claims stay unverified
- * when the read fails.
+ * for NOTIFY) are read over the whole namespace. False when the read
+ * failed (the claims stay unverified); a namespace that is gone is no
+ * failure.
  */
-static void
+static bool
 verify_cluster(Claim *c, size_t n)
 {
 	char		from_s[24],
@@ -366,18 +367,20 @@ verify_cluster(Claim *c, size_t n)
 	{
 		log_warn("pokes: cannot check pokes against the store: %s", err ? err : "no connection");
 		free(err);
-		return;
+		return false;
 	}
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
 	{
 		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 
 		/* a poke for a namespace that does not exist (any more) */
-		if (state == NULL || strcmp(state, SQLSTATE_EV_NOT_FOUND) != 0)
+		bool		gone = state != NULL && strcmp(state, SQLSTATE_EV_NOT_FOUND) == 0;
+
+		if (!gone)
 			log_warn("pokes: cannot check pokes against the store: %s",
 					 PQresultErrorMessage(res));
 		PQclear(res);
-		return;
+		return gone;
 	}
 	text = PQgetvalue(res, 0, 0);
 	len = (size_t) PQgetlength(res, 0, 0);
@@ -437,6 +440,7 @@ verify_cluster(Claim *c, size_t n)
 	}
 	sb_free(&row_stream);
 	PQclear(res);
+	return true;
 }
 
 /* One message is published once per batch, however many claims name it
@@ -469,6 +473,8 @@ ns_watched(const Claim *c)
 static void
 batch_flush(Batch *b)
 {
+	bool		unchecked = false;
+
 	if (b->n == 0)
 		return;
 	qsort(b->claims, b->n, sizeof(Claim), by_ns_category_gpos);
@@ -498,10 +504,14 @@ batch_flush(Batch *b)
 					   b->claims[k].p.gpos - b->claims[j].p.gpos < VERIFY_SPAN)
 					k++;
 				/* no category or stream holds NUL either */
+				/* a failed read is tried once more (the pool replaces a
+				 * broken connection) before the pokes are given up */
 				if (b->claims[j].p.gpos > 0 &&
 					memchr(b->claims[j].p.stream.data ? b->claims[j].p.stream.data : "", '\0',
-						   b->claims[j].category_len) == NULL)
-					verify_cluster(&b->claims[j], k - j);
+						   b->claims[j].category_len) == NULL &&
+					!verify_cluster(&b->claims[j], k - j) &&
+					!verify_cluster(&b->claims[j], k - j))
+					unchecked = true;
 				drop_repeats(&b->claims[j], k - j);
 				j = k;
 			}
@@ -523,6 +533,13 @@ batch_flush(Batch *b)
 		sb_free(&p->stream);
 	}
 	b->n = 0;
+	if (unchecked)
+	{
+		/* as after a lost LISTEN connection: every subscription reads
+		 * from its tracker, so no committed message goes unannounced */
+		log_warn("pokes: some pokes could not be checked; every subscription catches up from the store");
+		hooks.connection_restored();
+	}
 }
 
 /* A "deleted" notice stands only when the namespace is really gone. */

@@ -685,3 +685,29 @@ def test_after_a_listen_reconnect_catch_up_reads_everything_missed(databases, sp
         key = "position" if first == 0 else "globalPosition"
         assert [p[key] for p in pokes] == list(range(first, first + 1501)), [p[key] for p in pokes][990:1010]
         sub.close()
+
+
+def test_a_poke_whose_check_fails_still_reaches_the_subscriber(databases, spawn):
+    """Every poke is checked against the store before it is sent on
+    (docs/security.md#pokes); when that read fails, the poke is not dropped:
+    the read is tried once more, and failing that every subscription catches
+    up from its tracker, as after a lost LISTEN connection. The check's
+    function is renamed away for the duration, so it fails every time."""
+    from conftest import db_url, pg_connect
+    dbname = databases.new("pchk")
+    g = spawn("pchk", ["serve", "--port={port}", "--db-url=" + db_url(dbname), "--token=" + DEFAULT_TOKEN])
+    sub = g.subscribe("stream=pchk-1&position=0").wait_ready()
+    admin = pg_connect(dbname)
+    admin.autocommit = True
+    signature = "eventodb.%s(text, text, bigint, bigint, text, bigint, bigint)"
+    try:
+        with admin.cursor() as cur:
+            cur.execute("ALTER FUNCTION %s RENAME TO category_get_away" % (signature % "category_get"))
+            cur.execute("SELECT message_store.write_message(gen_random_uuid()::text, 'pchk-1', 'T', '{}')")
+            assert sub.wait_pokes(1, timeout=10) == [{"stream": "pchk-1", "position": 0, "globalPosition": 1}]
+    finally:
+        with admin.cursor() as cur:
+            cur.execute("ALTER FUNCTION %s RENAME TO category_get" % (signature % "category_get_away"))
+        admin.close()
+    assert "some pokes could not be checked" in g.log_text()
+    sub.close()
