@@ -4,6 +4,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -119,7 +120,8 @@ sub_scalar(const Sub *sub, const char *key, const char *tmpl, bool *isnull)
 	Datum		values[1] = {Int64GetDatum(sub->id)};
 	Datum		d;
 
-	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	/* read-only: under the snapshot sub_render_info pushed */
+	if (SPI_execute_plan(plan, values, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "eventodb: query %s failed", key);
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, isnull);
 	return *isnull ? 0 : DatumGetInt64(d);
@@ -189,16 +191,14 @@ sub_unread(const Sub *sub)
 	values[1] = Int64GetDatum(sub->read_pos);
 	values[2] = sub->types;
 	values[3] = Int64GetDatum(sub->id);
-	horizon_push_read_snapshot();
 	if (SPI_execute_plan(plan, values, nulls, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "eventodb: could not count the unread messages");
-	PopActiveSnapshot();
 	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	return n;
 }
 
 static int64
-live_in_flight(const Sub *sub)
+live_in_flight(const Sub *sub, TimestampTz now)
 {
 	static Oid	argtypes[2] = {INT8OID, TIMESTAMPTZOID};
 	SPIPlanPtr	plan;
@@ -210,14 +210,14 @@ live_in_flight(const Sub *sub)
 					" WHERE subscription_id = $1 AND delivery_id IS NOT NULL AND lease_until > $2",
 					2, argtypes);
 	values[0] = Int64GetDatum(sub->id);
-	values[1] = TimestampTzGetDatum(GetCurrentTimestamp());
-	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT)
+	values[1] = TimestampTzGetDatum(now);
+	if (SPI_execute_plan(plan, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "eventodb: could not count deliveries in flight");
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
 static void
-render_consumers(StringInfo buf, const Sub *sub)
+render_consumers(StringInfo buf, const Sub *sub, TimestampTz now)
 {
 	static Oid	argtypes[2] = {INT8OID, TIMESTAMPTZOID};
 	SPIPlanPtr	plan;
@@ -234,8 +234,8 @@ render_consumers(StringInfo buf, const Sub *sub)
 					" ORDER BY c.consumer_id",
 					2, argtypes);
 	values[0] = Int64GetDatum(sub->id);
-	values[1] = TimestampTzGetDatum(GetCurrentTimestamp());
-	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
+	values[1] = TimestampTzGetDatum(now);
+	if (SPI_execute_plan(plan, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "eventodb: could not list the consumers");
 	appendStringInfoChar(buf, '[');
 	for (uint64 i = 0; i < SPI_processed; i++)
@@ -257,34 +257,69 @@ render_consumers(StringInfo buf, const Sub *sub)
 	appendStringInfoChar(buf, ']');
 }
 
-void
-sub_render_info(StringInfo buf, const Sub *sub)
+/* read_pos and pending as of the active snapshot */
+static void
+reload_progress(Sub *sub)
 {
+	bool		isnull;
+
+	sub->read_pos = sub_scalar(sub, "sub_read_pos",
+							   "SELECT read_pos FROM @S.subscriptions WHERE id = $1", &isnull);
+	sub->pending = sub_scalar(sub, "sub_pending",
+							  "SELECT pending FROM @S.subscriptions WHERE id = $1", &isnull);
+}
+
+/*
+ * Every figure of the answer is read under one snapshot, taken after the
+ * horizon (the unread count is a category read), and at one time: a fetch or
+ * ack committing between two of the reads would otherwise show in one and not
+ * in the other (lag below inFlight, the consumers' inFlight above the total,
+ * lag rising with no write).
+ */
+void
+sub_render_info(StringInfo buf, const Sub *loaded)
+{
+	Sub			snap = *loaded;
+	const Sub  *sub = &snap;
 	ArrayType  *types = DatumGetArrayTypeP(sub->types);
 	Datum	   *elems;
 	bool	   *nulls;
 	int			n;
 	bool		isnull;
 	int64		parked;
+	int64		in_flight;
+	int64		lag;
+	int64		checkpoint;
+	TimestampTz now = GetCurrentTimestamp();
+	StringInfoData consumers;
 
+	CommandCounterIncrement();	/* this call's own changes are in the snapshot */
+	horizon_push_read_snapshot();
+	reload_progress(&snap);
 	parked = sub_scalar(sub, "sub_parked_count",
 						"SELECT pg_catalog.count(*) FROM @S.subscription_parked"
 						" WHERE subscription_id = $1", &isnull);
+	checkpoint = sub_checkpoint(sub);
+	initStringInfo(&consumers);
+	render_consumers(&consumers, sub, now);
+	in_flight = live_in_flight(sub, now);
+	lag = sub->pending + sub_unread(sub);
+	PopActiveSnapshot();
 	appendStringInfoString(buf, "{\"ackTimeoutMs\":");
 	render_int64(buf, sub->ack_timeout_ms);
 	appendStringInfoString(buf, ",\"category\":");
 	render_cstring(buf, sub->category);
 	appendStringInfoString(buf, ",\"checkpoint\":");
-	render_int64(buf, sub_checkpoint(sub));
+	render_int64(buf, checkpoint);
 	appendStringInfoString(buf, ",\"consumers\":");
-	render_consumers(buf, sub);
+	appendBinaryStringInfo(buf, consumers.data, consumers.len);
 	appendStringInfoString(buf, ",\"createdAt\":");
 	render_time(buf, sub->created_at, true);
 	/* Expired leases are ended by the next fetch; they are not in flight. */
 	appendStringInfoString(buf, ",\"inFlight\":");
-	render_int64(buf, live_in_flight(sub));
+	render_int64(buf, in_flight);
 	appendStringInfoString(buf, ",\"lag\":");
-	render_int64(buf, sub->pending + sub_unread(sub));
+	render_int64(buf, lag);
 	appendStringInfoString(buf, ",\"maxDeliveries\":");
 	render_int64(buf, sub->max_deliveries);
 	appendStringInfoString(buf, ",\"maxInFlight\":");

@@ -688,3 +688,40 @@ def test_delivery_ids_of_a_rolled_back_fetch_are_never_issued_again(gw, tok, sql
     with pytest.raises(psycopg2.DatabaseError, match="is not in flight"):
         cur.execute("SELECT eventodb.subscription_ack(%s, 's', ARRAY[%s])", (ns, rolled_back))
     conn.rollback()
+
+
+def test_info_figures_are_of_one_moment_while_a_consumer_fetches_and_acks(gw, tok):
+    """docs/subscriptions.md: lag counts the deliveries in flight and the consumers'
+    inFlight add up to inFlight - in every answer, also while another consumer fetches
+    and acks (each answer is read under one snapshot); with no writes, lag never rises."""
+    for b in range(40):
+        gw.ok("stream.writeMany", [{"streamName": "g-%d" % (i % 7), "type": "T", "data": {}}
+                                   for i in range(500)], token=tok)
+    ok(gw, tok, "create", "s", "g", {"strategy": "roundRobin", "maxInFlight": 1000})
+    stop = threading.Event()
+
+    def consume():
+        while not stop.is_set():
+            ds = fetch(gw, tok, "s", "c", max=1000)
+            if not ds:
+                return
+            ok(gw, tok, "ack", "s", [d["deliveryId"] for d in ds])
+
+    t = threading.Thread(target=consume)
+    t.start()
+    bad, last_lag, answers = [], None, 0
+    try:
+        deadline = time.monotonic() + 60
+        while t.is_alive() and time.monotonic() < deadline:
+            info = ok(gw, tok, "get", "s")
+            answers += 1
+            if info["lag"] < info["inFlight"] or \
+                    sum(c["inFlight"] for c in info["consumers"]) != info["inFlight"] or \
+                    (last_lag is not None and info["lag"] > last_lag):
+                bad.append(info)
+            last_lag = info["lag"]
+    finally:
+        stop.set()
+        t.join()
+    assert bad == [], (answers, bad[:3])
+    assert ok(gw, tok, "get", "s")["lag"] == 0
