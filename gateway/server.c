@@ -118,6 +118,7 @@ bodies_held_now(void)
 }
 
 static struct MHD_Daemon *daemon_handle;
+static unsigned int max_connections;	/* set by connection_limit() */
 
 static const char not_found_body[] = "{\"error\":{\"code\":\"NOT_FOUND\",\"message\":\"Endpoint not found\"}}";
 static const char health_body[] = "{\"status\":\"ok\"}";
@@ -603,6 +604,15 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	}
 }
 
+static bool
+at_connection_limit(void)
+{
+	const union MHD_DaemonInfo *di =
+		MHD_get_daemon_info(daemon_handle, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+	return di != NULL && di->num_connections + 1 >= max_connections;
+}
+
 static void
 on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 			  enum MHD_ConnectionNotificationCode toe)
@@ -615,6 +625,11 @@ on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 	{
 		reaper_remove(*socket_context);
 		*socket_context = NULL;
+		/* At the limit libmicrohttpd stopped accepting; it starts again
+		 * in its next run, which the loop would otherwise hold off until
+		 * some other event (up to a minute): run it now. */
+		if (at_connection_limit())
+			http_loop_kick();
 		return;
 	}
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -684,9 +699,8 @@ connection_limit(void)
 	}
 	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1048576)
 		rl.rlim_cur = 1048576;
-	if (rl.rlim_cur <= FD_RESERVE + 64)
-		return 64;
-	return (unsigned int) (rl.rlim_cur - FD_RESERVE);
+	max_connections = rl.rlim_cur <= FD_RESERVE + 64 ? 64 : (unsigned int) (rl.rlim_cur - FD_RESERVE);
+	return max_connections;
 }
 
 static struct MHD_Daemon *

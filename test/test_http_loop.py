@@ -89,3 +89,45 @@ def test_large_bodies_are_served_off_the_loop_and_answered(gw):
     # a large body that fails validation answers like a small one
     r = gw.rpc_raw(dumps(["stream.write", "big-1", {"type": "", "data": {"s": big}}]), token=tok)
     assert r.status == 400 and b"message.type must be a non-empty string" in r.body
+
+
+def test_a_client_waiting_at_the_connection_limit_is_served_when_a_slot_frees(prod_db, logdir):
+    """docs/http-api.md#limits: at the connection limit (the descriptor limit
+    less 256, at least 64) a new client waits in the kernel's queue; when a
+    connection closes it is accepted at once - the loop used to leave it
+    waiting until its next timer, up to a minute."""
+    import socket
+    import time
+    from conftest import BIN
+    from harness import Gateway, free_port
+    port = free_port()
+    argv = ["prlimit", "--nofile=320:320", "--", BIN, "serve", "--port=%d" % port,
+            "--db-url=" + db_url(prod_db), "--token=" + DEFAULT_TOKEN]
+    g = Gateway("limit", argv, port, logdir, env=clean_env())
+    held = []
+    try:
+        g.wait_healthy(30)
+        request = b"GET /version HTTP/1.1\r\nHost: x\r\n\r\n"
+        for _ in range(64):                # the limit: 320 descriptors leave 64 connections
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            s.sendall(request)
+            assert s.recv(4096).startswith(b"HTTP/1.1 200")
+            held.append(s)
+        waiting = socket.create_connection(("127.0.0.1", port), timeout=10)
+        waiting.sendall(request)
+        waiting.settimeout(1)
+        try:
+            got = waiting.recv(4096)
+        except socket.timeout:
+            got = b""
+        assert got == b"", "served beyond the limit: the limit is not 64"
+        held.pop().close()
+        started = time.monotonic()
+        waiting.settimeout(10)
+        assert waiting.recv(4096).startswith(b"HTTP/1.1 200")
+        assert time.monotonic() - started < 5
+        waiting.close()
+    finally:
+        for s in held:
+            s.close()
+        g.stop()
