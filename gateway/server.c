@@ -604,14 +604,10 @@ on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	}
 }
 
-static bool
-at_connection_limit(void)
-{
-	const union MHD_DaemonInfo *di =
-		MHD_get_daemon_info(daemon_handle, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-
-	return di != NULL && di->num_connections + 1 >= max_connections;
-}
+/* Open connections, counted here: libmicrohttpd's own count
+ * (MHD_DAEMON_INFO_CURRENT_CONNECTIONS) runs its connection clean-up, which
+ * must not be entered again from its close notification. */
+static atomic_uint open_connections;
 
 static void
 on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
@@ -628,10 +624,11 @@ on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 		/* At the limit libmicrohttpd stopped accepting; it starts again
 		 * in its next run, which the loop would otherwise hold off until
 		 * some other event (up to a minute): run it now. */
-		if (at_connection_limit())
+		if (atomic_fetch_sub(&open_connections, 1) >= max_connections)
 			http_loop_kick();
 		return;
 	}
+	atomic_fetch_add(&open_connections, 1);
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 	if (ci != NULL)
 	{
