@@ -158,35 +158,40 @@ sub_source_end(const StoreRef *ref, const char *category)
 	return isnull ? 1 : h + 1;
 }
 
-/* Committed source messages at or after read_pos that were not read yet. */
+/*
+ * Committed source messages at or after read_pos that were not read yet:
+ * those there, less those pending or parked (a reset moves read_pos back
+ * below some of them; the two sets never share a message). Counted apart
+ * and subtracted, not as an anti-join: with the stale statistics of a
+ * table that churns, PostgreSQL planned that join as a scan of the whole
+ * pending set for each source message - seconds for 20,000 messages and
+ * 1,000 pending.
+ */
 static int64
 sub_unread(const Sub *sub)
 {
 	static Oid	argtypes[4] = {TEXTOID, INT8OID, TEXTARRAYOID, INT8OID};
-	const char *rest =
-		" AND m.global_position >= $2"
-		" AND (pg_catalog.cardinality($3) = 0 OR m.type = ANY($3))"
-		" AND NOT EXISTS (SELECT 1 FROM @S.subscription_parked p"
-		"  WHERE p.subscription_id = $4 AND p.global_position = m.global_position)"
-		" AND NOT EXISTS (SELECT 1 FROM @S.subscription_messages q"
-		"  WHERE q.subscription_id = $4 AND q.global_position = m.global_position)";
+	const char *match = *sub->category
+		? " message_store.category(m.stream_name) >= $1 AND message_store.category(m.stream_name) <= $1"
+		" AND m.global_position >= $2 AND (pg_catalog.cardinality($3) = 0 OR m.type = ANY($3))"
+		: " $1 IS NOT NULL AND m.global_position >= $2"
+		" AND (pg_catalog.cardinality($3) = 0 OR m.type = ANY($3))";
 	SPIPlanPtr	plan;
 	Datum		values[4];
 	char		nulls[4] = {' ', ' ', ' ', ' '};
 	bool		isnull;
 	int64		n;
 
-	if (*sub->category)
-		plan = sub_plan(sub, "sub_unread_c",
-						psprintf("SELECT pg_catalog.count(*) FROM @M.messages m"
-								 " WHERE message_store.category(m.stream_name) >= $1"
-								 " AND message_store.category(m.stream_name) <= $1%s", rest),
-						4, argtypes);
-	else
-		plan = sub_plan(sub, "sub_unread_a",
-						psprintf("SELECT pg_catalog.count(*) FROM @M.messages m"
-								 " WHERE true%s", rest),
-						4, argtypes);
+	plan = sub_plan(sub, *sub->category ? "sub_unread_c" : "sub_unread_a",
+					psprintf("SELECT (SELECT pg_catalog.count(*) FROM @M.messages m WHERE%s)"
+							 " - (SELECT pg_catalog.count(*) FROM @S.subscription_messages q"
+							 "    JOIN @M.messages m ON m.global_position = q.global_position"
+							 "    WHERE q.subscription_id = $4 AND q.global_position >= $2 AND%s)"
+							 " - (SELECT pg_catalog.count(*) FROM @S.subscription_parked q"
+							 "    JOIN @M.messages m ON m.global_position = q.global_position"
+							 "    WHERE q.subscription_id = $4 AND q.global_position >= $2 AND%s)",
+							 match, match, match),
+					4, argtypes);
 	values[0] = CStringGetTextDatum(sub->category);
 	values[1] = Int64GetDatum(sub->read_pos);
 	values[2] = sub->types;
