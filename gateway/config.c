@@ -402,6 +402,8 @@ config_usage(FILE *out)
 			"  eventodb export [options]  export messages as NDJSON (eventodb export -h)\n"
 			"  eventodb import [options]  import NDJSON with preserved positions (eventodb import -h)\n"
 			"  eventodb version [--full]  print the version\n"
+			"  eventodb prepare-test-template\n"
+			"                             build the cached cluster that --test-mode without a database copies\n"
 			"  eventodb help              print this help\n"
 			"\n"
 			"Flags (one or two dashes; --flag=value or --flag value):\n");

@@ -336,6 +336,12 @@ def test_json_log_format_lines_are_json(spawn, prod_db):
         assert isinstance(json.loads(line), dict), line
 
 
+def test_help_lists_every_command():
+    out = run(["help"])[1]
+    for command in ("serve", "export", "import", "version", "prepare-test-template", "help"):
+        assert "\n  eventodb %s" % command in out, command
+
+
 @pytest.mark.parametrize("args,code", [(["--help"], 0), (["-h"], 0), (["now"], 2)])
 def test_prepare_test_template_with_arguments_only_prints_its_usage(args, code):
     rc, out, err = run(["prepare-test-template"] + args, timeout=10)
