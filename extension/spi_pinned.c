@@ -2,9 +2,28 @@
 #include "postgres.h"
 
 #include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
 #include "executor/spi.h"
+#include "utils/memutils.h"
 
 #include "spi_pinned.h"
+
+/*
+ * The search path of the caller of the latest outermost pinned section (a
+ * nested one, opened while pinned, keeps it). Kept in TopMemoryContext and
+ * replaced, never stacked, so an error that skips a finish leaves nothing
+ * to unwind.
+ */
+static OverrideSearchPath *caller_path;
+
+static bool
+pinned_now(void)
+{
+	Oid			first;
+	int			n = fetch_search_path_array(&first, 1);
+
+	return n == 1 && first == PG_CATALOG_NAMESPACE;
+}
 
 void
 spi_connect_pinned(void)
@@ -13,6 +32,17 @@ spi_connect_pinned(void)
 	OverrideSearchPath catalog_only = {.schemas = NIL, .addCatalog = true, .addTemp = false};
 	int			rc;
 
+	if (!pinned_now())
+	{
+		OverrideSearchPath *path = GetOverrideSearchPath(TopMemoryContext);
+
+		if (caller_path != NULL)
+		{
+			list_free(caller_path->schemas);
+			pfree(caller_path);
+		}
+		caller_path = path;
+	}
 	PushOverrideSearchPath(&catalog_only);
 	rc = SPI_connect();
 	if (rc != SPI_OK_CONNECT)
@@ -28,4 +58,20 @@ spi_finish_pinned(void)
 	PopOverrideSearchPath();
 	if (rc != SPI_OK_FINISH)
 		elog(ERROR, "eventodb: SPI_finish failed: %s", SPI_result_code_string(rc));
+}
+
+bool
+spi_caller_path_push(void)
+{
+	if (caller_path == NULL)
+		return false;
+	PushOverrideSearchPath(caller_path);
+	return true;
+}
+
+void
+spi_caller_path_pop(bool pushed)
+{
+	if (pushed)
+		PopOverrideSearchPath();
 }

@@ -22,4 +22,16 @@ void		spi_connect_pinned(void);
 /* SPI_finish, and the caller's search path back. */
 void		spi_finish_pinned(void);
 
+/*
+ * Inside a pinned section, the caller's own search path again, for the
+ * statements that fire the triggers a user may have put on a messages
+ * table (the inserts of the writes): Message DB's write_message runs them in
+ * the caller's path, and a trigger that names its objects without a schema
+ * must keep working. Such a statement must compare or convert nothing -
+ * parameters of the columns' own types only - so that nothing planted on
+ * that path is called by it. Returns whether a path was pushed, for the pop.
+ */
+bool		spi_caller_path_push(void);
+void		spi_caller_path_pop(bool pushed);
+
 #endif

@@ -239,8 +239,11 @@ store_insert(const StoreRef *s, Datum id, bool id_null,
 	Datum		values[6];
 	char		nulls[6];
 	bool		isnull;
+	bool		caller;
 	Datum		gpos;
 
+	/* the only statement of a write that fires the user's triggers */
+	caller = spi_caller_path_push();
 	plan = plan_for(s->schema, "insert",
 					"INSERT INTO @S.messages"
 					" (id, stream_name, position, type, data, metadata)"
@@ -261,6 +264,7 @@ store_insert(const StoreRef *s, Datum id, bool id_null,
 	if (SPI_execute_plan(plan, values, nulls, false, 0) != SPI_OK_INSERT_RETURNING
 		|| SPI_processed != 1)
 		elog(ERROR, "eventodb: insert did not return the global position");
+	spi_caller_path_pop(caller);
 	gpos = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	return DatumGetInt64(gpos);
 }

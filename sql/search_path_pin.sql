@@ -52,8 +52,21 @@ SELECT eventodb.subscription_create('pin', 'billing', 'account') IS NOT NULL AS 
 SELECT count(*) AS fetched FROM eventodb.subscription_fetch('pin', 'billing', 'c1', 10);
 SELECT eventodb.stream_set_retention('pin', 'account-1', max_count => 1) IS NOT NULL AS rule_set;
 SELECT eventodb.retention_run('pin') AS removed;
+
+-- The inserts of the writes run in the caller's path, as Message DB's do: a
+-- trigger on a messages table that names its objects without a schema works.
+CREATE TABLE public.pin_audit (stream text);
+CREATE FUNCTION public.pin_audit_write() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO pin_audit VALUES (NEW.stream_name); RETURN NEW; END $$;
+CREATE TRIGGER pin_audit AFTER INSERT ON message_store.messages
+  FOR EACH ROW EXECUTE FUNCTION public.pin_audit_write();
+SELECT message_store.write_message(gen_random_uuid()::text, 'audit-1', 'Opened', '{}') AS msgdb_written;
+SELECT stream FROM pin_audit;
+DROP TRIGGER pin_audit ON message_store.messages;
 RESET search_path;
 
 SELECT eventodb.namespace_delete('pin') AS deleted;
 DROP SCHEMA planted CASCADE;
+DROP TABLE public.pin_audit;
+DROP FUNCTION public.pin_audit_write();
 TRUNCATE message_store.messages RESTART IDENTITY;
