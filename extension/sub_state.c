@@ -4,7 +4,6 @@
  */
 #include "postgres.h"
 
-#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -266,12 +265,17 @@ render_consumers(StringInfo buf, const Sub *sub, TimestampTz now)
 static void
 reload_progress(Sub *sub)
 {
+	static Oid	argtypes[1] = {INT8OID};
+	SPIPlanPtr	plan = sub_plan(sub, "sub_progress",
+								"SELECT read_pos, pending FROM @S.subscriptions WHERE id = $1",
+								1, argtypes);
+	Datum		values[1] = {Int64GetDatum(sub->id)};
 	bool		isnull;
 
-	sub->read_pos = sub_scalar(sub, "sub_read_pos",
-							   "SELECT read_pos FROM @S.subscriptions WHERE id = $1", &isnull);
-	sub->pending = sub_scalar(sub, "sub_pending",
-							  "SELECT pending FROM @S.subscriptions WHERE id = $1", &isnull);
+	if (SPI_execute_plan(plan, values, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "eventodb: could not read the progress of subscription \"%s\"", sub->name);
+	sub->read_pos = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	sub->pending = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 }
 
 /*
@@ -298,7 +302,7 @@ sub_render_info(StringInfo buf, const Sub *loaded)
 	TimestampTz now = GetCurrentTimestamp();
 	StringInfoData consumers;
 
-	CommandCounterIncrement();	/* this call's own changes are in the snapshot */
+	/* it counts this call's own changes in (CommandCounterIncrement) */
 	horizon_push_read_snapshot();
 	reload_progress(&snap);
 	parked = sub_scalar(sub, "sub_parked_count",
