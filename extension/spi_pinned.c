@@ -32,7 +32,9 @@ spi_connect_pinned(void)
 	OverrideSearchPath catalog_only = {.schemas = NIL, .addCatalog = true, .addTemp = false};
 	int			rc;
 
-	if (!pinned_now())
+	/* kept while the caller's path stays the same: no copy on every call */
+	if (!pinned_now() &&
+		(caller_path == NULL || !OverrideSearchPathMatchesCurrent(caller_path)))
 	{
 		OverrideSearchPath *path = GetOverrideSearchPath(TopMemoryContext);
 
