@@ -1,7 +1,7 @@
 /* See coro.h. Coroutines with mmap'd stacks (a guard page below each),
- * one internal epoll set for the descriptors they wait on, and a ready list
- * other threads may push to (an eventfd tells the loop). The switch itself
- * is coro_switch.h. */
+ * one epoll set for the descriptors they wait on and those the loop
+ * watches, and a ready list other threads may push to (an eventfd tells
+ * the loop). The switch itself is coro_switch.h. */
 #include "coro.h"
 #include "coro_switch.h"
 
@@ -67,7 +67,35 @@ struct Coro
 			   *next_wait;
 };
 
-static int	ep = -1;			/* the coroutines' descriptors */
+/*
+ * What an epoll event is about, in the low two bits of its data: the wake
+ * eventfd, a coroutine's descriptor (fd above the tag) or one the loop
+ * watches (its id above the tag).
+ */
+enum
+{
+	TAG_WAKE = 0, TAG_FD = 1, TAG_LOOP = 2
+};
+#define TAG_BITS 2
+
+/*
+ * A descriptor coroutines wait on stays in the epoll set between waits
+ * (level-triggered), so that the common wait - a query's answer on a
+ * pooled connection - costs no epoll_ctl. The entry names the connection
+ * it was added for: a descriptor number reused by another connection is
+ * added afresh. One that turns ready with nobody waiting is disarmed, so
+ * that an idle connection's unread message cannot spin the loop.
+ */
+typedef struct FdWatch
+{
+	uint64_t	conn_id;		/* 0: never added */
+	uint32_t	armed;			/* events it is in the set for; 0: not in it */
+	Coro	   *waiter;
+} FdWatch;
+
+static int	ep = -1;			/* every descriptor of the loop thread */
+static FdWatch *watches;		/* by descriptor number */
+static int	nwatches;
 static int	wake_fd = -1;		/* eventfd: another thread queued a wake */
 static CoroCtx loop_ctx;
 static Coro *current;			/* loop thread only */
@@ -102,11 +130,10 @@ page_size(void)
 bool
 coro_loop_init(char **err)
 {
-	struct epoll_event ev = {.events = EPOLLIN};
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG_WAKE};
 
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	ev.data.ptr = NULL;			/* NULL: the wake eventfd */
 	if (ep < 0 || wake_fd < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, wake_fd, &ev) != 0)
 	{
 		StrBuf		sb = STRBUF_INIT;
@@ -128,14 +155,28 @@ coro_loop_free(void)
 	if (wake_fd >= 0)
 		close(wake_fd);
 	ep = wake_fd = -1;
+	free(watches);
+	watches = NULL;
+	nwatches = 0;
 	while (nfree_stacks > 0)
 		munmap(free_stacks[--nfree_stacks], STACK_SIZE + page_size());
 }
 
-int
-coro_loop_fd(void)
+bool
+coro_loop_watch(int fd, uint32_t id, char **err)
 {
-	return ep;
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = ((uint64_t) id << TAG_BITS) | TAG_LOOP};
+
+	if (id < 32 && epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0)
+		return true;
+	{
+		StrBuf		sb = STRBUF_INIT;
+
+		sb_printf(&sb, "cannot set up the HTTP loop: %s",
+				  id < 32 ? strerror(errno) : "watch id out of range");
+		*err = sb_steal(&sb);
+	}
+	return false;
 }
 
 void
@@ -324,25 +365,69 @@ waiting_remove(Coro *co)
 	co->prev_wait = co->next_wait = NULL;
 }
 
+/* The entry of fd, the table grown to hold it; NULL when out of memory. */
+static FdWatch *
+watch_of(int fd)
+{
+	if (fd >= nwatches)
+	{
+		int			n = nwatches == 0 ? 64 : nwatches;
+		FdWatch    *w;
+
+		while (n <= fd)
+			n *= 2;
+		if ((w = realloc(watches, (size_t) n * sizeof(FdWatch))) == NULL)
+		{
+			errno = ENOMEM;
+			return NULL;
+		}
+		memset(w + nwatches, 0, (size_t) (n - nwatches) * sizeof(FdWatch));
+		watches = w;
+		nwatches = n;
+	}
+	return &watches[fd];
+}
+
+/* Puts fd in the epoll set for events, unless it is there already. */
+static bool
+arm(FdWatch *w, int fd, uint64_t conn_id, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.u64 = ((uint64_t) fd << TAG_BITS) | TAG_FD};
+	int			op = w->conn_id == conn_id && w->armed != 0 ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+
+	if (w->conn_id == conn_id && w->armed == events)
+		return true;
+	if (epoll_ctl(ep, op, fd, &ev) != 0)
+	{
+		/* the set knows better than the table: a closed descriptor left it */
+		op = errno == EEXIST ? EPOLL_CTL_MOD : errno == ENOENT ? EPOLL_CTL_ADD : -1;
+		if (op < 0 || epoll_ctl(ep, op, fd, &ev) != 0)
+			return false;
+	}
+	w->conn_id = conn_id;
+	w->armed = events;
+	return true;
+}
+
 int
-coro_wait_fd(int fd, uint32_t events, int64_t deadline_ms)
+coro_wait_fd(int fd, uint64_t conn_id, uint32_t events, int64_t deadline_ms)
 {
 	Coro	   *co = current;
-	struct epoll_event ev = {.events = events | EPOLLONESHOT};
+	FdWatch    *w;
 
-	if (!coro_active())
+	if (!coro_active() || fd < 0 || conn_id == 0)
 	{
 		errno = EINVAL;
 		return -1;
 	}
-	ev.data.ptr = co;
-	if (epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev) != 0 &&
-		(errno != ENOENT || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0))
+	if ((w = watch_of(fd)) == NULL || !arm(w, fd, conn_id, events))
 		return -1;
+	w->waiter = co;
 	waiting_add(co, fd, deadline_ms);
 	yield();
-	if (co->wait_result == 0)
-		epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
+	/* the table may have moved while others waited */
+	if (watches[fd].waiter == co)
+		watches[fd].waiter = NULL;
 	co->wait_fd = -1;
 	return co->wait_result;
 }
@@ -497,32 +582,68 @@ coro_loop_timeout_ms(void)
 	return first > now ? first - now : 0;
 }
 
-void
-coro_loop_once(bool fds)
+/* An event of a coroutine's descriptor: its waiter is ready; with none,
+ * the descriptor leaves the set until the next wait on it (taken out, not
+ * just emptied of events: a hang-up is reported whatever one asks for). */
+static void
+fd_ready(int fd)
+{
+	FdWatch    *w = fd < nwatches ? &watches[fd] : NULL;
+
+	if (w == NULL)
+		return;
+	if (w->waiter != NULL && w->waiter->waiting && w->waiter->wait_fd == fd)
+		make_ready_locked(w->waiter, 1);
+	else if (w->armed != 0)
+	{
+		(void) epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
+		w->armed = 0;
+	}
+}
+
+int
+coro_loop_wait(int timeout_ms, uint32_t *loop_ids)
 {
 	struct epoll_event evs[EVENTS_PER_ROUND];
-	int			n = 0;
-	int64_t		now;
-	Coro	   *run;
+	int			n = epoll_wait(ep, evs, EVENTS_PER_ROUND, timeout_ms);
 
-	if (fds)
-		n = epoll_wait(ep, evs, EVENTS_PER_ROUND, 0);
+	*loop_ids = 0;
+	if (n <= 0)
+		return n;
 	pthread_mutex_lock(&mu);
 	for (int i = 0; i < n; i++)
 	{
-		Coro	   *co = evs[i].data.ptr;
+		uint64_t	d = evs[i].data.u64;
 
-		if (co == NULL)
+		switch (d & ((1u << TAG_BITS) - 1))
 		{
-			uint64_t	v;
+			case TAG_WAKE:
+				{
+					uint64_t	v;
 
-			/* only empties the counter: the ready list is what counts */
-			(void) !read(wake_fd, &v, sizeof(v));
-			continue;
+					/* only empties the counter: the ready list is what counts */
+					(void) !read(wake_fd, &v, sizeof(v));
+					break;
+				}
+			case TAG_FD:
+				fd_ready((int) (d >> TAG_BITS));
+				break;
+			default:
+				*loop_ids |= 1u << (d >> TAG_BITS);
+				break;
 		}
-		if (co->waiting && co->wait_fd >= 0)
-			make_ready_locked(co, 1);
 	}
+	pthread_mutex_unlock(&mu);
+	return n;
+}
+
+void
+coro_loop_once(void)
+{
+	int64_t		now;
+	Coro	   *run;
+
+	pthread_mutex_lock(&mu);
 	now = monotonic_ms();
 	for (Coro *co = waiting_head; co != NULL; co = co->next_wait)
 		if (co->deadline_ms >= 0 && co->deadline_ms <= now && !co->queued)

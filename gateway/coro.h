@@ -40,9 +40,13 @@ bool		coro_active(void);
 /*
  * Waits until fd is ready for `events` (EPOLLIN / EPOLLOUT) or deadline_ms
  * (monotonic, -1 = none) passes: 1 ready, 0 timed out, -1 error (errno).
+ * conn_id (not 0) names what fd is open for and is never given to another:
+ * fd stays watched between waits, and a number the kernel handed out again
+ * is told apart by it. Wait only after a read that left nothing to read
+ * but what is still to come, as libpq does (the watch is level-triggered).
  * Coroutines only.
  */
-int			coro_wait_fd(int fd, uint32_t events, int64_t deadline_ms);
+int			coro_wait_fd(int fd, uint64_t conn_id, uint32_t events, int64_t deadline_ms);
 
 /*
  * Parks the calling coroutine until coro_wake() or deadline_ms (-1 = none).
@@ -77,15 +81,20 @@ void		coro_cond_broadcast(CoroCond *c);
 void		coro_sleep_ms(int64_t ms);
 
 /*
- * The loop's side: the descriptor the loop thread adds to its epoll set
- * (its readiness means coroutines' descriptors are ready or another thread
- * woke one), the time until the next coroutine deadline (ms, -1 = none),
- * and one round of resuming every coroutine whose wake or deadline came -
- * and, when fds, whose descriptor is ready.
+ * The loop's side. One epoll_wait serves the coroutines' descriptors and
+ * the loop's own: coro_loop_watch adds one of the loop's (readable, id
+ * 0..31); coro_loop_wait waits up to timeout_ms (-1: no limit) and returns
+ * the events it took (0: timed out, -1: error with errno), the loop's ready
+ * descriptors as bits (1 << id) in *loop_ids; the coroutines whose
+ * descriptors are ready are resumed by the next coro_loop_once, which runs
+ * every coroutine whose descriptor, wake or deadline came.
+ * coro_loop_timeout_ms: the time until the next coroutine deadline (ms,
+ * -1 = none).
  */
-int			coro_loop_fd(void);
+bool		coro_loop_watch(int fd, uint32_t id, char **err);
+int			coro_loop_wait(int timeout_ms, uint32_t *loop_ids);
 int64_t		coro_loop_timeout_ms(void);
-void		coro_loop_once(bool fds);
+void		coro_loop_once(void);
 
 /*
  * Called around every switch into a coroutine, with the ctx given to

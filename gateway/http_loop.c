@@ -10,22 +10,21 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 /* On stop, how long requests in flight may take to finish. */
 #define DRAIN_MS 10000
 
+/* The loop's own descriptors (coro_loop_watch ids). */
 enum
 {
-	SRC_MHD = 1, SRC_CORO, SRC_STOP
+	SRC_MHD = 0, SRC_STOP = 1
 };
 
 static struct MHD_Daemon *daemon_handle;
 static pthread_t thread;
 static bool running;
-static int	outer = -1;
 static int	stop_fd = -1;
 static atomic_bool stopping;
 static atomic_bool kicked;
@@ -47,22 +46,6 @@ started(Start *st, char *err)
 	st->err = err;
 	pthread_cond_signal(&st->cv);
 	pthread_mutex_unlock(&st->mu);
-}
-
-static bool
-watch(int fd, uint32_t src, char **err)
-{
-	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = src};
-
-	if (epoll_ctl(outer, EPOLL_CTL_ADD, fd, &ev) == 0)
-		return true;
-	{
-		StrBuf		sb = STRBUF_INIT;
-
-		sb_printf(&sb, "cannot set up the HTTP loop: %s", strerror(errno));
-		*err = sb_steal(&sb);
-	}
-	return false;
 }
 
 /* The wait of one round: MHD's next timeout, a coroutine's deadline, or a
@@ -99,8 +82,8 @@ loop_main(void *arg)
 		return NULL;
 	}
 	di = MHD_get_daemon_info(daemon_handle, MHD_DAEMON_INFO_EPOLL_FD);
-	if (di == NULL || !watch(di->epoll_fd, SRC_MHD, &err) ||
-		!watch(coro_loop_fd(), SRC_CORO, &err) || !watch(stop_fd, SRC_STOP, &err))
+	if (di == NULL || !coro_loop_watch(di->epoll_fd, SRC_MHD, &err) ||
+		!coro_loop_watch(stop_fd, SRC_STOP, &err))
 	{
 		if (err == NULL)
 			err = strdup("libmicrohttpd has no epoll set");
@@ -111,27 +94,19 @@ loop_main(void *arg)
 	started(st, NULL);
 	for (;;)
 	{
-		struct epoll_event evs[4];
-		int			n = epoll_wait(outer, evs, 4, round_timeout());
-		bool		mhd = n == 0,	/* timed out: MHD's timeouts are due */
-					fds = false;
+		uint32_t	ids;
+		int			n = coro_loop_wait(round_timeout(), &ids);
+		bool		mhd = n == 0 || (ids & (1u << SRC_MHD)) != 0;	/* 0: MHD's timeouts are due */
 
 		if (n < 0 && errno != EINTR)
 			log_warn("HTTP loop: epoll_wait: %s", strerror(errno));
-		for (int i = 0; i < n; i++)
+		if (ids & (1u << SRC_STOP))
 		{
-			if (evs[i].data.u32 == SRC_MHD)
-				mhd = true;
-			else if (evs[i].data.u32 == SRC_CORO)
-				fds = true;
-			else
-			{
-				uint64_t	v;
+			uint64_t	v;
 
-				(void) !read(stop_fd, &v, sizeof(v));	/* a stop or a kick */
-			}
+			(void) !read(stop_fd, &v, sizeof(v));	/* a stop or a kick */
 		}
-		coro_loop_once(fds);
+		coro_loop_once();
 		/*
 		 * A resumed connection is served by the MHD_run after its resume
 		 * and may need one more to send; libmicrohttpd's timeout does not
@@ -142,7 +117,7 @@ loop_main(void *arg)
 			bool		again = atomic_exchange(&kicked, false);
 
 			MHD_run(daemon_handle);
-			coro_loop_once(false);
+			coro_loop_once();
 			mhd = again;
 		}
 		if (atomic_load(&stopping))
@@ -186,9 +161,8 @@ http_loop_start(struct MHD_Daemon *d, char **err)
 
 	daemon_handle = d;
 	atomic_store(&stopping, false);
-	outer = epoll_create1(EPOLL_CLOEXEC);
 	stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (outer < 0 || stop_fd < 0)
+	if (stop_fd < 0)
 	{
 		StrBuf		sb = STRBUF_INIT;
 
@@ -233,9 +207,7 @@ http_loop_stop(void)
 		running = false;
 		coro_loop_free();
 	}
-	if (outer >= 0)
-		close(outer);
 	if (stop_fd >= 0)
 		close(stop_fd);
-	outer = stop_fd = -1;
+	stop_fd = -1;
 }

@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -36,6 +37,7 @@ typedef enum PoolState { POOL_UNINIT, POOL_STARTING, POOL_READY, POOL_FAILED } P
 typedef struct Slot
 {
 	PGconn	   *conn;
+	uint64_t	conn_id;		/* names conn for coro_wait_fd; never reused */
 	bool		busy;
 	int64_t		released_ms;	/* monotonic; when it was last given back */
 	char	  **prepared;		/* statement names prepared on conn */
@@ -57,6 +59,9 @@ typedef struct Pool
 	int			waiting;		/* requests in acquire()'s wait for a slot */
 	CoroCond	waiters;		/* threads on `changed`, coroutines parked (coro.h) */
 } Pool;
+
+/* Numbers the connections the pools open (Slot.conn_id). */
+static atomic_uint_fast64_t conn_ids;
 
 /* The primary's pool, and the optional one of --read-db-url (pool_read_*). */
 static Pool main_pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER,
@@ -126,6 +131,13 @@ pool_connect(const char *db_url, char **err)
 }
 
 static void
+slot_set(Slot *s, PGconn *conn)
+{
+	s->conn = conn;
+	s->conn_id = atomic_fetch_add(&conn_ids, 1) + 1;
+}
+
+static void
 slot_close(Slot *s)
 {
 	if (s->conn)
@@ -154,7 +166,7 @@ init_pool(Pool *p, const char *db_url, int size, char **err)
 	if (p->url == NULL || p->slots == NULL)
 		abort();
 	p->nslots = size;
-	p->slots[0].conn = first;
+	slot_set(&p->slots[0], first);
 	p->state = POOL_READY;
 	changed(p);
 	pthread_mutex_unlock(&p->lock);
@@ -389,7 +401,7 @@ ensure_connected(Pool *p, Slot *s, char **err)
 	p->backoff_ms = 0;
 	p->next_attempt_ms = 0;
 	pthread_mutex_unlock(&p->lock);
-	s->conn = conn;
+	slot_set(s, conn);
 	return true;
 }
 
@@ -437,8 +449,9 @@ pool_exec(const char *name, const char *sql, int nparams,
  * result, NULL when the connection failed.
  */
 static PGresult *
-await_result(PGconn *conn)
+await_result(Slot *s)
 {
+	PGconn	   *conn = s->conn;
 	PGresult   *last = NULL,
 			   *r;
 	int			fd = PQsocket(conn);
@@ -447,7 +460,7 @@ await_result(PGconn *conn)
 	{
 		while (PQisBusy(conn))
 		{
-			if (coro_wait_fd(fd, EPOLLIN, -1) < 0)
+			if (coro_wait_fd(fd, s->conn_id, EPOLLIN, -1) < 0)
 			{
 				/* the loop cannot watch fd (out of memory): wait here instead */
 				struct pollfd pfd = {.fd = fd, .events = POLLIN};
@@ -477,21 +490,21 @@ await_result(PGconn *conn)
 }
 
 static PGresult *
-prepare(PGconn *conn, const char *name, const char *sql, int nparams)
+prepare(Slot *s, const char *name, const char *sql, int nparams)
 {
 	if (!coro_active())
-		return PQprepare(conn, name, sql, nparams, NULL);
-	return PQsendPrepare(conn, name, sql, nparams, NULL) ? await_result(conn) : NULL;
+		return PQprepare(s->conn, name, sql, nparams, NULL);
+	return PQsendPrepare(s->conn, name, sql, nparams, NULL) ? await_result(s) : NULL;
 }
 
 static PGresult *
-exec_prepared(PGconn *conn, const char *name, int nparams, const char *const *values,
+exec_prepared(Slot *s, const char *name, int nparams, const char *const *values,
 			  const int *lengths, const int *formats)
 {
 	if (!coro_active())
-		return PQexecPrepared(conn, name, nparams, values, lengths, formats, 0);
-	return PQsendQueryPrepared(conn, name, nparams, values, lengths, formats, 0) ?
-		await_result(conn) : NULL;
+		return PQexecPrepared(s->conn, name, nparams, values, lengths, formats, 0);
+	return PQsendQueryPrepared(s->conn, name, nparams, values, lengths, formats, 0) ?
+		await_result(s) : NULL;
 }
 
 /* Prepares (once per connection) and runs one statement on s->conn. */
@@ -503,7 +516,7 @@ slot_exec(Slot *s, const char *name, const char *sql, int nparams,
 
 	if (!is_prepared(s, name))
 	{
-		res = prepare(s->conn, name, sql, nparams);
+		res = prepare(s, name, sql, nparams);
 		if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
 		{
 			if (res == NULL)
@@ -513,7 +526,7 @@ slot_exec(Slot *s, const char *name, const char *sql, int nparams,
 		PQclear(res);
 		remember_prepared(s, name);
 	}
-	res = exec_prepared(s->conn, name, nparams, values, lengths, formats);
+	res = exec_prepared(s, name, nparams, values, lengths, formats);
 	if (res == NULL)
 		*err = one_line(PQerrorMessage(s->conn));
 	return res;

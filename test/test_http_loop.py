@@ -131,3 +131,44 @@ def test_a_client_waiting_at_the_connection_limit_is_served_when_a_slot_frees(pr
         for s in held:
             s.close()
         g.stop()
+
+
+def cpu_seconds(pid):
+    import os
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_a_pooled_connection_the_server_closed_while_idle_does_not_spin_the_loop(databases, spawn):
+    """gateway/coro.c: the loop keeps the database connections in its epoll set
+    between queries (level-triggered). One that turns readable with no query
+    waiting - here the server's goodbye and hang-up after pg_terminate_backend -
+    is taken out of the set until its next wait; left in, every round of the
+    loop would wake for it and the idle gateway would burn a whole core."""
+    import time
+    from conftest import pg_connect
+    dbname = databases.new("idlespin")
+    g = spawn("idlespin", ["serve", "--port={port}", "--db-url=" + db_url(dbname), "--token=" + DEFAULT_TOKEN])
+    ns, tok = g.create_ns()
+    threads = [threading.Thread(target=lambda i=i: [g.write("s-%d" % i, token=tok) for _ in range(20)])
+               for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    admin = pg_connect("postgres")
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s "
+                    "AND backend_type = 'client backend' AND pid <> pg_backend_pid()", (dbname,))
+        assert cur.fetchone()[0] >= 2
+    admin.close()
+    time.sleep(0.5)
+    before = cpu_seconds(g.proc.pid)
+    time.sleep(2)
+    used = cpu_seconds(g.proc.pid) - before
+    assert used < 0.5, "the idle gateway used %.2f s of CPU in 2 s" % used
+    # and the connections are opened again for the next requests
+    for i in range(8):
+        assert g.write("s-%d" % i, token=tok)["position"] == 20
