@@ -83,8 +83,9 @@ enum
  * (level-triggered), so that the common wait - a query's answer on a
  * pooled connection - costs no epoll_ctl. The entry names the connection
  * it was added for: a descriptor number reused by another connection is
- * added afresh. One that turns ready with nobody waiting is disarmed, so
- * that an idle connection's unread message cannot spin the loop.
+ * added afresh. One that turns ready with nobody waiting leaves the set
+ * until its next wait, so that an idle connection's unread message cannot
+ * spin the loop.
  */
 typedef struct FdWatch
 {
