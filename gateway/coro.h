@@ -42,9 +42,7 @@ bool		coro_active(void);
  * (monotonic, -1 = none) passes: 1 ready, 0 timed out, -1 error (errno).
  * conn_id (not 0) names what fd is open for and is never given to another:
  * fd stays watched between waits, and a number the kernel handed out again
- * is told apart by it. Wait only after a read that left nothing to read
- * but what is still to come, as libpq does (the watch is level-triggered).
- * Coroutines only.
+ * is told apart by it. Coroutines only.
  */
 int			coro_wait_fd(int fd, uint64_t conn_id, uint32_t events, int64_t deadline_ms);
 
