@@ -469,8 +469,12 @@ ping_one(FanEntry *e, void *arg)
 
 	(void) arg;
 	pthread_mutex_lock(&s->mu);
-	/* A client that has not drained its queue needs no keep-alive bytes. */
-	if (!s->ending && !s->closed && s->out.len == s->out_off)
+	/*
+	 * A client that has not drained its queue needs no keep-alive bytes;
+	 * one still waiting for its ": ready" (all mode's barrier) gets none
+	 * before it: the go signal is the first frame (docs/http-api.md#frames).
+	 */
+	if (!s->ending && !s->closed && !s->awaiting_barrier && s->out.len == s->out_off)
 	{
 		/* docs/http-api.md#frames: a comment, never containing the word "ready". */
 		sub_frame(s, ": ping\n\n", 8, 2 * SSE_QUEUE_FRAMES);

@@ -627,6 +627,35 @@ def test_all_mode_never_pokes_writes_acknowledged_before_subscribing(gw):
     assert not leaked, "pokes for writes made before the subscription: %s" % leaked
 
 
+def test_a_heartbeat_never_precedes_ready_while_all_mode_waits_for_its_barrier(databases, spawn):
+    """docs/http-api.md#frames: ': ready' is the first frame. An all-mode subscription says it
+    only once its barrier has come back on the LISTEN connection; while that connection is
+    down (its reconnect held off with a lock on the table it reads its channel from), a
+    heartbeat - every 20 s - used to go out first."""
+    from conftest import db_url, pg_connect
+    dbname = databases.new("hbready")
+    g = spawn("hbready", ["serve", "--port={port}", "--db-url=" + db_url(dbname), "--token=" + DEFAULT_TOKEN])
+    holder = pg_connect(dbname)
+    admin = pg_connect(dbname)
+    admin.autocommit = True
+    try:
+        holder.cursor().execute("LOCK TABLE eventodb.poke_channel IN ACCESS EXCLUSIVE MODE")
+        with admin.cursor() as cur:
+            cur.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE datname = %s AND application_name = 'eventodb-listen'", (dbname,))
+            assert cur.fetchone()[0] == 1
+        with g.subscribe("all=true") as s:
+            s.quiet(21)                    # past one heartbeat, wherever its period stands
+            assert s.status == 200 and s.frames() == [], s.body
+            holder.commit()                # the LISTEN connection comes back, the barrier passes
+            s.wait_ready(30)
+            g.write("after-1")
+            assert [p["stream"] for p in s.wait_pokes(1)] == ["after-1"]
+    finally:
+        holder.close()
+        admin.close()
+
+
 @pytest.mark.parametrize("method", ["POST", "DELETE", "PUT"])
 def test_subscribe_accepts_any_method(gw, method):
     ns, tok = gw.create_ns()
