@@ -170,11 +170,10 @@ static int64
 sub_unread(const Sub *sub)
 {
 	static Oid	argtypes[4] = {TEXTOID, INT8OID, TEXTARRAYOID, INT8OID};
-	const char *match = *sub->category
-		? " message_store.category(m.stream_name) >= $1 AND message_store.category(m.stream_name) <= $1"
-		" AND m.global_position >= $2 AND (pg_catalog.cardinality($3) = 0 OR m.type = ANY($3))"
-		: " $1 IS NOT NULL AND m.global_position >= $2"
-		" AND (pg_catalog.cardinality($3) = 0 OR m.type = ANY($3))";
+	/* the source's messages at or after read_pos ($1 is unused without a category) */
+	const char *match = psprintf("%s m.global_position >= $2 AND (pg_catalog.cardinality($3) = 0 OR m.type = ANY($3))",
+								 *sub->category ? " message_store.category(m.stream_name) >= $1"
+								 " AND message_store.category(m.stream_name) <= $1 AND" : "");
 	SPIPlanPtr	plan;
 	Datum		values[4];
 	char		nulls[4] = {' ', ' ', ' ', ' '};

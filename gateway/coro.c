@@ -56,7 +56,6 @@ struct Coro
 	bool		done;
 	/* waiting: for an fd, a wake or a deadline (guarded by mu where marked) */
 	bool		waiting;		/* in the waiting list */
-	int			wait_fd;		/* -1: a park */
 	int64_t		deadline_ms;	/* -1: none */
 	int			wait_result;	/* 1 ready/woken, 0 timed out */
 	bool		parked;			/* mu */
@@ -315,7 +314,6 @@ coro_spawn(void (*fn) (void *), void *arg, void *ctx)
 	co->fn = fn;
 	co->arg = arg;
 	co->uctx = ctx;
-	co->wait_fd = -1;
 	co->deadline_ms = -1;
 	coro_ctx_make(&co->ctx, co->stack + page_size(), STACK_SIZE, trampoline);
 #ifdef HAVE_VALGRIND
@@ -338,9 +336,8 @@ yield(void)
 }
 
 static void
-waiting_add(Coro *co, int fd, int64_t deadline_ms)
+waiting_add(Coro *co, int64_t deadline_ms)
 {
-	co->wait_fd = fd;
 	co->deadline_ms = deadline_ms;
 	co->wait_result = 0;
 	co->waiting = true;
@@ -394,10 +391,11 @@ static bool
 arm(FdWatch *w, int fd, uint64_t conn_id, uint32_t events)
 {
 	struct epoll_event ev = {.events = events, .data.u64 = ((uint64_t) fd << TAG_BITS) | TAG_FD};
-	int			op = w->conn_id == conn_id && w->armed != 0 ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+	int			op;
 
 	if (w->conn_id == conn_id && w->armed == events)
 		return true;
+	op = w->conn_id == conn_id && w->armed != 0 ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
 	if (epoll_ctl(ep, op, fd, &ev) != 0)
 	{
 		/* the set knows better than the table: a closed descriptor left it */
@@ -424,12 +422,11 @@ coro_wait_fd(int fd, uint64_t conn_id, uint32_t events, int64_t deadline_ms)
 	if ((w = watch_of(fd)) == NULL || !arm(w, fd, conn_id, events))
 		return -1;
 	w->waiter = co;
-	waiting_add(co, fd, deadline_ms);
+	waiting_add(co, deadline_ms);
 	yield();
 	/* the table may have moved while others waited */
 	if (watches[fd].waiter == co)
 		watches[fd].waiter = NULL;
-	co->wait_fd = -1;
 	return co->wait_result;
 }
 
@@ -449,7 +446,7 @@ coro_park(int64_t deadline_ms)
 	}
 	co->parked = true;
 	pthread_mutex_unlock(&mu);
-	waiting_add(co, -1, deadline_ms);
+	waiting_add(co, deadline_ms);
 	yield();
 	return co->wait_result == 1;
 }
@@ -516,7 +513,7 @@ coro_sleep_ms(int64_t ms)
 	{
 		Coro	   *co = current;
 
-		waiting_add(co, -1, until);
+		waiting_add(co, until);
 		yield();
 	}
 }
@@ -593,7 +590,7 @@ fd_ready(int fd)
 
 	if (w == NULL)
 		return;
-	if (w->waiter != NULL && w->waiter->waiting && w->waiter->wait_fd == fd)
+	if (w->waiter != NULL)
 		make_ready_locked(w->waiter, 1);
 	else if (w->armed != 0)
 	{
