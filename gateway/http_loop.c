@@ -68,6 +68,17 @@ round_timeout(void)
 	return (int) t;
 }
 
+/* libmicrohttpd has work it can do at once (a connection it knows to be
+ * readable, such as one that has just sent a response on a kept-alive
+ * connection). */
+static bool
+mhd_due(void)
+{
+	MHD_UNSIGNED_LONG_LONG mto;
+
+	return MHD_get_timeout(daemon_handle, &mto) == MHD_YES && mto == 0;
+}
+
 static void *
 loop_main(void *arg)
 {
@@ -110,7 +121,9 @@ loop_main(void *arg)
 		/*
 		 * A resumed connection is served by the MHD_run after its resume
 		 * and may need one more to send; libmicrohttpd's timeout does not
-		 * ask for either, so run it while resumes keep coming.
+		 * ask for either, so run it while resumes keep coming. When it has
+		 * more to do at once (a kept-alive connection to read after its
+		 * response), run it here too rather than after a wait of 0 ms.
 		 */
 		for (int i = 0; i < 8 && (mhd || atomic_load(&kicked)); i++)
 		{
@@ -118,7 +131,7 @@ loop_main(void *arg)
 
 			MHD_run(daemon_handle);
 			coro_loop_once();
-			mhd = again;
+			mhd = again || mhd_due();
 		}
 		if (atomic_load(&stopping))
 		{
