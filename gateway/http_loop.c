@@ -120,18 +120,17 @@ loop_main(void *arg)
 		coro_loop_once();
 		/*
 		 * A resumed connection is served by the MHD_run after its resume
-		 * and may need one more to send; libmicrohttpd's timeout does not
-		 * ask for either, so run it while resumes keep coming. When it has
-		 * more to do at once (a kept-alive connection to read after its
-		 * response), run it here too rather than after a wait of 0 ms.
+		 * (a kick), and what that run leaves to do at once - the rest of a
+		 * response, the next request of a kept-alive connection - makes
+		 * libmicrohttpd's timeout 0: run it again straight away rather
+		 * than after a wait of 0 ms.
 		 */
 		for (int i = 0; i < 8 && (mhd || atomic_load(&kicked)); i++)
 		{
-			bool		again = atomic_exchange(&kicked, false);
-
+			atomic_store(&kicked, false);
 			MHD_run(daemon_handle);
 			coro_loop_once();
-			mhd = again || mhd_due();
+			mhd = mhd_due();
 		}
 		if (atomic_load(&stopping))
 		{
